@@ -1,0 +1,4 @@
+//! bulk-contacts (skeleton; the engine lands next).
+#![forbid(unsafe_code)]
+
+pub mod e164;
