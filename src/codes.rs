@@ -1,0 +1,231 @@
+//! Every code and message of the SPEC, each defined once, in one table per kind.
+//!
+//! A row gives the variant, its wire code and its message (with `{limit}` standing for the
+//! configured limit it names); the enum, `as_str()`, the message and the list of all codes
+//! follow from the row. The rows are in the SPEC's order.
+
+use std::borrow::Cow;
+
+use crate::limits::Limits;
+
+macro_rules! code_table {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[doc = $doc:literal])+ $variant:ident => $wire:literal, $message:literal; )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $( $(#[doc = $doc])+ $variant, )+
+        }
+
+        impl $name {
+            /// Every variant, in the SPEC's order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The machine-readable code, as sent on the wire.
+            pub const fn as_str(self) -> &'static str {
+                match self { $( $name::$variant => $wire, )+ }
+            }
+
+            /// The message, `{limit}` standing for the configured limit it names.
+            const fn template(self) -> &'static str {
+                match self { $( $name::$variant => $message, )+ }
+            }
+        }
+    };
+}
+
+code_table! {
+    /// Why a whole request is rejected (SPEC §3), in the order the checks run.
+    pub enum Rejection {
+        /// 401: the `X-Api-Key` header is absent or empty.
+        MissingApiKey => "unauthorized", "API key required";
+        /// 401: the header is malformed or is not one of the account's keys.
+        InvalidApiKey => "unauthorized", "Invalid API key";
+        /// 413: the body is longer than the request limit.
+        PayloadTooLarge => "payload_too_large", "Request body exceeds the {limit} byte limit";
+        /// 400: the body is not one valid JSON text.
+        InvalidJson => "invalid_json", "Request body must be valid JSON";
+        /// 400: no non-empty `contacts` array at the top level.
+        MissingContacts => "missing_contacts", "contacts must be a non-empty array";
+        /// 413: `contacts` has more elements than the limit.
+        TooManyContacts => "too_many_contacts", "contacts exceeds the limit of {limit} per request";
+        /// 402: validation asked for, and the account has no billing configuration.
+        NoBillingConfig => "no_billing_config", "Billing is not configured for this account";
+        /// 402: validation asked for, and the account has no payment method.
+        NoPaymentMethod => "no_payment_method", "No payment method on file";
+        /// 402: validation asked for, and the account's last payment failed.
+        PaymentFailed => "payment_failed", "The last payment failed";
+        /// 402: validation asked for, and the account's billing is suspended.
+        Suspended => "suspended", "Billing is suspended for this account";
+        /// 500: a list, carrier or directory lookup failed.
+        InternalError => "internal_error", "An unexpected error occurred";
+    }
+}
+
+impl Rejection {
+    /// The HTTP status of the rejected request.
+    pub const fn status(self) -> u16 {
+        match self {
+            Rejection::MissingApiKey | Rejection::InvalidApiKey => 401,
+            Rejection::PayloadTooLarge | Rejection::TooManyContacts => 413,
+            Rejection::InvalidJson | Rejection::MissingContacts => 400,
+            Rejection::NoBillingConfig
+            | Rejection::NoPaymentMethod
+            | Rejection::PaymentFailed
+            | Rejection::Suspended => 402,
+            Rejection::InternalError => 500,
+        }
+    }
+
+    /// The human-readable message, with the configured limits.
+    pub fn message(self, limits: &Limits) -> Cow<'static, str> {
+        match self {
+            Rejection::PayloadTooLarge => fill(self.template(), limits.max_body_bytes),
+            Rejection::TooManyContacts => fill(self.template(), limits.max_contacts),
+            _ => Cow::Borrowed(self.template()),
+        }
+    }
+}
+
+code_table! {
+    /// Why one contact fails (SPEC §4), in the order the rules run.
+    pub enum ContactCode {
+        /// Rule 1: the contact's compact serialization exceeds the per-contact limit.
+        PayloadTooLarge => "payload_too_large", "Contact payload exceeds the {limit} byte limit";
+        /// Rule 2: the contact is not a JSON object.
+        InvalidContact => "invalid_contact", "Contact must be a JSON object";
+        /// Rule 3: `phone_number` is absent or blank.
+        MissingPhoneNumber => "missing_phone_number", "phone_number is required";
+        /// Rule 4: `list_number` is absent or blank.
+        MissingListNumber => "missing_list_number", "list_number is required";
+        /// Rule 5: `phone_number` is not a string holding a valid E.164 number.
+        InvalidPhone => "invalid_phone", "phone_number must be a valid E.164 number";
+        /// Rule 6: `list_number` is not a string holding a valid E.164 number.
+        InvalidListNumber => "invalid_list_number", "list_number must be a valid E.164 number";
+        /// Rule 7: an optional field has a wrong type or format (see [`Field`]).
+        InvalidField => "invalid_field", "{field}";
+        /// Rule 8: `custom_fields` is not an object of string, number or boolean values.
+        InvalidCustomFields => "invalid_custom_fields", "custom_fields must be an object of string, number or boolean values";
+        /// Rule 9: no sending list has that number.
+        ListNotFound => "list_not_found", "Sending list not found";
+        /// Rule 10: the carrier check says the number is not sendable.
+        NotSendable => "not_sendable", "Phone number failed carrier validation";
+        /// Rule 11: the validation provider could not be reached for this number.
+        ProviderError => "provider_error", "Phone validation provider unavailable";
+        /// Rule 12: the paid validation's disposition is `invalid` or `unreachable`.
+        ValidationFailed => "validation_failed", "Phone validation failed: {disposition}";
+    }
+}
+
+impl ContactCode {
+    /// The message of a code whose message depends only on the limits; `None` for
+    /// [`ContactCode::InvalidField`] and [`ContactCode::ValidationFailed`], whose messages
+    /// depend on the field and on the disposition.
+    pub fn fixed_message(self, limits: &Limits) -> Option<Cow<'static, str>> {
+        match self {
+            ContactCode::PayloadTooLarge => {
+                Some(fill(self.template(), limits.max_contact_bytes))
+            }
+            ContactCode::InvalidField | ContactCode::ValidationFailed => None,
+            _ => Some(Cow::Borrowed(self.template())),
+        }
+    }
+
+    /// The message of `validation_failed` for a disposition's wire name.
+    pub(crate) fn validation_failed_message(disposition: &str) -> String {
+        ContactCode::ValidationFailed
+            .template()
+            .replace("{disposition}", disposition)
+    }
+}
+
+code_table! {
+    /// The optional fields rule 7 checks, in the order it checks them.
+    pub enum Field {
+        /// `use_journeys`: a JSON boolean.
+        UseJourneys => "use_journeys", "use_journeys must be a boolean";
+        /// `skip_journey_if_exists`: a JSON boolean.
+        SkipJourneyIfExists => "skip_journey_if_exists", "skip_journey_if_exists must be a boolean";
+        /// `use_validation`: a JSON boolean.
+        UseValidation => "use_validation", "use_validation must be a boolean";
+        /// `replace_custom_fields`: a JSON boolean.
+        ReplaceCustomFields => "replace_custom_fields", "replace_custom_fields must be a boolean";
+        /// `signup_date`: an RFC 3339 date-time not later than `now` + 5 minutes.
+        SignupDate => "signup_date", "signup_date must be an RFC 3339 date-time not in the future";
+        /// `ip_address`: an IPv4 or IPv6 address.
+        IpAddress => "ip_address", "ip_address must be an IPv4 or IPv6 address";
+        /// `url`: an absolute http or https URL with a host, at most 2048 bytes.
+        Url => "url", "url must be an absolute http or https URL";
+    }
+}
+
+impl Field {
+    /// The message of `invalid_field` for this field.
+    pub const fn message(self) -> &'static str {
+        self.template()
+    }
+}
+
+fn fill(template: &'static str, limit: usize) -> Cow<'static, str> {
+    Cow::Owned(template.replace("{limit}", &limit.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_configured_limits() {
+        let limits = Limits {
+            max_contacts: 7,
+            max_contact_bytes: 99,
+            max_body_bytes: 1234,
+        };
+        assert_eq!(
+            Rejection::PayloadTooLarge.message(&limits),
+            "Request body exceeds the 1234 byte limit"
+        );
+        assert_eq!(
+            Rejection::TooManyContacts.message(&limits),
+            "contacts exceeds the limit of 7 per request"
+        );
+        assert_eq!(
+            ContactCode::PayloadTooLarge.fixed_message(&limits).as_deref(),
+            Some("Contact payload exceeds the 99 byte limit")
+        );
+    }
+
+    #[test]
+    fn default_messages_are_the_spec_texts() {
+        let limits = Limits::default();
+        assert_eq!(
+            Rejection::PayloadTooLarge.message(&limits),
+            "Request body exceeds the 5242880 byte limit"
+        );
+        assert_eq!(
+            Rejection::TooManyContacts.message(&limits),
+            "contacts exceeds the limit of 1000 per request"
+        );
+        assert_eq!(
+            ContactCode::validation_failed_message("unreachable"),
+            "Phone validation failed: unreachable"
+        );
+    }
+
+    #[test]
+    fn every_message_is_filled() {
+        let limits = Limits::default();
+        for code in Rejection::ALL {
+            assert!(!code.message(&limits).contains('{'), "{code:?}");
+        }
+        for code in ContactCode::ALL {
+            if let Some(message) = code.fixed_message(&limits) {
+                assert!(!message.contains('{'), "{code:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Request bytes → the `contacts` elements (SPEC §3, checks 2 to 5), in one pass.
+//!
+//! The body is parsed by `serde_json` into borrowed [`Json`] trees, but only for the first
+//! `max_contacts` elements: the elements after them are walked with [`Skip`], which checks that
+//! they are valid JSON and keeps nothing, so an oversized request costs neither time nor memory
+//! per element beyond the parse itself. Top-level members other than `contacts` are skipped the
+//! same way. A repeated `contacts` member keeps its last value, as `serde_json::Value` would.
+
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::codes::Rejection;
+use crate::json::{Json, Key, Skip, SkipVisitor};
+use crate::limits::Limits;
+
+/// The value of the top-level `contacts` member, as far as the checks need it.
+enum Contacts<'a> {
+    /// Absent, `null`, or not an array.
+    Missing,
+    /// An array: its first `max` elements, and how many it has in all.
+    Array { kept: Vec<Json<'a>>, total: usize },
+}
+
+/// Reads the body: 413 when too long, 400 when not JSON or without a non-empty `contacts`
+/// array, 413 when `contacts` has too many elements; else the elements.
+pub(crate) fn read_contacts<'a>(body: &'a [u8], limits: &Limits) -> Result<Vec<Json<'a>>, Rejection> {
+    if body.len() > limits.max_body_bytes {
+        return Err(Rejection::PayloadTooLarge);
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let contacts = TopLevel {
+        max: limits.max_contacts,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|contacts| deserializer.end().map(|()| contacts))
+    .map_err(|_| Rejection::InvalidJson)?;
+    match contacts {
+        Contacts::Missing => Err(Rejection::MissingContacts),
+        Contacts::Array { total: 0, .. } => Err(Rejection::MissingContacts),
+        Contacts::Array { total, .. } if total > limits.max_contacts => {
+            Err(Rejection::TooManyContacts)
+        }
+        Contacts::Array { kept, .. } => Ok(kept),
+    }
+}
+
+struct TopLevel {
+    max: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for TopLevel {
+    type Value = Contacts<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopLevel {
+    type Value = Contacts<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut contacts = Contacts::Missing;
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            if key.0 == "contacts" {
+                contacts = map.next_value_seed(ContactsArray { max: self.max })?;
+            } else {
+                map.next_value::<Skip>()?;
+            }
+        }
+        Ok(contacts)
+    }
+
+    // Any other top-level value is valid JSON without `contacts`: walk it, report it missing.
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        SkipVisitor.visit_seq(seq).map(|_| Contacts::Missing)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Contacts::Missing)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Contacts::Missing)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Contacts::Missing)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Contacts::Missing)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Contacts::Missing)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Contacts::Missing)
+    }
+}
+
+struct ContactsArray {
+    max: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for ContactsArray {
+    type Value = Contacts<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ContactsArray {
+    type Value = Contacts<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut kept = Vec::new();
+        let mut total = 0usize;
+        loop {
+            let more = if total < self.max {
+                seq.next_element::<Json<'de>>()?.map(|item| kept.push(item))
+            } else {
+                seq.next_element::<Skip>()?.map(drop)
+            };
+            if more.is_none() {
+                break;
+            }
+            total += 1;
+        }
+        Ok(Contacts::Array { kept, total })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        SkipVisitor.visit_map(map).map(|_| Contacts::Missing)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Contacts::Missing)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Contacts::Missing)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Contacts::Missing)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Contacts::Missing)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Contacts::Missing)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Contacts::Missing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(body: &str) -> Result<usize, Rejection> {
+        read_contacts(body.as_bytes(), &Limits::default()).map(|c| c.len())
+    }
+
+    #[test]
+    fn shapes_without_a_non_empty_contacts_array_are_missing_contacts() {
+        for body in [
+            "[]",
+            "\"x\"",
+            "1",
+            "null",
+            "{}",
+            r#"{"contacts": null}"#,
+            r#"{"contacts": {}}"#,
+            r#"{"contacts": "x"}"#,
+            r#"{"contacts": []}"#,
+            r#"{"contacts": [1], "contacts": null}"#,
+        ] {
+            assert_eq!(read(body), Err(Rejection::MissingContacts), "{body}");
+        }
+    }
+
+    #[test]
+    fn malformed_bodies_are_invalid_json() {
+        let deep = format!(r#"{{"x": {}{}, "contacts": [{{}}]}}"#, "[".repeat(200), "]".repeat(200));
+        for body in ["", "{", r#"{"contacts": [1]} x"#, r#"{"contacts": [1e400]}"#, &deep] {
+            assert_eq!(read(body), Err(Rejection::InvalidJson), "{body}");
+        }
+        assert_eq!(
+            read_contacts(b"{\"contacts\": [\"\xff\"]}", &Limits::default()),
+            Err(Rejection::InvalidJson)
+        );
+    }
+
+    #[test]
+    fn invalid_json_past_the_contact_limit_is_still_invalid_json() {
+        let mut body = String::from("{\"contacts\": [");
+        body.push_str(&"{},".repeat(1500));
+        body.push_str("[1e400]]}");
+        assert_eq!(read(&body), Err(Rejection::InvalidJson));
+    }
+
+    #[test]
+    fn contact_count_limit_is_inclusive() {
+        let body = |n: usize| format!("{{\"contacts\": [{}]}}", vec!["{}"; n].join(","));
+        assert_eq!(read(&body(1000)), Ok(1000));
+        assert_eq!(read(&body(1001)), Err(Rejection::TooManyContacts));
+    }
+
+    #[test]
+    fn body_limit_is_inclusive_and_checked_first() {
+        let limits = Limits {
+            max_body_bytes: 20,
+            ..Limits::default()
+        };
+        assert!(read_contacts(br#"{"contacts": [1]}   "#, &limits).is_ok());
+        assert_eq!(
+            read_contacts(br#"{"contacts": [1]}    "#, &limits),
+            Err(Rejection::PayloadTooLarge)
+        );
+        assert_eq!(
+            read_contacts(b"not json at all, and long", &limits),
+            Err(Rejection::PayloadTooLarge)
+        );
+    }
+}
