@@ -2,6 +2,24 @@
 //!
 //! The rules never look inside this module: they call [`is_valid`] and nothing else, so the
 //! implementation behind it can change without touching them.
+//!
+//! The implementation is our own reproduction of libphonenumber's rules (`parse` with no
+//! default region, `isValidNumber`, formatting in E.164), over the metadata that the
+//! `phonenumber` crate ships ([`METADATA_VERSION`]). `build.rs` extracts that metadata at
+//! build time into static tables and serialized DFAs (one per calling code), which are loaded
+//! (zero-copy, validated) on first use of a calling code: no parsing or regex compilation at
+//! run time, except for the few national prefixes with a transform rule (AR, BR, JP, GA, MG,
+//! SM, NF), whose capture-aware regex is compiled on first need. [`is_valid`] does not
+//! allocate. [`classify`] also tells the region and the number type of a valid number.
+
+mod metadata;
+mod validator;
+
+pub use validator::{NumberInfo, NumberType};
+
+/// The version of libphonenumber's metadata the validator was built from (the metadata shipped
+/// by the `phonenumber` crate `0.3.10+9.0.33`).
+pub const METADATA_VERSION: &str = "9.0.33";
 
 /// Rule 1 of SPEC §6: `+` then 2 to 15 ASCII digits, the first not `0`, nothing else.
 pub fn has_e164_syntax(s: &str) -> bool {
@@ -15,16 +33,24 @@ pub fn has_e164_syntax(s: &str) -> bool {
 
 /// Whether `s` is a valid E.164 number in the sense of SPEC §6: strict syntax, accepted and
 /// called valid by libphonenumber's rules, and already in canonical E.164 form.
+///
+/// Allocation-free; never panics.
 pub fn is_valid(s: &str) -> bool {
-    if !has_e164_syntax(s) {
-        return false;
-    }
-    match phonenumber::parse(None, s) {
-        Ok(number) => {
-            number.is_valid() && number.format().mode(phonenumber::Mode::E164).to_string() == s
-        }
-        Err(_) => false,
-    }
+    validator::classify(s).is_some()
+}
+
+/// For a valid E.164 number (as [`is_valid`] decides), its calling code, region and number
+/// type as libphonenumber tells them (`getRegionCodeForNumber`, `getNumberType`); `None` for
+/// anything else.
+///
+/// ```
+/// use bulk_contacts::e164::{classify, NumberType};
+/// let info = classify("+442079460000").unwrap();
+/// assert_eq!((info.country_code, info.region, info.number_type), (44, "GB", NumberType::FixedLine));
+/// assert_eq!(classify("+44 20 7946 0000"), None);
+/// ```
+pub fn classify(s: &str) -> Option<NumberInfo> {
+    validator::classify(s)
 }
 
 #[cfg(test)]
@@ -51,5 +77,39 @@ mod tests {
         assert!(!is_valid("+200237082111"));
         assert!(!is_valid("+11234567890"));
         assert!(!is_valid(" +14155559876"));
+    }
+
+    #[test]
+    fn regions_and_types() {
+        let c = |s| classify(s).map(|i| (i.region, i.number_type));
+        assert_eq!(
+            c("+14155559876"),
+            Some(("US", NumberType::FixedLineOrMobile))
+        );
+        assert_eq!(c("+18005551234"), Some(("US", NumberType::TollFree)));
+        assert_eq!(
+            c("+16135550123"),
+            Some(("CA", NumberType::FixedLineOrMobile))
+        );
+        assert_eq!(c("+78005553535"), Some(("RU", NumberType::TollFree)));
+        assert_eq!(c("+447400123456"), Some(("GB", NumberType::Mobile)));
+        assert_eq!(c("+80012345678"), Some(("001", NumberType::TollFree)));
+        assert_eq!(c("+390612345678").map(|x| x.0), Some("IT"));
+        assert_eq!(c("+4415"), None);
+    }
+
+    #[test]
+    fn valid_implies_strict_syntax() {
+        for s in [
+            "+1",
+            "+12",
+            "+123",
+            "1415555987",
+            "+0123456789",
+            "+1415555987６",
+            "",
+        ] {
+            assert!(!is_valid(s) || has_e164_syntax(s), "{s}");
+        }
     }
 }
