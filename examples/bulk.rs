@@ -11,7 +11,7 @@
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use bulk_contacts::case::{envelope, Case};
+use bulk_contacts::case::{Case, envelope};
 use bulk_contacts::{Engine, Request, Response, World};
 
 const USAGE: &str = "usage: bulk [--world WORLD.json] [--api-key KEY | --no-api-key] REQUEST.json\n       bulk --case CASE.json\n(`-` reads standard input)";
@@ -50,7 +50,9 @@ fn run(args: Vec<String>) -> Result<String, String> {
             "--api-key" => key = Key::Given(value("--api-key")?),
             "--no-api-key" => key = Key::None,
             "-h" | "--help" => return Err(USAGE.to_owned()),
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}\n{USAGE}")),
+            flag if flag.starts_with("--") => {
+                return Err(format!("unknown option {flag}\n{USAGE}"));
+            }
             _ if request_path.is_some() => return Err(format!("one request file only\n{USAGE}")),
             _ => request_path = Some(arg),
         }
@@ -58,11 +60,14 @@ fn run(args: Vec<String>) -> Result<String, String> {
     let response = match (case_path, request_path) {
         (Some(case), None) if world_path.is_none() && matches!(key, Key::FirstOfWorld) => {
             let text = read_text(&case)?;
-            Case::from_json(&text).map_err(|e| format!("{case}: {e}"))?.run()
+            Case::from_json(&text)
+                .map_err(|e| format!("{case}: {e}"))?
+                .run()
         }
         (None, Some(request)) => {
             let world = match world_path {
-                Some(path) => World::from_json(&read_text(&path)?).map_err(|e| format!("{path}: malformed world: {e}"))?,
+                Some(path) => World::from_json(&read_text(&path)?)
+                    .map_err(|e| format!("{path}: malformed world: {e}"))?,
                 None => World::builtin(),
             };
             let key = match key {

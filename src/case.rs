@@ -66,7 +66,9 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<S
 }
 
 /// `body` is raw JSON, so `"body": null` is the body `null`, not an absent body.
-fn present_raw<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Box<RawValue>>, D::Error> {
+fn present_raw<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Box<RawValue>>, D::Error> {
     Box::<RawValue>::deserialize(deserializer).map(Some)
 }
 
@@ -163,17 +165,26 @@ mod tests {
     #[test]
     fn minify_keeps_strings_and_drops_whitespace_between_tokens() {
         let text = "{ \"a b\" : [ 1 , \"x \\\" y\" ],\n\t\"c\": \"\\\\\" }";
-        assert_eq!(minify_str(text), "{\"a b\":[1,\"x \\\" y\"],\"c\":\"\\\\\"}");
+        assert_eq!(
+            minify_str(text),
+            "{\"a b\":[1,\"x \\\" y\"],\"c\":\"\\\\\"}"
+        );
     }
 
     #[test]
     fn api_key_absent_means_first_key_and_null_means_no_header() {
         let absent = Case::from_json(r#"{"body": {"contacts": []}}"#).expect("case");
-        assert_eq!(absent.api_key.as_deref(), Some(crate::world::DEFAULT_API_KEY));
+        assert_eq!(
+            absent.api_key.as_deref(),
+            Some(crate::world::DEFAULT_API_KEY)
+        );
         let null = Case::from_json(r#"{"api_key": null, "body": {}}"#).expect("case");
         assert_eq!(null.api_key, None);
         let null_body = Case::from_json(r#"{"body": null}"#).expect("case");
         assert_eq!(null_body.body, b"null");
-        assert!(matches!(Case::from_json(r#"{"world": {}}"#), Err(CaseError::Body)));
+        assert!(matches!(
+            Case::from_json(r#"{"world": {}}"#),
+            Err(CaseError::Body)
+        ));
     }
 }

@@ -127,9 +127,7 @@ impl ContactCode {
     /// depend on the field and on the disposition.
     pub fn fixed_message(self, limits: &Limits) -> Option<Cow<'static, str>> {
         match self {
-            ContactCode::PayloadTooLarge => {
-                Some(fill(self.template(), limits.max_contact_bytes))
-            }
+            ContactCode::PayloadTooLarge => Some(fill(self.template(), limits.max_contact_bytes)),
             ContactCode::InvalidField | ContactCode::ValidationFailed => None,
             _ => Some(Cow::Borrowed(self.template())),
         }
@@ -174,6 +172,14 @@ fn fill(template: &'static str, limit: usize) -> Cow<'static, str> {
     Cow::Owned(template.replace("{limit}", &limit.to_string()))
 }
 
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status(), self.as_str())
+    }
+}
+
+impl std::error::Error for Rejection {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,7 +200,9 @@ mod tests {
             "contacts exceeds the limit of 7 per request"
         );
         assert_eq!(
-            ContactCode::PayloadTooLarge.fixed_message(&limits).as_deref(),
+            ContactCode::PayloadTooLarge
+                .fixed_message(&limits)
+                .as_deref(),
             Some("Contact payload exceeds the 99 byte limit")
         );
     }

@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 use jiff::Timestamp;
 use subtle::ConstantTimeEq;
 
+use crate::ContactError;
 use crate::codes::{ContactCode, Field, Rejection};
 use crate::json::Json;
 use crate::limits::Limits;
@@ -26,7 +27,6 @@ use crate::request;
 use crate::response::Response;
 use crate::rules::{self, Valid};
 use crate::summary::{Acceptance, ContactOutcome, Evaluation};
-use crate::ContactError;
 
 /// The account's billing status (SPEC §3, check 6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -333,7 +333,9 @@ impl<'a> Batch<'a> {
         let mut verdicts: HashMap<&str, Carrier> = HashMap::new();
         for stage in &mut stages {
             if let Stage::Passed(valid, _) = stage {
-                if memo(&mut verdicts, &valid.phone, |k| carrier.carrier(k))? == Carrier::NotSendable {
+                if memo(&mut verdicts, &valid.phone, |k| carrier.carrier(k))?
+                    == Carrier::NotSendable
+                {
                     *stage = Stage::Failed(ContactCode::NotSendable.into());
                 }
             }
@@ -356,7 +358,9 @@ impl<'a> Batch<'a> {
         for stage in stages {
             passed.push(match stage {
                 Stage::Failed(error) => Err(error),
-                Stage::Passed(valid, list) if !valid.flags.use_validation => Ok((valid, list, None)),
+                Stage::Passed(valid, list) if !valid.flags.use_validation => {
+                    Ok((valid, list, None))
+                }
                 Stage::Passed(valid, list) => {
                     let result = validations
                         .entry(valid.phone.as_ref())
@@ -395,8 +399,7 @@ fn apply<'b>(
             Ok(accepted) => accepted,
         };
         let (phone, list_number) = (valid.phone.as_ref(), valid.list.as_ref());
-        let is_new_contact =
-            phones_seen.insert(phone) && !directory.contact_exists(phone)?;
+        let is_new_contact = phones_seen.insert(phone) && !directory.contact_exists(phone)?;
         let (is_new_list_contact, duplicate_of) = match pairs_seen.entry((phone, list_number)) {
             Entry::Occupied(first) => (false, Some(*first.get())),
             Entry::Vacant(slot) => {

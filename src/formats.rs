@@ -141,7 +141,9 @@ pub fn url_ok(s: &str) -> bool {
         return false;
     }
     // WHATWG would skip extra slashes and read `https:///path` as host `path`.
-    if s.split_once("://").is_some_and(|(_, rest)| rest.starts_with('/')) {
+    if s.split_once("://")
+        .is_some_and(|(_, rest)| rest.starts_with('/'))
+    {
         return false;
     }
     url::Url::parse(s)
@@ -170,7 +172,10 @@ mod tests {
             at("2025-03-15T06:30:00.5-08:00"),
             Some(ts("2025-03-15T14:30:00.5Z"))
         );
-        assert_eq!(at("2025-03-15T14:30:00-00:00"), Some(ts("2025-03-15T14:30:00Z")));
+        assert_eq!(
+            at("2025-03-15T14:30:00-00:00"),
+            Some(ts("2025-03-15T14:30:00Z"))
+        );
         assert_eq!(at("2024-02-29T00:00:00Z"), Some(ts("2024-02-29T00:00:00Z")));
     }
 

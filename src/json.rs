@@ -65,7 +65,9 @@ impl<'a> Object<'a> {
 
     /// The members, in order of first occurrence.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Json<'a>)> {
-        self.members.iter().map(|(key, value)| (key.as_ref(), value))
+        self.members
+            .iter()
+            .map(|(key, value)| (key.as_ref(), value))
     }
 
     /// The number of members.
@@ -142,7 +144,8 @@ impl<'a> Json<'a> {
             Json::Number(n) => number_len(n),
             Json::String(s) => string_len(s),
             Json::Array(items) => {
-                2 + items.iter().map(Json::compact_len).sum::<usize>() + items.len().saturating_sub(1)
+                2 + items.iter().map(Json::compact_len).sum::<usize>()
+                    + items.len().saturating_sub(1)
             }
             Json::Object(object) => {
                 let members: usize = object
@@ -376,7 +379,10 @@ mod tests {
     fn repeated_member_keeps_last_value_at_first_position() {
         let json = parse(r#"{"a": 1, "b": 2, "a": 3}"#);
         let object = json.as_object().expect("object");
-        let members: Vec<_> = object.iter().map(|(k, v)| (k.to_owned(), v.clone())).collect();
+        let members: Vec<_> = object
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.clone()))
+            .collect();
         assert_eq!(
             members,
             vec![

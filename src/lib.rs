@@ -41,7 +41,7 @@ pub use lookup::{
     Carrier, CarrierCheck, CarrierMap, Directory, DirectoryMap, Disposition, LineType, ListLookup,
     LookupError, ProviderError, SendingList, ValidationResult,
 };
-pub use response::{rejection_body, Response};
+pub use response::{Response, rejection_body};
 pub use rules::{Flags, Valid};
-pub use summary::{AcceptedContact, Acceptance, ContactError, ContactOutcome, Counts, Evaluation};
+pub use summary::{Acceptance, AcceptedContact, ContactError, ContactOutcome, Counts, Evaluation};
 pub use world::World;

@@ -236,7 +236,11 @@ pub struct CarrierMap {
 
 impl CarrierCheck for CarrierMap {
     fn carrier(&self, phone: &str) -> Result<Carrier, LookupError> {
-        Ok(self.verdicts.get(phone).copied().unwrap_or(Carrier::Sendable))
+        Ok(self
+            .verdicts
+            .get(phone)
+            .copied()
+            .unwrap_or(Carrier::Sendable))
     }
     fn validate(&self, phone: &str) -> Result<ValidationResult, ProviderError> {
         self.validations

@@ -24,7 +24,10 @@ enum Contacts<'a> {
 
 /// Reads the body: 413 when too long, 400 when not JSON or without a non-empty `contacts`
 /// array, 413 when `contacts` has too many elements; else the elements.
-pub(crate) fn read_contacts<'a>(body: &'a [u8], limits: &Limits) -> Result<Vec<Json<'a>>, Rejection> {
+pub(crate) fn read_contacts<'a>(
+    body: &'a [u8],
+    limits: &Limits,
+) -> Result<Vec<Json<'a>>, Rejection> {
     if body.len() > limits.max_body_bytes {
         return Err(Rejection::PayloadTooLarge);
     }
@@ -187,8 +190,18 @@ mod tests {
 
     #[test]
     fn malformed_bodies_are_invalid_json() {
-        let deep = format!(r#"{{"x": {}{}, "contacts": [{{}}]}}"#, "[".repeat(200), "]".repeat(200));
-        for body in ["", "{", r#"{"contacts": [1]} x"#, r#"{"contacts": [1e400]}"#, &deep] {
+        let deep = format!(
+            r#"{{"x": {}{}, "contacts": [{{}}]}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        for body in [
+            "",
+            "{",
+            r#"{"contacts": [1]} x"#,
+            r#"{"contacts": [1e400]}"#,
+            &deep,
+        ] {
             assert_eq!(read(body), Err(Rejection::InvalidJson), "{body}");
         }
         assert_eq!(

@@ -8,12 +8,12 @@ use std::borrow::Cow;
 
 use jiff::Timestamp;
 
+use crate::ContactError;
 use crate::codes::{ContactCode, Field};
 use crate::e164;
 use crate::formats;
 use crate::json::{Json, Object};
 use crate::limits::Limits;
-use crate::ContactError;
 
 /// The flags of a contact, with the SPEC's defaults applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

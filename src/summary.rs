@@ -239,7 +239,9 @@ impl<'e> AcceptedContact<'e> {
 
     /// `custom_fields`, when sent.
     pub fn custom_fields(&self) -> Option<&'e Object<'e>> {
-        self.contact.field("custom_fields").and_then(Json::as_object)
+        self.contact
+            .field("custom_fields")
+            .and_then(Json::as_object)
     }
 
     /// The members the rules do not read (`ad_network_source`, unknown names…), as sent.

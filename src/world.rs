@@ -93,7 +93,9 @@ fn rfc3339<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::E
     let text = String::deserialize(deserializer)?;
     formats::parse_rfc3339(&text)
         .map(|value| value.at)
-        .ok_or_else(|| serde::de::Error::custom(format!("`now` is not an RFC 3339 date-time: {text:?}")))
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!("`now` is not an RFC 3339 date-time: {text:?}"))
+        })
 }
 
 fn pairs<'de, D: Deserializer<'de>>(
@@ -140,9 +142,10 @@ impl World {
                 welcome_journeys: 1,
             }),
         );
-        world
-            .carrier
-            .insert("+13105558888".to_owned(), Entry::Answer(Carrier::NotSendable));
+        world.carrier.insert(
+            "+13105558888".to_owned(),
+            Entry::Answer(Carrier::NotSendable),
+        );
         world
     }
 

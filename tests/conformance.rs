@@ -14,11 +14,19 @@ fn every_conformance_case_gives_its_expected_answer() {
         .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
         .collect();
     paths.sort();
-    assert!(paths.len() >= 100, "only {} cases in {}", paths.len(), dir.display());
+    assert!(
+        paths.len() >= 100,
+        "only {} cases in {}",
+        paths.len(),
+        dir.display()
+    );
 
     let mut failures = Vec::new();
     for path in &paths {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let text = std::fs::read_to_string(path).expect("case file is UTF-8");
         let case = match Case::from_json(&text) {
             Ok(case) => case,
