@@ -1,0 +1,75 @@
+//! `e164`: the phone rule of SPEC §6 on standard input.
+//!
+//! ```text
+//! cargo run --release --example e164 [-- --explain] < numbers.txt
+//! ```
+//!
+//! Reads one candidate per line (only the line terminator, `\n` or `\r\n`, is removed; nothing
+//! is trimmed) and prints, per input line and in order, `valid` or `invalid`. With `--explain`,
+//! a valid line also gets its region and number type: `valid<TAB>US<TAB>fixed_line_or_mobile`.
+//! A line that is not UTF-8 is `invalid`. Output is buffered, and flushed whenever the input
+//! has nothing more buffered (so an interactive session gets its answers at once).
+//! Bad usage: a message on standard error, exit code 2.
+
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::process::ExitCode;
+
+use bulk_contacts::e164;
+
+const USAGE: &str = "usage: e164 [--explain] < candidates.txt\n\
+    prints `valid` or `invalid` per input line (SPEC §6); --explain adds region and type";
+
+fn main() -> ExitCode {
+    let mut explain = false;
+    for arg in std::env::args_os().skip(1) {
+        match arg.to_str() {
+            Some("--explain") if !explain => explain = true,
+            Some("-h" | "--help") => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            _ => {
+                eprintln!("e164: unexpected argument {arg:?}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    match run(explain) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("e164: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(explain: bool) -> io::Result<()> {
+    let mut input = BufReader::with_capacity(1 << 16, io::stdin().lock());
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut line = Vec::with_capacity(64);
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+        }
+        let info = std::str::from_utf8(&line).ok().and_then(e164::classify);
+        match info {
+            Some(info) if explain => {
+                writeln!(out, "valid\t{}\t{}", info.region, info.number_type)?;
+            }
+            Some(_) => out.write_all(b"valid\n")?,
+            None => out.write_all(b"invalid\n")?,
+        }
+        if input.buffer().is_empty() {
+            out.flush()?;
+        }
+    }
+    out.flush()
+}
