@@ -36,13 +36,14 @@ fn zero_mismatches_against_libphonenumber() {
         if got != expected || is_valid(candidate) != expected.is_some() {
             mismatch_count += 1;
             if mismatches.len() < 50 {
-                mismatches.push(format!(
-                    "{candidate:?}: oracle {expected:?}, ours {got:?}"
-                ));
+                mismatches.push(format!("{candidate:?}: oracle {expected:?}, ours {got:?}"));
             }
         }
         if got.is_some() {
-            assert!(has_e164_syntax(candidate), "valid without strict syntax: {candidate:?}");
+            assert!(
+                has_e164_syntax(candidate),
+                "valid without strict syntax: {candidate:?}"
+            );
         }
     }
     println!("{total} candidates ({valid} valid), {mismatch_count} mismatches");

@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 
 use regex_automata::dfa::Automaton;
 use regex_automata::dfa::dense::DFA;
-use regex_automata::util::primitives::NonMaxUsize;
+use regex_automata::util::primitives::{NonMaxUsize, StateID};
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, meta};
 
@@ -107,6 +107,8 @@ pub struct NumberInfo {
 /// The deserialized DFAs of one calling code (zero-copy views into [`DFA_BLOB`]).
 struct Loaded {
     set: DFA<&'static [u32]>,
+    /// The anchored start state of `set` (the same for every haystack: no look-behind).
+    start: Option<StateID>,
     npfp: Option<DFA<&'static [u32]>>,
 }
 
@@ -129,7 +131,8 @@ fn loaded(index: usize, code: &Code) -> Option<&'static Loaded> {
                 None => None,
                 Some(n) => Some(dfa_at(n.dfa)?),
             };
-            Some(Loaded { set, npfp })
+            let start = set.universal_start_state(Anchored::Yes);
+            Some(Loaded { set, start, npfp })
         })
         .as_ref()
 }
@@ -179,10 +182,14 @@ impl Bits {
 
 /// Runs the anchored `MatchKind::All` DFA over `hay`, recording every pattern that matches a
 /// prefix (DFA matches are reported one byte late) and every pattern that matches it all.
-fn walk(dfa: &DFA<&'static [u32]>, hay: &[u8]) -> Bits {
+fn walk(dfas: &Loaded, hay: &[u8]) -> Bits {
+    let dfa = &dfas.set;
     let mut bits = Bits::default();
-    let input = Input::new(hay).anchored(Anchored::Yes);
-    let Ok(mut sid) = dfa.start_state_forward(&input) else {
+    let start = match dfas.start {
+        Some(start) => Ok(start),
+        None => dfa.start_state_forward(&Input::new(hay).anchored(Anchored::Yes)),
+    };
+    let Ok(mut sid) = start else {
         return bits;
     };
     for &b in hay {
@@ -347,7 +354,7 @@ fn parse_rewrites(
             }
         }
     };
-    if viable_original && !walk(&dfas.set, candidate).full(main.general.pattern) {
+    if viable_original && !walk(dfas, candidate).full(main.general.pattern) {
         return Some(false);
     }
     if !length_keeps_stripped(&main.general, candidate.len()) {
@@ -386,7 +393,7 @@ pub(crate) fn classify(s: &str) -> Option<NumberInfo> {
         return None;
     }
     let dfas = loaded(index, code)?;
-    let bits = walk(&dfas.set, nsn);
+    let bits = walk(dfas, nsn);
     if parse_rewrites(index, code, dfas, nsn, &bits)? {
         return None;
     }

@@ -1,0 +1,46 @@
+//! Properties of the E.164 validator: never panics, a valid verdict implies the strict syntax
+//! of SPEC §6 rule 1, and `is_valid` agrees with `classify`.
+
+use bulk_contacts::e164::{METADATA_VERSION, NumberType, classify, has_e164_syntax, is_valid};
+use proptest::prelude::*;
+
+fn check(s: &str) {
+    let info = classify(s);
+    assert_eq!(is_valid(s), info.is_some(), "{s:?}");
+    if let Some(info) = info {
+        assert!(has_e164_syntax(s), "valid without strict syntax: {s:?}");
+        assert!(
+            s[1..].starts_with(&info.country_code.to_string()),
+            "{s:?} {info:?}"
+        );
+        assert_ne!(info.number_type, NumberType::Unknown, "{s:?}");
+        assert!(
+            info.region == "001" || info.region.len() == 2,
+            "{s:?} {info:?}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    #[test]
+    fn plus_and_digits(s in "\\+[0-9]{0,18}") {
+        check(&s);
+    }
+
+    #[test]
+    fn phone_like_text(s in "[+0-9 ()\\-.x#*]{0,20}") {
+        check(&s);
+    }
+
+    #[test]
+    fn any_text(s in "\\PC{0,24}") {
+        check(&s);
+    }
+}
+
+#[test]
+fn metadata_version_is_the_pinned_one() {
+    assert_eq!(METADATA_VERSION, "9.0.33");
+}
