@@ -1628,6 +1628,23 @@ def decision_cases() -> None:
     case("decision-json-nesting-100",
          "Arrays nested 100 levels deep: within the limit; the element is an array -> 200 with "
          "invalid_contact.", ok(1, [err(0, None, "invalid_contact")], 0, 0, 0), body_raw=deep, world=W1)
+    # serde_json's recursion limit: 127 nested arrays/objects are read, 128 are not.
+    deep = '{"contacts": [' + "[" * 125 + "]" * 125 + "]}"
+    case("decision-json-nesting-127",
+         "127 nested levels (top object, contacts array, 125 arrays): the deepest serde_json "
+         "reads -> 200 with invalid_contact.", ok(1, [err(0, None, "invalid_contact")], 0, 0, 0),
+         body_raw=deep, world=W1)
+    deep = '{"contacts": [' + "[" * 126 + "]" * 126 + "]}"
+    case("decision-json-nesting-128",
+         "128 nested levels: one past serde_json's recursion limit -> 400 invalid_json.",
+         batch("invalid_json"), body_raw=deep, world=W1)
+    deep = '{"other": ' + "{\"a\": " * 127 + "1" + "}" * 127 + ', "contacts": [1]}'
+    case("decision-json-nesting-128-in-ignored-member",
+         "128 nested levels inside a top-level member the engine does not use: still past the "
+         "parser's limit -> 400 invalid_json.", batch("invalid_json"), body_raw=deep, world=W1)
+    case("decision-case-body-null",
+         "\"body\": null is the request body `null`: valid JSON whose top level is not an object "
+         "-> 400 missing_contacts.", batch("missing_contacts"), body=None, world=W1)
     case("decision-json-number-out-of-range",
          "A number outside the f64 range (1e400) in an unknown member -> 400 invalid_json.",
          batch("invalid_json"),
