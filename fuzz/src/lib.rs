@@ -1,0 +1,90 @@
+//! The fuzz targets of `bulk-contacts`, as plain functions of bytes, and the assertions they
+//! share.
+//!
+//! Each `fuzz_targets/<name>.rs` is one line that calls the function of the same name here; the
+//! replay test (`tests/replay.rs`, run by CI with plain `cargo test`) feeds every file of
+//! `corpus/<name>/` and `regressions/<name>/` to the same function. So a fuzz target and its
+//! replay can never drift apart: there is one body of code, and every assertion lives in
+//! [`checks`].
+//!
+//! | target | input | entry points exercised |
+//! |---|---|---|
+//! | [`request`] | the request body, raw bytes | `Engine::handle`, `read`, `check_billing`, `keys`, `validation_keys`, `evaluate`, `Response` — against several fixed worlds and keys |
+//! | [`structured`] | an [`arbitrary`] model of a world and a batch ([`model::Input`]) | the same, on near-valid contacts that reach rules 5 to 12 |
+//! | [`precheck`] | the request body, raw bytes | `Engine::read` (checks 2–5, rules 1–8), differentially against `serde_json::Value` |
+//! | [`e164`] | one candidate string | `e164::is_valid`, `e164::classify`, `e164::has_e164_syntax` |
+#![forbid(unsafe_code)]
+
+pub mod checks;
+pub mod model;
+pub mod worlds;
+
+use bulk_contacts::{Engine, Limits};
+
+/// A fuzz target: a function of the input bytes that panics when an assertion fails.
+pub type Target = fn(&[u8]);
+
+/// The fuzz targets, by name: what the replay test iterates over.
+pub const TARGETS: [(&str, Target); 4] = [
+    ("request", request),
+    ("structured", structured),
+    ("precheck", precheck),
+    ("e164", e164),
+];
+
+/// Small limits, so that the limit paths (413s, rule 1) are reached by small inputs too.
+pub const SMALL_LIMITS: Limits = Limits {
+    max_contacts: 4,
+    max_contact_bytes: 160,
+    max_body_bytes: 2048,
+};
+
+/// Target `request`: `data` is the request body. It is answered in each fixed world
+/// ([`worlds::fixed`]) with the account's key, once without a key and once with a wrong key,
+/// and once with small limits; every answer goes through [`checks::full`].
+pub fn request(data: &[u8]) {
+    let engine = Engine::default();
+    for world in worlds::fixed() {
+        checks::full(&engine, world, data);
+    }
+    let builtin = &worlds::fixed()[0];
+    checks::unauthenticated(&engine, builtin, data);
+    checks::full(&Engine::new(SMALL_LIMITS), &worlds::fixed()[1], data);
+}
+
+/// Target `structured`: `data` is decoded with [`arbitrary`] into a world and a batch
+/// ([`model::Input`]), rendered as a world and a JSON body, and answered through
+/// [`checks::full`].
+pub fn structured(data: &[u8]) {
+    let Ok(input) = model::Input::decode(data) else {
+        return;
+    };
+    let limits = if input.small_limits {
+        SMALL_LIMITS
+    } else {
+        Limits::default()
+    };
+    let world = input.world();
+    let body = input.body(&limits);
+    checks::full(&Engine::new(limits), &world, &body);
+}
+
+/// Target `precheck`: `data` is the request body, read by the lookup-free pre-check with the
+/// default and with small limits; see [`checks::precheck`].
+pub fn precheck(data: &[u8]) {
+    let now = worlds::default_now();
+    checks::precheck(&Engine::default(), data, now);
+    checks::precheck(&Engine::new(SMALL_LIMITS), data, now);
+}
+
+/// Target `e164`: `data` (lossily decoded as UTF-8) is one candidate number; also each of its
+/// lines, so that a corpus of number lists is useful too. See [`checks::e164`].
+pub fn e164(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    checks::e164(&text);
+    if text.len() <= 64 {
+        for line in text.lines() {
+            checks::e164(line);
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The engine, its results and the shipped lookup impls can be shared across threads (checked
+//! at compile time), and evaluating the same batches from several threads at once gives the
+//! same answers as evaluating them on one.
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use bulk_contacts::case::Case;
+use bulk_contacts::{
+    Account, Batch, CarrierMap, DirectoryMap, Engine, Evaluation, Keys, Limits, Rejection, Request,
+    Response, SendingList, World,
+};
+
+const fn send_sync<T: Send + Sync + ?Sized>() {}
+
+/// Fails to compile if one of these is not `Send + Sync`.
+const _: () = {
+    send_sync::<Engine>();
+    send_sync::<Limits>();
+    send_sync::<Account>();
+    send_sync::<World>();
+    send_sync::<Batch<'static>>();
+    send_sync::<Evaluation<'static, 'static>>();
+    send_sync::<Keys<'static>>();
+    send_sync::<Request<'static>>();
+    send_sync::<Response>();
+    send_sync::<Rejection>();
+    send_sync::<CarrierMap>();
+    send_sync::<DirectoryMap>();
+    send_sync::<HashMap<String, SendingList>>();
+};
+
+/// Every conformance case, and one batch of 1000 contacts with duplicates and every outcome.
+fn cases() -> Vec<Case> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/conformance")
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    paths.sort();
+    let mut cases: Vec<Case> = paths
+        .iter()
+        .filter_map(|path| Case::from_json(&std::fs::read_to_string(path).ok()?).ok())
+        .collect();
+    assert!(cases.len() >= 100);
+
+    let phones = [
+        "+14155559876",
+        "+12125551000",
+        "+13105558888",
+        "+442079460000",
+        "+14155550000",
+        "not a number",
+    ];
+    let lists = ["+18005551234", "+18005551234", "+442079460000"];
+    let contacts: Vec<String> = (0..1000)
+        .map(|i| {
+            format!(
+                r#"{{"phone_number":"{}","list_number":"{}","use_journeys":{},"use_validation":{}}}"#,
+                phones[i % phones.len()],
+                lists[i % lists.len()],
+                i % 2 == 0,
+                i % 7 == 0
+            )
+        })
+        .collect();
+    let world = r#"{
+        "lists": {"+18005551234": {"welcome_journeys": 2}},
+        "contacts": ["+12125551000"],
+        "list_contacts": [["+14155559876", "+18005551234"]],
+        "carrier": {"+13105558888": "not_sendable"},
+        "validation": {"+442079460000": "provider_error"}
+    }"#;
+    let big = format!(
+        r#"{{"description": "1000 contacts", "world": {world}, "body": {{"contacts": [{}]}}}}"#,
+        contacts.join(",")
+    );
+    cases.push(Case::from_json(&big).expect("the big case"));
+    cases
+}
+
+/// The answer to a case, step by step: read, billing, evaluate, serialize.
+fn evaluate(engine: &Engine, batch: &Batch<'_>, world: &World) -> Response {
+    if let Err(rejection) = batch.check_billing(world.billing) {
+        return Response::rejected(rejection, engine.limits());
+    }
+    match batch.evaluate(world, world, world) {
+        Ok(evaluation) => Response::summary(&evaluation),
+        Err(_) => Response::rejected(Rejection::InternalError, engine.limits()),
+    }
+}
+
+#[test]
+fn evaluating_the_same_batches_from_several_threads_gives_identical_results() {
+    let engine = Engine::default();
+    let cases = cases();
+    // Read once, on this thread; the batches and worlds are then shared by reference.
+    let batches: Vec<(&Case, Batch<'_>)> = cases
+        .iter()
+        .filter_map(|case| Some((case, engine.read(&case.body, case.world.now).ok()?)))
+        .collect();
+    assert!(
+        batches.len() >= 50,
+        "only {} batches were read",
+        batches.len()
+    );
+    let expected: Vec<Response> = batches
+        .iter()
+        .map(|(case, batch)| evaluate(&engine, batch, &case.world))
+        .collect();
+    let whole: Vec<Response> = cases.iter().map(Case::run).collect();
+    assert!(expected.iter().any(|r| r.status == 200));
+
+    let threads = 4;
+    let rounds = 3;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (batches, cases, engine) = (&batches, &cases, &engine);
+                scope.spawn(move || {
+                    let mut evaluated = Vec::new();
+                    let mut handled = Vec::new();
+                    for round in 0..rounds {
+                        // Each thread walks the batches from another starting point, so that
+                        // different threads evaluate the same batch at the same moment.
+                        let n = batches.len();
+                        let mut answers = vec![None; n];
+                        for k in 0..n {
+                            let i = (k + t * n / threads + round) % n;
+                            let (case, batch) = &batches[i];
+                            answers[i] = Some(evaluate(engine, batch, &case.world));
+                        }
+                        evaluated.push(answers.into_iter().map(Option::unwrap).collect::<Vec<_>>());
+                        handled.push(cases.iter().map(Case::run).collect::<Vec<_>>());
+                    }
+                    (evaluated, handled)
+                })
+            })
+            .collect();
+        for handle in handles {
+            let (evaluated, handled) = handle.join().expect("no thread panicked");
+            for answers in evaluated {
+                assert_eq!(answers, expected);
+            }
+            for answers in handled {
+                assert_eq!(answers, whole);
+            }
+        }
+    });
+}
