@@ -260,6 +260,7 @@ fn main() {
             u16::try_from(pos).expect("pattern id")
         };
         let mut region_src = String::new();
+        let mut general_ids: Vec<u16> = Vec::new();
         for r in regions {
             // Dump line, same keys as tools/e164/dump_metadata.py (compared as JSON values).
             dump.push_str(&format!("{{\"cc\": {cc}, \"region\": "));
@@ -306,6 +307,9 @@ fn main() {
                 )
             };
             let general = desc_src(&r.general, &mut id_of);
+            if !r.general.pattern.is_empty() {
+                general_ids.push(id_of(&r.general.pattern));
+            }
             let mut types = String::new();
             for d in &r.types {
                 match d {
@@ -315,7 +319,12 @@ fn main() {
                     }
                 }
             }
-            let ld = r.leading_digits.as_deref().map_or(NONE, &mut id_of);
+            // A prefix match (`lookingAt`) of `p` is a whole match of `(?:p)[0-9]*` on digits,
+            // so every pattern of the DFA is read at the end of input only.
+            let ld = r
+                .leading_digits
+                .as_deref()
+                .map_or(NONE, |p| id_of(&format!("(?:{p})[0-9]*")));
             writeln!(
                 region_src,
                 "        Region {{ id: {:?}, leading_digits: {ld}, general: {general}, \
@@ -331,7 +340,7 @@ fn main() {
         let npfp_src = match &main.npfp {
             None => "None".to_owned(),
             Some(p) => {
-                let bit = id_of(p);
+                let bit = id_of(&format!("(?:{p})[0-9]*"));
                 let lf = dfa_bytes(&[p.as_str()], MatchKind::LeftmostFirst, big_endian);
                 while blob.len() % 8 != 0 {
                     blob.push(0);
@@ -377,6 +386,10 @@ fn main() {
         };
 
         max_patterns = max_patterns.max(patterns.len());
+        let mut general_mask = vec![0u64; patterns.len().div_ceil(64).max(1)];
+        for id in general_ids {
+            general_mask[usize::from(id) / 64] |= 1 << (id % 64);
+        }
         let refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
         let set = dfa_bytes(&refs, MatchKind::All, big_endian);
         while blob.len() % 8 != 0 {
@@ -387,7 +400,7 @@ fn main() {
 
         writeln!(
             code_entries,
-            "    Code {{\n        cc: {cc},\n        dfa: ({off}, {len}),\n        npfp: {npfp_src},\n        regions: &[\n{region_src}        ],\n    }},"
+            "    Code {{\n        cc: {cc},\n        dfa: ({off}, {len}),\n        general_mask: &{general_mask:?},\n        npfp: {npfp_src},\n        regions: &[\n{region_src}        ],\n    }},"
         )
         .expect("write");
     }

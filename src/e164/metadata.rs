@@ -4,7 +4,8 @@
 //! Per calling code: one dense DFA (`MatchKind::All`, anchored at the start of the national
 //! number) over every pattern of the code's regions (general description, number types,
 //! leading digits, and the main region's national prefix for parsing), identified by pattern
-//! id; and, when the main region has a national prefix for parsing, a leftmost-first DFA of
+//! id, all read as whole-string matches (a prefix pattern `p` is compiled as `(?:p)[0-9]*`);
+//! and, when the main region has a national prefix for parsing, a leftmost-first DFA of
 //! that prefix alone, which gives the end of the prefix match exactly as a backtracking engine
 //! (libphonenumber's) would.
 
@@ -41,7 +42,7 @@ pub(crate) mod ty {
 pub(crate) struct Region {
     /// Region code ("US", or "001" for a non-geographic entity).
     pub(crate) id: &'static str,
-    /// Pattern id of the leading-digits pattern, or [`NONE`].
+    /// Pattern id of the leading-digits pattern (as `(?:p)[0-9]*`), or [`NONE`].
     pub(crate) leading_digits: u16,
     /// The general description.
     pub(crate) general: Desc,
@@ -63,7 +64,8 @@ pub(crate) enum Tok {
 /// The national prefix for parsing of a calling code's main region.
 #[derive(Debug)]
 pub(crate) struct Npfp {
-    /// Its pattern id in the calling code's DFA (a prefix match there means it matches).
+    /// The pattern id of `(?:p)[0-9]*` in the calling code's DFA: it matches when `p` matches a
+    /// prefix of the national number.
     pub(crate) bit: u16,
     /// Byte range of its leftmost-first DFA in [`DFA_BLOB`].
     pub(crate) dfa: (usize, usize),
@@ -82,6 +84,8 @@ pub(crate) struct Code {
     pub(crate) cc: u16,
     /// Byte range of its DFA in [`DFA_BLOB`].
     pub(crate) dfa: (usize, usize),
+    /// The pattern ids of its regions' general descriptions, as a bitmap.
+    pub(crate) general_mask: &'static [u64],
     /// The national prefix for parsing of its main region.
     pub(crate) npfp: Option<Npfp>,
     /// Its regions, main region first, then in libphonenumber's order.

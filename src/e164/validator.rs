@@ -149,39 +149,30 @@ fn captures_regex(index: usize, pattern: &str) -> Option<&'static meta::Regex> {
         .as_ref()
 }
 
-/// Which patterns of a calling code's DFA match the national number: `full` ones match it
-/// whole, `prefix` ones match some prefix of it (the whole included).
+/// Which patterns of a calling code's DFA match the whole national number.
 #[derive(Default)]
 struct Bits {
     full: [u64; BITMAP_WORDS],
-    prefix: [u64; BITMAP_WORDS],
-}
-
-fn set_bit(words: &mut [u64; BITMAP_WORDS], id: usize) {
-    if let Some(w) = words.get_mut(id / 64) {
-        *w |= 1 << (id % 64);
-    }
-}
-
-fn bit(words: &[u64; BITMAP_WORDS], id: u16) -> bool {
-    let id = usize::from(id);
-    words
-        .get(id / 64)
-        .is_some_and(|w| w & (1 << (id % 64)) != 0)
 }
 
 impl Bits {
     fn full(&self, id: u16) -> bool {
-        id != NONE && bit(&self.full, id)
+        let id = usize::from(id);
+        id != usize::from(NONE)
+            && self
+                .full
+                .get(id / 64)
+                .is_some_and(|w| w & (1 << (id % 64)) != 0)
     }
 
-    fn prefix(&self, id: u16) -> bool {
-        id != NONE && bit(&self.prefix, id)
+    /// Whether any pattern of `mask` matches.
+    fn any(&self, mask: &[u64]) -> bool {
+        self.full.iter().zip(mask).any(|(a, b)| a & b != 0)
     }
 }
 
-/// Runs the anchored `MatchKind::All` DFA over `hay`, recording every pattern that matches a
-/// prefix (DFA matches are reported one byte late) and every pattern that matches it all.
+/// Runs the anchored `MatchKind::All` DFA over `hay` and records the patterns that match it
+/// all (the match state after the end-of-input transition).
 fn walk(dfas: &Loaded, hay: &[u8]) -> Bits {
     let dfa = &dfas.set;
     let mut bits = Bits::default();
@@ -194,22 +185,17 @@ fn walk(dfas: &Loaded, hay: &[u8]) -> Bits {
     };
     for &b in hay {
         sid = dfa.next_state(sid, b);
-        if dfa.is_special_state(sid) {
-            if dfa.is_match_state(sid) {
-                for i in 0..dfa.match_len(sid) {
-                    set_bit(&mut bits.prefix, dfa.match_pattern(sid, i).as_usize());
-                }
-            } else if dfa.is_dead_state(sid) || dfa.is_quit_state(sid) {
-                return bits;
-            }
+        if dfa.is_special_state(sid) && (dfa.is_dead_state(sid) || dfa.is_quit_state(sid)) {
+            return bits;
         }
     }
     sid = dfa.next_eoi_state(sid);
     if dfa.is_match_state(sid) {
         for i in 0..dfa.match_len(sid) {
             let id = dfa.match_pattern(sid, i).as_usize();
-            set_bit(&mut bits.prefix, id);
-            set_bit(&mut bits.full, id);
+            if let Some(w) = bits.full.get_mut(id / 64) {
+                *w |= 1 << (id % 64);
+            }
         }
     }
     bits
@@ -309,7 +295,7 @@ fn parse_rewrites(
     let Some(npfp) = &code.npfp else {
         return Some(false);
     };
-    if !bits.prefix(npfp.bit) {
+    if !bits.full(npfp.bit) {
         return Some(false); // prefix_matcher.lookingAt() fails
     }
     let main = code.regions.first()?;
@@ -397,18 +383,23 @@ pub(crate) fn classify(s: &str) -> Option<NumberInfo> {
     if parse_rewrites(index, code, dfas, nsn, &bits)? {
         return None;
     }
+    if !bits.any(code.general_mask) {
+        return None; // no region's general pattern matches: UNKNOWN whatever the region
+    }
     let len = nsn.len();
-    let region = match code.regions {
-        [only] => only,
-        regions => regions.iter().find(|r| {
+    let (region, number_type) = match code.regions {
+        [only] => (only, number_type(only, len, &bits)),
+        regions => regions.iter().find_map(|r| {
+            // getRegionCodeForNumberFromRegionList: leading digits, else full validation.
             if r.leading_digits != NONE {
-                bits.prefix(r.leading_digits)
+                bits.full(r.leading_digits)
+                    .then(|| (r, number_type(r, len, &bits)))
             } else {
-                number_type(r, len, &bits) != NumberType::Unknown
+                Some((r, number_type(r, len, &bits))).filter(|(_, t)| *t != NumberType::Unknown)
             }
         })?,
     };
-    match number_type(region, len, &bits) {
+    match number_type {
         NumberType::Unknown => None,
         number_type => Some(NumberInfo {
             country_code: code.cc,
