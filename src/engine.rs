@@ -370,7 +370,7 @@ impl<'a> Batch<'a> {
                         Ok(result) if result.disposition.fails() => {
                             Err(ContactError::validation_failed(result.clone()))
                         }
-                        Ok(result) => Ok((valid, list, Some(result.clone()))),
+                        Ok(result) => Ok((valid, list, Some(Box::new(result.clone())))),
                     }
                 }
             });
@@ -380,7 +380,7 @@ impl<'a> Batch<'a> {
     }
 }
 
-type Passed<'b> = Result<(&'b Valid<'b>, SendingList, Option<ValidationResult>), ContactError>;
+type Passed<'b> = Result<(&'b Valid<'b>, SendingList, Option<Box<ValidationResult>>), ContactError>;
 
 /// Applies the accepted contacts in index order, as a store would (SPEC §5).
 fn apply<'b>(

@@ -90,7 +90,7 @@ pub struct Acceptance {
     /// The index of the first earlier accepted contact with the same phone and list.
     pub duplicate_of: Option<usize>,
     /// The paid validation's result, when `use_validation` was `true`.
-    pub validation: Option<ValidationResult>,
+    pub validation: Option<Box<ValidationResult>>,
 }
 
 /// The counters of the summary body.

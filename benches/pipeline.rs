@@ -1,0 +1,131 @@
+//! The whole pipeline — request bytes to response body bytes, with the in-memory world —
+//! against, in the same run and on the same bytes:
+//!
+//! * the floor: `serde_json::from_slice::<serde_json::Value>`;
+//! * the naive pipeline a user would write: serde_json into a typed struct, then the
+//!   `phonenumber` crate's parse + `is_valid` for each phone and list number.
+//!
+//! Four mixes (see `support`), batches of 1, 10, 100 and 1000 contacts; throughput in bytes
+//! (contacts/s follow from the batch size). Then one engine and world shared by two threads
+//! against one thread doing the same two batches.
+
+mod support;
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use bulk_contacts::{Engine, Request, World};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use serde::Deserialize;
+use support::Mix;
+
+const KEY: &[u8] = b"trk_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6";
+
+fn ours(engine: &Engine, world: &World, body: &[u8]) -> Vec<u8> {
+    let request = Request {
+        api_key: Some(KEY),
+        body,
+        now: world.now,
+    };
+    engine
+        .handle(&request, &world.account(), world, world, world)
+        .body
+}
+
+fn floor(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body).unwrap_or(serde_json::Value::Null)
+}
+
+#[derive(Deserialize)]
+struct NaiveRequest {
+    contacts: Vec<Option<NaiveContact>>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+struct NaiveContact {
+    phone_number: Option<serde_json::Value>,
+    list_number: Option<serde_json::Value>,
+    use_journeys: Option<serde_json::Value>,
+    skip_journey_if_exists: Option<serde_json::Value>,
+    use_validation: Option<serde_json::Value>,
+    replace_custom_fields: Option<serde_json::Value>,
+    signup_date: Option<serde_json::Value>,
+    ip_address: Option<serde_json::Value>,
+    url: Option<serde_json::Value>,
+    custom_fields: Option<serde_json::Value>,
+}
+
+fn naive_valid(number: Option<&serde_json::Value>) -> bool {
+    let Some(s) = number.and_then(serde_json::Value::as_str) else {
+        return false;
+    };
+    phonenumber::parse(None, s).is_ok_and(|n| n.is_valid())
+}
+
+fn naive(body: &[u8]) -> usize {
+    let Ok(request) = serde_json::from_slice::<NaiveRequest>(body) else {
+        return 0;
+    };
+    request
+        .contacts
+        .iter()
+        .flatten()
+        .filter(|c| naive_valid(c.phone_number.as_ref()) && naive_valid(c.list_number.as_ref()))
+        .count()
+}
+
+fn pipeline(c: &mut Criterion) {
+    let engine = Engine::default();
+    let world = support::world();
+    for mix in Mix::ALL {
+        let mut group = c.benchmark_group(format!("pipeline/{}", mix.name()));
+        group.warm_up_time(Duration::from_millis(500));
+        group.measurement_time(Duration::from_secs(2));
+        group.sample_size(20);
+        for n in [1usize, 10, 100, 1000] {
+            let body = support::body(mix, n);
+            group.throughput(Throughput::Bytes(body.len() as u64));
+            group.bench_with_input(BenchmarkId::new("ours", n), &body, |b, body| {
+                b.iter(|| ours(&engine, &world, black_box(body)))
+            });
+            group.bench_with_input(BenchmarkId::new("floor_serde_json_value", n), &body, |b, body| {
+                b.iter(|| floor(black_box(body)))
+            });
+            group.bench_with_input(BenchmarkId::new("naive_phonenumber", n), &body, |b, body| {
+                b.iter(|| naive(black_box(body)))
+            });
+        }
+        group.finish();
+    }
+}
+
+fn threads(c: &mut Criterion) {
+    let engine = Engine::default();
+    let world = support::world();
+    let bodies = [support::body(Mix::Mixed, 1000), support::body(Mix::Us, 1000)];
+    let mut group = c.benchmark_group("threads/two_batches_of_1000");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(2000));
+    group.bench_function("one_thread", |b| {
+        b.iter(|| {
+            for body in &bodies {
+                black_box(ours(&engine, &world, body));
+            }
+        })
+    });
+    group.bench_function("two_threads", |b| {
+        b.iter(|| {
+            std::thread::scope(|scope| {
+                for body in &bodies {
+                    let (engine, world) = (&engine, &world);
+                    scope.spawn(move || black_box(ours(engine, world, body)));
+                }
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, pipeline, threads);
+criterion_main!(benches);
