@@ -8,10 +8,13 @@
 //!
 //! Outputs, in `OUT_DIR`:
 //! * `e164_tables.rs`: the calling codes, their regions (libphonenumber's order: main country
-//!   first) and, per region, the possible lengths and the DFA pattern ids of every number type;
-//! * `e164_dfa.bin`: per calling code, one dense DFA (`MatchKind::All`, anchored) over all the
-//!   patterns of that code's regions, and, when the code's main region has a national prefix
-//!   for parsing, one leftmost-first DFA of that prefix pattern;
+//!   first) and, per region, the possible lengths and the pattern ids of every number type;
+//! * `e164_trans.bin`, `e164_eoi.bin`, `e164_sets.bin`: per calling code, one DFA over all the
+//!   patterns of that code's regions (built by `regex-automata`, `MatchKind::All`, anchored),
+//!   re-encoded as a compact digit-indexed table (little-endian `u16` states) with, per state,
+//!   the set of patterns that match when the input ends there;
+//! * `e164_dfa.bin`: when a calling code's main region has a national prefix for parsing, a
+//!   serialized leftmost-first dense DFA of that pattern (target endianness);
 //! * `e164_metadata_dump.jsonl`: the extracted metadata in the format of
 //!   `tools/e164/dump_metadata.py`, to diff against the Python port (the oracle).
 
@@ -22,10 +25,11 @@ use std::fs;
 use std::path::PathBuf;
 
 use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
-use regex_automata::dfa::{StartKind, dense};
+use regex_automata::dfa::{Automaton, StartKind, dense};
 use regex_automata::nfa::thompson;
+use regex_automata::util::primitives::StateID;
 use regex_automata::util::syntax;
-use regex_automata::{MatchKind, meta};
+use regex_automata::{Anchored, MatchKind, meta};
 
 /// libphonenumber's number types that `getNumberType` tests, in the field order of the tables.
 const TYPES: [&str; 10] = [
@@ -197,8 +201,8 @@ fn syntax_config() -> syntax::Config {
     syntax::Config::new().unicode(false).utf8(false)
 }
 
-fn dfa_bytes(patterns: &[&str], kind: MatchKind, big_endian: bool) -> Vec<u8> {
-    let dfa = dense::Builder::new()
+fn build_dfa(patterns: &[&str], kind: MatchKind) -> dense::DFA<Vec<u32>> {
+    dense::Builder::new()
         .configure(
             dense::Config::new()
                 .match_kind(kind)
@@ -208,13 +212,72 @@ fn dfa_bytes(patterns: &[&str], kind: MatchKind, big_endian: bool) -> Vec<u8> {
         .syntax(syntax_config())
         .thompson(thompson::Config::new().utf8(false))
         .build_many(patterns)
-        .unwrap_or_else(|e| panic!("DFA for {patterns:?}: {e}"));
+        .unwrap_or_else(|e| panic!("DFA for {patterns:?}: {e}"))
+}
+
+fn dfa_bytes(patterns: &[&str], kind: MatchKind, big_endian: bool) -> Vec<u8> {
+    let dfa = build_dfa(patterns, kind);
     let (bytes, pad) = if big_endian {
         dfa.to_bytes_big_endian()
     } else {
         dfa.to_bytes_little_endian()
     };
     bytes[pad..].to_vec()
+}
+
+/// Re-encodes an anchored `MatchKind::All` DFA over digits as a compact table: local state 0
+/// is dead, 1 the start; row `s` of `trans` holds the 10 next states on the digits 0-9, and
+/// `eoi[s]` the id (in `sets`, 0 = empty) of the set of patterns that match when the input
+/// ends in state `s`. Rows are numbered breadth-first, so the states every number goes
+/// through share cache lines.
+fn compact(
+    dfa: &dense::DFA<Vec<u32>>,
+    sets: &mut Vec<Vec<u32>>,
+    set_ids: &mut BTreeMap<Vec<u32>, u16>,
+) -> (Vec<u16>, Vec<u16>) {
+    let start = dfa
+        .universal_start_state(Anchored::Yes)
+        .expect("no look-behind: one anchored start state");
+    let mut local: BTreeMap<StateID, u16> = BTreeMap::new();
+    let mut order = vec![start];
+    local.insert(start, 1);
+    let mut trans = vec![0u16; 10];
+    let mut eoi = vec![0u16];
+    let mut i = 0;
+    while i < order.len() {
+        let sid = order[i];
+        for d in b'0'..=b'9' {
+            let next = dfa.next_state(sid, d);
+            assert!(!dfa.is_quit_state(next), "quit state");
+            let id = if dfa.is_dead_state(next) {
+                0
+            } else if let Some(&id) = local.get(&next) {
+                id
+            } else {
+                order.push(next);
+                let id = u16::try_from(order.len()).expect("fewer than 65536 states");
+                local.insert(next, id);
+                id
+            };
+            trans.push(id);
+        }
+        let end = dfa.next_eoi_state(sid);
+        let set_id = if dfa.is_match_state(end) {
+            let mut pats: Vec<u32> = (0..dfa.match_len(end))
+                .map(|k| dfa.match_pattern(end, k).as_u32())
+                .collect();
+            pats.sort_unstable();
+            *set_ids.entry(pats.clone()).or_insert_with(|| {
+                sets.push(pats);
+                u16::try_from(sets.len() - 1).expect("fewer than 65536 match sets")
+            })
+        } else {
+            0
+        };
+        eoi.push(set_id);
+        i += 1;
+    }
+    (trans, eoi)
 }
 
 fn lengths_mask(set: &BTreeSet<u16>) -> u32 {
@@ -247,6 +310,10 @@ fn main() {
     let mut max_patterns = 0usize;
     let mut max_groups = 0usize;
     let mut max_transform_len = 0usize;
+    let mut all_trans: Vec<u16> = Vec::new();
+    let mut all_eoi: Vec<u16> = Vec::new();
+    let mut sets: Vec<Vec<u32>> = vec![Vec::new()];
+    let mut set_ids: BTreeMap<Vec<u32>, u16> = BTreeMap::new();
 
     for (ci, (&cc, regions)) in codes.iter().enumerate() {
         index[usize::from(cc)] = u16::try_from(ci + 1).expect("code index");
@@ -391,16 +458,14 @@ fn main() {
             general_mask[usize::from(id) / 64] |= 1 << (id % 64);
         }
         let refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
-        let set = dfa_bytes(&refs, MatchKind::All, big_endian);
-        while blob.len() % 8 != 0 {
-            blob.push(0);
-        }
-        let (off, len) = (blob.len(), set.len());
-        blob.extend_from_slice(&set);
+        let (trans, eoi) = compact(&build_dfa(&refs, MatchKind::All), &mut sets, &mut set_ids);
+        let (trans_off, eoi_off) = (all_trans.len(), all_eoi.len());
+        all_trans.extend_from_slice(&trans);
+        all_eoi.extend_from_slice(&eoi);
 
         writeln!(
             code_entries,
-            "    Code {{\n        cc: {cc},\n        dfa: ({off}, {len}),\n        general_mask: &{general_mask:?},\n        npfp: {npfp_src},\n        regions: &[\n{region_src}        ],\n    }},"
+            "    Code {{\n        cc: {cc},\n        trans: {trans_off},\n        eoi: {eoi_off},\n        general_mask: &{general_mask:?},\n        npfp: {npfp_src},\n        regions: &[\n{region_src}        ],\n    }},"
         )
         .expect("write");
     }
@@ -459,5 +524,20 @@ fn main() {
 
     fs::write(out_dir.join("e164_tables.rs"), src).expect("write tables");
     fs::write(out_dir.join("e164_dfa.bin"), blob).expect("write DFAs");
+    let words = max_patterns.div_ceil(64);
+    let mut set_bytes = Vec::with_capacity(sets.len() * words * 8);
+    for set in &sets {
+        let mut bitmap = vec![0u64; words];
+        for &p in set {
+            bitmap[p as usize / 64] |= 1 << (p % 64);
+        }
+        for w in bitmap {
+            set_bytes.extend_from_slice(&w.to_le_bytes());
+        }
+    }
+    let le16 = |v: &[u16]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    fs::write(out_dir.join("e164_trans.bin"), le16(&all_trans)).expect("write transitions");
+    fs::write(out_dir.join("e164_eoi.bin"), le16(&all_eoi)).expect("write end states");
+    fs::write(out_dir.join("e164_sets.bin"), set_bytes).expect("write match sets");
     fs::write(out_dir.join("e164_metadata_dump.jsonl"), dump).expect("write dump");
 }

@@ -6,11 +6,12 @@
 //! The implementation is our own reproduction of libphonenumber's rules (`parse` with no
 //! default region, `isValidNumber`, formatting in E.164), over the metadata that the
 //! `phonenumber` crate ships ([`METADATA_VERSION`]). `build.rs` extracts that metadata at
-//! build time into static tables and serialized DFAs (one per calling code), which are loaded
-//! (zero-copy, validated) on first use of a calling code: no parsing or regex compilation at
-//! run time, except for the few national prefixes with a transform rule (AR, BR, JP, GA, MG,
-//! SM, NF), whose capture-aware regex is compiled on first need. [`is_valid`] does not
-//! allocate. [`classify`] also tells the region and the number type of a valid number.
+//! build time into static tables and, per calling code, one DFA over all its patterns, stored
+//! as a compact digit-indexed transition table: validating a number is one walk over its
+//! national digits plus a few bit tests. Nothing is parsed or compiled at run time, except,
+//! on first need, the national-prefix DFAs (zero-copy, validated) and the capture-aware
+//! regex of the few national prefixes with a transform rule (AR, BR, JP, GA, MG, SM, NF).
+//! [`is_valid`] does not allocate. [`classify`] also tells the region and the number type of a valid number.
 
 mod metadata;
 mod validator;

@@ -24,13 +24,13 @@ use std::sync::OnceLock;
 
 use regex_automata::dfa::Automaton;
 use regex_automata::dfa::dense::DFA;
-use regex_automata::util::primitives::{NonMaxUsize, StateID};
+use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, meta};
 
 use super::metadata::{
-    BITMAP_WORDS, CODE_COUNT, CODE_INDEX, CODES, Code, DFA_BLOB, Desc, MAX_GROUPS, MAX_TRANSFORMED,
-    NONE, Region, Tok, ty,
+    BITMAP_WORDS, CODE_COUNT, CODE_INDEX, CODES, Code, DFA_BLOB, Desc, EOI, MAX_GROUPS,
+    MAX_TRANSFORMED, NONE, Region, SETS, TRANS, Tok, ty,
 };
 
 /// The type of a valid number, as libphonenumber's `getNumberType` tells it.
@@ -104,35 +104,19 @@ pub struct NumberInfo {
     pub number_type: NumberType,
 }
 
-/// The deserialized DFAs of one calling code (zero-copy views into [`DFA_BLOB`]).
-struct Loaded {
-    set: DFA<&'static [u32]>,
-    /// The anchored start state of `set` (the same for every haystack: no look-behind).
-    start: Option<StateID>,
-    npfp: Option<DFA<&'static [u32]>>,
-}
-
-/// Write-once caches, one slot per calling code.
-static LOADED: [OnceLock<Option<Loaded>>; CODE_COUNT] = [const { OnceLock::new() }; CODE_COUNT];
+/// Write-once caches, one slot per calling code: the national-prefix DFA (a zero-copy view
+/// into [`DFA_BLOB`]) and the capture-aware regex of a prefix with a transform rule.
+static NPFP_DFA: [OnceLock<Option<DFA<&'static [u32]>>>; CODE_COUNT] =
+    [const { OnceLock::new() }; CODE_COUNT];
 static CAPTURES: [OnceLock<Option<meta::Regex>>; CODE_COUNT] =
     [const { OnceLock::new() }; CODE_COUNT];
 
-fn dfa_at(range: (usize, usize)) -> Option<DFA<&'static [u32]>> {
-    let bytes = DFA_BLOB.bytes.get(range.0..range.0.checked_add(range.1)?)?;
-    DFA::from_bytes(bytes).ok().map(|(dfa, _)| dfa)
-}
-
-fn loaded(index: usize, code: &Code) -> Option<&'static Loaded> {
-    LOADED
+fn npfp_dfa(index: usize, range: (usize, usize)) -> Option<&'static DFA<&'static [u32]>> {
+    NPFP_DFA
         .get(index)?
         .get_or_init(|| {
-            let set = dfa_at(code.dfa)?;
-            let npfp = match &code.npfp {
-                None => None,
-                Some(n) => Some(dfa_at(n.dfa)?),
-            };
-            let start = set.universal_start_state(Anchored::Yes);
-            Some(Loaded { set, start, npfp })
+            let bytes = DFA_BLOB.bytes.get(range.0..range.0.checked_add(range.1)?)?;
+            DFA::from_bytes(bytes).ok().map(|(dfa, _)| dfa)
         })
         .as_ref()
 }
@@ -149,56 +133,56 @@ fn captures_regex(index: usize, pattern: &str) -> Option<&'static meta::Regex> {
         .as_ref()
 }
 
-/// Which patterns of a calling code's DFA match the whole national number.
-#[derive(Default)]
+fn u16_at(bytes: &[u8], index: usize) -> usize {
+    index
+        .checked_mul(2)
+        .and_then(|i| bytes.get(i..i.checked_add(2)?))
+        .and_then(|b| <[u8; 2]>::try_from(b).ok())
+        .map_or(0, |b| usize::from(u16::from_le_bytes(b)))
+}
+
+/// The set of patterns of a calling code's DFA that match the whole national number (an id
+/// in [`SETS`]).
+#[derive(Clone, Copy)]
 struct Bits {
-    full: [u64; BITMAP_WORDS],
+    set: usize,
 }
 
 impl Bits {
+    fn word(&self, w: usize) -> u64 {
+        let start = (self.set * BITMAP_WORDS + w) * 8;
+        SETS.get(start..start + 8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map_or(0, u64::from_le_bytes)
+    }
+
     fn full(&self, id: u16) -> bool {
         let id = usize::from(id);
-        id != usize::from(NONE)
-            && self
-                .full
-                .get(id / 64)
-                .is_some_and(|w| w & (1 << (id % 64)) != 0)
+        id != usize::from(NONE) && self.word(id / 64) & (1 << (id % 64)) != 0
     }
 
     /// Whether any pattern of `mask` matches.
     fn any(&self, mask: &[u64]) -> bool {
-        self.full.iter().zip(mask).any(|(a, b)| a & b != 0)
+        mask.iter().enumerate().any(|(w, m)| self.word(w) & m != 0)
     }
 }
 
-/// Runs the anchored `MatchKind::All` DFA over `hay` and records the patterns that match it
-/// all (the match state after the end-of-input transition).
-fn walk(dfas: &Loaded, hay: &[u8]) -> Bits {
-    let dfa = &dfas.set;
-    let mut bits = Bits::default();
-    let start = match dfas.start {
-        Some(start) => Ok(start),
-        None => dfa.start_state_forward(&Input::new(hay).anchored(Anchored::Yes)),
-    };
-    let Ok(mut sid) = start else {
-        return bits;
-    };
+/// Runs the calling code's DFA over the digits `hay`: the patterns that match it all.
+fn walk(code: &Code, hay: &[u8]) -> Bits {
+    let mut state = 1;
     for &b in hay {
-        sid = dfa.next_state(sid, b);
-        if dfa.is_special_state(sid) && (dfa.is_dead_state(sid) || dfa.is_quit_state(sid)) {
-            return bits;
+        let digit = usize::from(b.wrapping_sub(b'0'));
+        if digit > 9 {
+            return Bits { set: 0 };
+        }
+        state = u16_at(TRANS, code.trans + state * 10 + digit);
+        if state == 0 {
+            return Bits { set: 0 };
         }
     }
-    sid = dfa.next_eoi_state(sid);
-    if dfa.is_match_state(sid) {
-        for i in 0..dfa.match_len(sid) {
-            let id = dfa.match_pattern(sid, i).as_usize();
-            if let Some(w) = bits.full.get_mut(id / 64) {
-                *w |= 1 << (id % 64);
-            }
-        }
+    Bits {
+        set: u16_at(EOI, code.eoi + state),
     }
-    bits
 }
 
 fn has_len(mask: u32, len: usize) -> bool {
@@ -285,13 +269,7 @@ fn length_keeps_stripped(general: &Desc, len: usize) -> bool {
 
 /// Does `parse` rewrite the national number `nsn` (national prefix stripped or transformed)?
 /// `None` when the answer cannot be computed (never expected; treated as invalid).
-fn parse_rewrites(
-    index: usize,
-    code: &Code,
-    dfas: &Loaded,
-    nsn: &[u8],
-    bits: &Bits,
-) -> Option<bool> {
+fn parse_rewrites(index: usize, code: &Code, nsn: &[u8], bits: &Bits) -> Option<bool> {
     let Some(npfp) = &code.npfp else {
         return Some(false);
     };
@@ -307,7 +285,10 @@ fn parse_rewrites(
     let candidate: &[u8] = match npfp.transform {
         None => {
             let input = Input::new(nsn).anchored(Anchored::Yes);
-            let end = dfas.npfp.as_ref()?.try_search_fwd(&input).ok()??.offset();
+            let end = npfp_dfa(index, npfp.dfa)?
+                .try_search_fwd(&input)
+                .ok()??
+                .offset();
             nsn.get(end..)?
         }
         Some(rule) => {
@@ -340,7 +321,7 @@ fn parse_rewrites(
             }
         }
     };
-    if viable_original && !walk(dfas, candidate).full(main.general.pattern) {
+    if viable_original && !walk(code, candidate).full(main.general.pattern) {
         return Some(false);
     }
     if !length_keeps_stripped(&main.general, candidate.len()) {
@@ -378,9 +359,8 @@ pub(crate) fn classify(s: &str) -> Option<NumberInfo> {
     if nsn.len() < 2 {
         return None;
     }
-    let dfas = loaded(index, code)?;
-    let bits = walk(dfas, nsn);
-    if parse_rewrites(index, code, dfas, nsn, &bits)? {
+    let bits = walk(code, nsn);
+    if parse_rewrites(index, code, nsn, &bits)? {
         return None;
     }
     if !bits.any(code.general_mask) {
@@ -414,16 +394,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_dfa_deserializes() {
+    fn every_table_and_dfa_loads() {
         for (i, code) in CODES.iter().enumerate() {
-            let l = loaded(i, code).expect("DFAs load");
-            assert_eq!(l.npfp.is_some(), code.npfp.is_some());
+            let start_row = (10..20).map(|d| u16_at(TRANS, code.trans + d));
+            assert!(start_row.clone().any(|s| s != 0), "{}: dead start", code.cc);
+            assert!(
+                start_row
+                    .clone()
+                    .all(|s| (code.trans + 10 * s + 9) * 2 < TRANS.len()),
+                "{}",
+                code.cc
+            );
             if let Some(n) = &code.npfp {
+                assert!(npfp_dfa(i, n.dfa).is_some(), "{}", code.cc);
                 if n.transform.is_some() {
                     assert!(captures_regex(i, n.pattern).is_some(), "{}", n.pattern);
                 }
             }
         }
+        assert_eq!(SETS.len() % (8 * BITMAP_WORDS), 0);
+        assert_eq!(TRANS.len() % 20, 0);
     }
 
     #[test]
