@@ -1,0 +1,393 @@
+//! The server end to end: a real server on 127.0.0.1:0, a real HTTP client, the engine's
+//! exact answers, and the rows the store holds afterwards.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bulk_contacts::world::Entry;
+use bulk_contacts::{Billing, Engine, Rejection, Request, SendingList, Timestamp, World};
+use common::{KEY, Server, assert_answer, phone, rejected};
+use serde_json::json;
+
+const LIMIT: usize = 5 * 1024 * 1024;
+
+fn documented_request() -> Vec<u8> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/request.json");
+    std::fs::read(path).expect("examples/request.json")
+}
+
+fn body(value: serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(&value).expect("json")
+}
+
+#[tokio::test]
+async fn documented_example_gives_the_documented_response_and_writes_it() {
+    let world = World::builtin();
+    let server = Server::start(&world).await;
+    let request = documented_request();
+    let reply = server.post(request.clone()).await;
+
+    // The engine alone, on the built-in world, is the oracle.
+    let expected = Engine::default().handle(
+        &Request {
+            api_key: Some(KEY.as_bytes()),
+            body: &request,
+            now: Timestamp::now(),
+        },
+        &world.account(),
+        &world,
+        &world,
+        &world,
+    );
+    assert_answer(&reply, &expected);
+    assert_eq!(
+        reply.text(),
+        r#"{"success_count":2,"error_count":1,"errors":[{"index":2,"phone_number":"+13105558888","code":"not_sendable","error":"Phone number failed carrier validation"}],"contacts_created":2,"list_contacts_created":2,"journeys_enrolled":1}"#
+    );
+    assert_eq!(
+        server.rows(),
+        common::Rows {
+            contacts: 2,
+            memberships: 2,
+            enrollments: 1
+        }
+    );
+    assert_eq!(
+        server.query_text(
+            "SELECT custom_fields FROM memberships WHERE phone = ?1",
+            "+14155559876"
+        ),
+        Some(r#"{"first_name":"Jane"}"#.to_owned())
+    );
+    assert_eq!(
+        server.query_text(
+            "SELECT phone FROM journey_enrollments WHERE phone = ?1",
+            "+14155559876"
+        ),
+        Some("+14155559876".to_owned())
+    );
+
+    // The same request again: everything exists, nothing is created.
+    let before = server.rows();
+    let again = server.post(request).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json()["contacts_created"], 0);
+    server.rows().assert_counters(before, &again.json());
+}
+
+#[tokio::test]
+async fn every_batch_level_status_is_the_engines_answer() {
+    let mut world = World::builtin();
+    world
+        .api_keys
+        .push("trk_ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ2".to_owned());
+    let server = Server::start(&world).await;
+    let valid = documented_request();
+
+    // 401: absent, empty, malformed, well formed but no account's key.
+    let cases: [(Option<&[u8]>, Rejection); 4] = [
+        (None, Rejection::MissingApiKey),
+        (Some(b""), Rejection::MissingApiKey),
+        (Some(b"trk_short"), Rejection::InvalidApiKey),
+        (
+            Some(b"trk_00000000000000000000000000000000"),
+            Rejection::InvalidApiKey,
+        ),
+    ];
+    for (key, rejection) in cases {
+        let reply = server.post_with(key, valid.clone()).await;
+        assert_answer(&reply, &rejected(rejection));
+    }
+    // The account's second key works.
+    let reply = server
+        .post_with(Some(b"trk_ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ2"), valid.clone())
+        .await;
+    assert_eq!(reply.status, 200);
+
+    // 413: one byte over the limit, with a content-length; exactly the limit is read.
+    let mut over = valid.clone();
+    over.resize(LIMIT + 1, b' ');
+    assert_answer(
+        &server.post(over).await,
+        &rejected(Rejection::PayloadTooLarge),
+    );
+    let mut exactly = valid.clone();
+    exactly.resize(LIMIT, b' ');
+    assert_eq!(server.post(exactly).await.status, 200);
+
+    // 400 and 413 from the body.
+    let cases = [
+        (b"{\"contacts\": [".to_vec(), Rejection::InvalidJson),
+        (b"{} {}".to_vec(), Rejection::InvalidJson),
+        (Vec::new(), Rejection::InvalidJson),
+        (body(json!({"contacts": []})), Rejection::MissingContacts),
+        (body(json!([1])), Rejection::MissingContacts),
+        (
+            body(json!({"contacts": vec![json!({}); 1001]})),
+            Rejection::TooManyContacts,
+        ),
+    ];
+    for (request, rejection) in cases {
+        assert_answer(&server.post(request).await, &rejected(rejection));
+    }
+    assert_eq!(server.rows().contacts, 2, "only the two 200s wrote");
+}
+
+#[tokio::test]
+async fn billing_statuses_are_402_only_when_validation_is_asked_for() {
+    let asks = body(json!({"contacts": [
+        {"phone_number": "+14155559876", "list_number": "+18005551234"},
+        {"phone_number": "+14155559877", "list_number": "+18005551234", "use_validation": true},
+    ]}));
+    let does_not_ask = body(json!({"contacts": [
+        {"phone_number": "+14155559876", "list_number": "+18005551234", "use_validation": false},
+    ]}));
+    let statuses = [
+        (Billing::NoBillingConfig, Rejection::NoBillingConfig),
+        (Billing::NoPaymentMethod, Rejection::NoPaymentMethod),
+        (Billing::PaymentFailed, Rejection::PaymentFailed),
+        (Billing::Suspended, Rejection::Suspended),
+    ];
+    for (billing, rejection) in statuses {
+        let mut world = World::builtin();
+        world.billing = billing;
+        let server = Server::start(&world).await;
+        assert_answer(&server.post(asks.clone()).await, &rejected(rejection));
+        assert_eq!(server.rows().contacts, 0);
+        assert_eq!(server.post(does_not_ask.clone()).await.status, 200);
+    }
+    // Active billing: the validation stand-in answers (no row: disposition ok).
+    let server = Server::start(&World::builtin()).await;
+    let reply = server.post(asks).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["success_count"], 2);
+    let stored = server
+        .query_text(
+            "SELECT validation FROM contacts WHERE phone = ?1",
+            "+14155559877",
+        )
+        .expect("the validation result is stored with the contact");
+    assert!(stored.contains(r#""disposition":"ok""#), "{stored}");
+}
+
+#[tokio::test]
+async fn validation_results_and_provider_errors_come_from_the_provider_table() {
+    let world = World::from_json(
+        r#"{"lists": {"+18005551234": {}},
+            "validation": {
+              "+12125550000": {"phone": "+12125550000", "valid": true, "line_type": "fixed line", "carrier": "Frontier", "carrier_raw": "FRONTIER", "ported": true, "country": "US", "state": "NY", "city": "", "on_dnc": false, "disposition": "unreachable", "cost": 0.003, "cached": false},
+              "+12125550001": "provider_error"}}"#,
+    )
+    .expect("world");
+    let server = Server::start(&world).await;
+    let request = body(json!({"contacts": [
+        {"phone_number": "+12125550000", "list_number": "+18005551234", "use_validation": true},
+        {"phone_number": "+12125550001", "list_number": "+18005551234", "use_validation": true},
+        {"phone_number": "+12125550002", "list_number": "+18005551234", "use_validation": true},
+    ]}));
+    let reply = server.post(request.clone()).await;
+    let expected = Engine::default().handle(
+        &Request {
+            api_key: Some(KEY.as_bytes()),
+            body: &request,
+            now: Timestamp::now(),
+        },
+        &world.account(),
+        &world,
+        &world,
+        &world,
+    );
+    assert_answer(&reply, &expected);
+    assert_eq!(server.rows().contacts, 1);
+}
+
+#[tokio::test]
+async fn database_failures_answer_500_and_write_nothing() {
+    let server = Server::start(&World::builtin()).await;
+    let request = documented_request();
+
+    // Failing at the write (after the prefetch succeeded): the whole batch is rolled back.
+    server
+        .store
+        .with_connection(|c| c.execute_batch("DROP TABLE journey_enrollments"))
+        .expect("drop");
+    assert_answer(
+        &server.post(request.clone()).await,
+        &rejected(Rejection::InternalError),
+    );
+    assert_eq!(server.count("contacts"), 0);
+    assert_eq!(server.count("memberships"), 0);
+
+    // Failing at the prefetch.
+    server
+        .store
+        .with_connection(|c| c.execute_batch("DROP TABLE memberships"))
+        .expect("drop");
+    assert_answer(
+        &server.post(request).await,
+        &rejected(Rejection::InternalError),
+    );
+    assert_eq!(server.count("contacts"), 0);
+
+    // Failing at the account lookup.
+    server
+        .store
+        .with_connection(|c| c.execute_batch("DROP TABLE api_keys"))
+        .expect("drop");
+    assert_answer(
+        &server.post(b"{}".to_vec()).await,
+        &rejected(Rejection::InternalError),
+    );
+}
+
+#[tokio::test]
+async fn duplicates_and_existing_data_count_exactly_the_rows_inserted() {
+    let mut world = World::builtin();
+    world.lists.insert(
+        "+18005551234".to_owned(),
+        Entry::Answer(SendingList {
+            welcome_journeys: 2,
+        }),
+    );
+    world.lists.insert(
+        "+18005550001".to_owned(),
+        Entry::Answer(SendingList::default()),
+    );
+    world.contacts.insert("+14155550000".to_owned());
+    world.contacts.insert("+14155550001".to_owned());
+    world.list_contacts = HashMap::from([(
+        "+14155550000".to_owned(),
+        ["+18005551234".to_owned()].into(),
+    )]);
+    let server = Server::start(&world).await;
+    server
+        .store
+        .with_connection(|c| {
+            c.execute(
+                "UPDATE memberships SET custom_fields = '{\"a\":\"old\",\"keep\":1}'",
+                [],
+            )
+        })
+        .expect("fields");
+
+    let list = "+18005551234";
+    let request = body(json!({"contacts": [
+        // existing contact, existing membership: no journey (skip_journey_if_exists)
+        {"phone_number": "+14155550000", "list_number": list, "use_journeys": true,
+         "custom_fields": {"a": "new", "b": true}},
+        // existing contact, new membership: 2 journeys
+        {"phone_number": "+14155550001", "list_number": list, "use_journeys": true},
+        // new contact, twice in the same list: created once, journeys twice (skip false)
+        {"phone_number": "+14155550002", "list_number": list, "use_journeys": true,
+         "skip_journey_if_exists": false, "custom_fields": {"x": 1}},
+        {"phone_number": "+14155550002", "list_number": list, "use_journeys": true,
+         "skip_journey_if_exists": false, "custom_fields": {"y": 2}},
+        // the same new contact in a second list
+        {"phone_number": "+14155550002", "list_number": "+18005550001", "ip_address": "192.0.2.1"},
+        // a duplicate that fails is not written
+        {"phone_number": "+14155550003", "list_number": "+18005559999"},
+        // existing membership, fields replaced (after the merge above, in index order)
+        {"phone_number": "+14155550000", "list_number": list, "replace_custom_fields": true,
+         "custom_fields": {"only": "this"}},
+        // skip false on an existing membership: enrolled again
+        {"phone_number": "+14155550000", "list_number": list, "use_journeys": true,
+         "skip_journey_if_exists": false},
+    ]}));
+    let before = server.rows();
+    let reply = server.post(request.clone()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let summary = reply.json();
+    assert_eq!(
+        summary,
+        json!({"success_count": 7, "error_count": 1,
+               "errors": [{"index": 5, "phone_number": "+14155550003", "code": "list_not_found",
+                           "error": "Sending list not found"}],
+               "contacts_created": 1, "list_contacts_created": 3, "journeys_enrolled": 8})
+    );
+    server.rows().assert_counters(before, &summary);
+    let fields = |phone: &str, list: &str| {
+        server.store.with_connection(|c| {
+            c.query_row(
+                "SELECT m.custom_fields FROM memberships m JOIN sending_lists l ON l.id = m.list_id
+                 WHERE m.phone = ?1 AND l.list_number = ?2",
+                [phone, list],
+                |row| row.get::<_, String>(0),
+            )
+            .expect("membership")
+        })
+    };
+    assert_eq!(fields("+14155550000", list), r#"{"only":"this"}"#);
+    assert_eq!(fields("+14155550002", list), r#"{"x":1,"y":2}"#);
+    assert_eq!(fields("+14155550002", "+18005550001"), "{}");
+
+    // The same batch again: no contact nor membership is new; only the skip-false journeys.
+    let before = server.rows();
+    let reply = server.post(request).await;
+    let summary = reply.json();
+    assert_eq!(
+        (
+            &summary["contacts_created"],
+            &summary["list_contacts_created"],
+            &summary["journeys_enrolled"]
+        ),
+        (&json!(0), &json!(0), &json!(6))
+    );
+    server.rows().assert_counters(before, &summary);
+}
+
+/// A lazily generated chunked body of `total` bytes, counting what the client pulled.
+fn streamed(total: usize, pulled: Arc<AtomicUsize>, prefix: &'static [u8]) -> axum::body::Body {
+    const CHUNK: usize = 64 * 1024;
+    let chunks = total.div_ceil(CHUNK);
+    let stream = futures_util::stream::iter((0..chunks).map(move |i| {
+        let size = CHUNK.min(total - i * CHUNK);
+        let mut chunk = vec![b' '; size];
+        if i == 0 {
+            chunk[..prefix.len()].copy_from_slice(prefix);
+        }
+        pulled.fetch_add(size, Ordering::Relaxed);
+        Ok::<_, std::io::Error>(chunk)
+    }));
+    axum::body::Body::from_stream(stream)
+}
+
+#[tokio::test]
+async fn a_streamed_50_mb_body_is_cut_off_at_the_limit_and_answered_413() {
+    let server = Server::start(&World::builtin()).await;
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let total = 50 * 1000 * 1000;
+    let reply = server
+        .post(streamed(total, Arc::clone(&pulled), b"{\"contacts\":["))
+        .await;
+    assert_answer(&reply, &rejected(Rejection::PayloadTooLarge));
+    let pulled = pulled.load(Ordering::Relaxed);
+    assert!(
+        pulled < total,
+        "the client sent the whole body ({pulled} bytes)"
+    );
+    eprintln!("the client got to send {pulled} of {total} bytes");
+}
+
+#[tokio::test]
+async fn a_streamed_body_of_exactly_the_limit_is_read() {
+    let server = Server::start(&World::builtin()).await;
+    let request = br#"{"contacts":[{"phone_number":"+14155559876","list_number":"+18005551234"}]}"#;
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let reply = server.post(streamed(LIMIT, pulled, request)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["contacts_created"], 1);
+
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let reply = server.post(streamed(LIMIT + 1, pulled, request)).await;
+    assert_answer(&reply, &rejected(Rejection::PayloadTooLarge));
+}
+
+#[tokio::test]
+async fn the_phones_of_the_tests_are_valid() {
+    for n in [0, 9_999, 10_000, 39_999] {
+        assert!(bulk_contacts::e164::is_valid(&phone(n)), "{}", phone(n));
+    }
+}
