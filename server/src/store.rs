@@ -56,7 +56,8 @@ CREATE TABLE IF NOT EXISTS memberships (
     signup_date   TEXT NOT NULL,
     created_at    TEXT NOT NULL,
     updated_at    TEXT NOT NULL,
-    PRIMARY KEY (list_id, phone)
+    -- phone first: it is also the index of the foreign key to contacts.
+    PRIMARY KEY (phone, list_id)
 );
 CREATE TABLE IF NOT EXISTS journey_enrollments (
     id          INTEGER PRIMARY KEY,
@@ -65,7 +66,7 @@ CREATE TABLE IF NOT EXISTS journey_enrollments (
     journey     INTEGER NOT NULL CHECK (journey >= 1),
     enrolled_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS journey_enrollments_by_member ON journey_enrollments (list_id, phone);
+CREATE INDEX IF NOT EXISTS journey_enrollments_by_member ON journey_enrollments (phone, list_id);
 CREATE TABLE IF NOT EXISTS carrier_verdicts (
     phone   TEXT PRIMARY KEY,
     verdict TEXT NOT NULL CHECK (verdict IN ('sendable', 'not_sendable'))
@@ -447,7 +448,7 @@ fn write(
     )?;
     let mut insert_membership = tx.prepare_cached(
         "INSERT INTO memberships (list_id, phone, custom_fields, signup_date, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (list_id, phone) DO NOTHING",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (phone, list_id) DO NOTHING",
     )?;
     let mut merge_fields = tx.prepare_cached(
         "UPDATE memberships SET custom_fields = json_patch(custom_fields, ?3), updated_at = ?4
