@@ -8,7 +8,10 @@
 # crash inputs in fuzz/artifacts/TARGET (not committed: copy a crash you keep to
 # fuzz/regressions/TARGET, which CI replays). The log of each run is fuzz/logs/TARGET.log
 # (not committed); its last `#N ... cov: ... ft: ... corp: ...` line and the final stats are
-# the figures fuzz/README.md records. Set NO_CMIN=1 to skip the minimization.
+# the figures fuzz/README.md records. Afterwards inputs over KEEP_MAX bytes (default 8192) are
+# dropped, so that the committed corpus stays small (the large-batch behaviours are pinned by
+# tests/robustness.rs and the conformance cases), and the corpus is minimized with
+# `cargo fuzz cmin`. Set NO_CMIN=1 to skip both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,8 +32,9 @@ for target in "${targets[@]}"; do
   echo "== $target: ${seconds}s" >&2
   cargo fuzz run --sanitizer none "$target" "fuzz/corpus/$target" -- \
     -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
-    "${extra[@]}" 2>&1 | tee "fuzz/logs/$target.log" | { grep -E '^#[0-9]+[[:space:]]+(INITED|DONE|pulse)|^stat::|ERROR|panicked' >&2 || true; }
+    "${extra[@]}" 2>&1 | tee "fuzz/logs/$target.log" | { grep --line-buffered -E '^#[0-9]+[[:space:]]+(INITED|DONE|pulse)|^stat::|ERROR|panicked' >&2 || true; }
   if [[ -z ${NO_CMIN:-} ]]; then
+    find "fuzz/corpus/$target" -type f -size +"${KEEP_MAX:-8192}"c -delete
     cargo fuzz cmin --sanitizer none "$target" "fuzz/corpus/$target" -- "${extra[@]}" \
       > "fuzz/logs/$target.cmin.log" 2>&1
     echo "$target: corpus $(find "fuzz/corpus/$target" -type f | wc -l) files," \

@@ -29,7 +29,8 @@ use crate::worlds::{INVALID_NUMBERS, VALID_NUMBERS};
 pub struct Input {
     world: WorldModel,
     contacts: Vec<ContactModel>,
-    /// Replicate the contacts, cyclically, to `limit - 10 + grow % 21` of them.
+    /// Replicate the contacts, cyclically, to `limit - 10 + grow % 21` of them (with the
+    /// default limits only when `grow % 4 == 0`).
     grow: Option<u8>,
     /// Members around `contacts` at the top level.
     before: Option<Scalar>,
@@ -50,6 +51,8 @@ struct WorldModel {
     carrier: Vec<(u8, CarrierModel)>,
     validation: Vec<(u8, ValidationModel)>,
     directory_fails: bool,
+    /// Leave out the default lists ([`LIST_NUMBERS`], with 1, 0 and 2 journeys).
+    no_default_lists: bool,
 }
 
 #[derive(Debug, Arbitrary)]
@@ -79,26 +82,37 @@ enum ValidationModel {
     },
 }
 
+/// A contact: an object when `kind < 208`, a copy of the contact `copy % index + 1` places
+/// before when `kind < 232` (an empty object for the first), else `other`.
 #[derive(Debug, Arbitrary)]
-enum ContactModel {
-    Object(Box<ObjectModel>),
-    NotObject(Scalar),
-    /// A copy of the contact `n % index` places before (an empty object for the first).
-    Copy(u8),
+struct ContactModel {
+    kind: u8,
+    object: ObjectModel,
+    copy: u8,
+    other: Scalar,
+}
+
+/// A field that is usually right: `pick` below a threshold chooses the usual value (a valid
+/// number, an absent optional field, a boolean), else `value` is used. Random bytes then give
+/// mostly near-valid contacts, and the fuzzer can still reach every variant.
+#[derive(Debug, Arbitrary)]
+struct Biased<T> {
+    pick: u8,
+    value: T,
 }
 
 #[derive(Debug, Arbitrary)]
 struct ObjectModel {
-    phone: NumberField,
-    list: NumberField,
-    use_journeys: BoolField,
-    skip_journey_if_exists: BoolField,
-    use_validation: BoolField,
-    replace_custom_fields: BoolField,
-    signup_date: DateField,
-    ip_address: IpField,
-    url: UrlField,
-    custom_fields: CustomFields,
+    phone: Biased<NumberField>,
+    list: Biased<NumberField>,
+    use_journeys: Biased<BoolField>,
+    skip_journey_if_exists: Biased<BoolField>,
+    use_validation: Biased<BoolField>,
+    replace_custom_fields: Biased<BoolField>,
+    signup_date: Biased<DateField>,
+    ip_address: Biased<IpField>,
+    url: Biased<UrlField>,
+    custom_fields: Biased<CustomFields>,
     extra: Vec<(Name, Scalar)>,
     /// Pad to a compact size of `limit - 10 + pad % 21` bytes.
     pad: Option<u8>,
@@ -254,6 +268,16 @@ impl Input {
             ..World::default()
         };
         world.now += SignedDuration::from_hours(i64::from(model.now_hours));
+        if !model.no_default_lists {
+            for (number, journeys) in LIST_NUMBERS.iter().zip([1, 0, 2]) {
+                let list = SendingList {
+                    welcome_journeys: journeys,
+                };
+                world
+                    .lists
+                    .insert((*number).to_owned(), Entry::Answer(list));
+            }
+        }
         for (number, list) in &model.lists {
             let entry = match list {
                 ListModel::Journeys(n) => Entry::Answer(SendingList {
@@ -261,7 +285,7 @@ impl Input {
                 }),
                 ListModel::Error => Entry::Error(ErrorMarker::Error),
             };
-            world.lists.insert(valid(*number).to_owned(), entry);
+            world.lists.insert(list_number(*number).to_owned(), entry);
         }
         for number in &model.contacts {
             world.contacts.insert(valid(*number).to_owned());
@@ -271,7 +295,7 @@ impl Input {
                 .list_contacts
                 .entry(valid(*phone).to_owned())
                 .or_default()
-                .insert(valid(*list).to_owned());
+                .insert(list_number(*list).to_owned());
         }
         for (number, verdict) in &model.carrier {
             let entry = match verdict {
@@ -333,17 +357,19 @@ impl Input {
         let now = self.world().now;
         let mut contacts: Vec<String> = Vec::with_capacity(self.contacts.len());
         for (index, contact) in self.contacts.iter().enumerate() {
-            let text = match contact {
-                ContactModel::Object(object) => object.render(now, limits),
-                ContactModel::NotObject(scalar) => scalar.render(),
-                ContactModel::Copy(n) if index > 0 => {
-                    contacts[index - 1 - usize::from(*n) % index].clone()
+            let text = match contact.kind {
+                0..208 => contact.object.render(now, limits),
+                208..232 if index > 0 => {
+                    contacts[index - 1 - usize::from(contact.copy) % index].clone()
                 }
-                ContactModel::Copy(_) => "{}".to_owned(),
+                208..232 => "{}".to_owned(),
+                _ => contact.other.render(),
             };
             contacts.push(text);
         }
-        if let (Some(grow), false) = (self.grow, contacts.is_empty()) {
+        // Growing to the default limit makes an input slow: only one `grow` value in four does.
+        let grows = |grow: u8| self.small_limits || grow.is_multiple_of(4);
+        if let (Some(grow), false) = (self.grow.filter(|g| grows(*g)), contacts.is_empty()) {
             let target = limits.max_contacts.saturating_sub(10) + usize::from(grow % 21);
             let original = contacts.len();
             while contacts.len() < target {
@@ -368,8 +394,21 @@ impl Input {
     }
 }
 
+/// The numbers most list numbers are drawn from, so that lists of the batch and of the world
+/// meet.
+const LIST_NUMBERS: [&str; 3] = ["+18005551234", "+442079460000", "+61891521234"];
+
 fn valid(n: u8) -> &'static str {
     VALID_NUMBERS[usize::from(n) % VALID_NUMBERS.len()]
+}
+
+/// A list number: three times in four from [`LIST_NUMBERS`], else any valid number.
+fn list_number(n: u8) -> &'static str {
+    if n % 4 == 3 {
+        valid(n / 4)
+    } else {
+        LIST_NUMBERS[usize::from(n) % LIST_NUMBERS.len()]
+    }
 }
 
 fn quoted(s: &str) -> String {
@@ -384,19 +423,39 @@ impl ObjectModel {
                 members.push((name.to_owned(), value));
             }
         };
-        put("phone_number", self.phone.render());
-        put("list_number", self.list.render());
-        put("use_journeys", self.use_journeys.render());
+        let number = |field: &Biased<NumberField>, pool: fn(u8) -> &'static str| match field.pick {
+            0..192 => Some(quoted(pool(field.pick))),
+            _ => field.value.render(pool),
+        };
+        let flag = |field: &Biased<BoolField>| match field.pick {
+            0..160 => None,
+            160..240 => Some(field.pick.is_multiple_of(2).to_string()),
+            _ => field.value.render(),
+        };
+        let rare = |pick: u8| pick >= 224;
+        put("phone_number", number(&self.phone, valid));
+        put("list_number", number(&self.list, list_number));
+        put("use_journeys", flag(&self.use_journeys));
+        put("skip_journey_if_exists", flag(&self.skip_journey_if_exists));
+        put("use_validation", flag(&self.use_validation));
+        put("replace_custom_fields", flag(&self.replace_custom_fields));
+        let date = &self.signup_date;
         put(
-            "skip_journey_if_exists",
-            self.skip_journey_if_exists.render(),
+            "signup_date",
+            rare(date.pick).then(|| date.value.render(now)).flatten(),
         );
-        put("use_validation", self.use_validation.render());
-        put("replace_custom_fields", self.replace_custom_fields.render());
-        put("signup_date", self.signup_date.render(now));
-        put("ip_address", self.ip_address.render());
-        put("url", self.url.render());
-        put("custom_fields", self.custom_fields.render());
+        let ip = &self.ip_address;
+        put(
+            "ip_address",
+            rare(ip.pick).then(|| ip.value.render()).flatten(),
+        );
+        let url = &self.url;
+        put("url", rare(url.pick).then(|| url.value.render()).flatten());
+        let custom = &self.custom_fields;
+        put(
+            "custom_fields",
+            rare(custom.pick).then(|| custom.value.render()).flatten(),
+        );
         for (name, value) in &self.extra {
             put(&name.text(), Some(value.render()));
         }
@@ -444,11 +503,11 @@ fn object_text(members: &[(String, String)]) -> String {
 }
 
 impl NumberField {
-    fn render(&self) -> Option<String> {
+    fn render(&self, pool: fn(u8) -> &'static str) -> Option<String> {
         match self {
             NumberField::Absent => None,
             NumberField::Null => Some("null".to_owned()),
-            NumberField::Valid(n) => Some(quoted(valid(*n))),
+            NumberField::Valid(n) => Some(quoted(pool(*n))),
             NumberField::Invalid(n) => Some(quoted(
                 INVALID_NUMBERS[usize::from(*n) % INVALID_NUMBERS.len()],
             )),
@@ -616,6 +675,10 @@ impl Scalar {
 mod tests {
     use super::*;
 
+    fn right<T>(value: T) -> Biased<T> {
+        Biased { pick: 0, value }
+    }
+
     #[test]
     fn padding_reaches_the_exact_size() {
         let data: Vec<u8> = (0..4096u32)
@@ -626,16 +689,25 @@ mod tests {
             assert!(serde_json::from_slice::<Value>(&body).is_ok() || !body.is_empty());
         }
         let object = ObjectModel {
-            phone: NumberField::Valid(1),
-            list: NumberField::Valid(0),
-            use_journeys: BoolField::Bool(true),
-            skip_journey_if_exists: BoolField::Absent,
-            use_validation: BoolField::Absent,
-            replace_custom_fields: BoolField::Absent,
-            signup_date: DateField::Boundary(0),
-            ip_address: IpField::V4([1, 2, 3, 4]),
-            url: UrlField::Absent,
-            custom_fields: CustomFields::Absent,
+            phone: right(NumberField::Valid(1)),
+            list: right(NumberField::Valid(0)),
+            use_journeys: Biased {
+                pick: 160,
+                value: BoolField::Absent,
+            },
+            skip_journey_if_exists: right(BoolField::Absent),
+            use_validation: right(BoolField::Absent),
+            replace_custom_fields: right(BoolField::Absent),
+            signup_date: Biased {
+                pick: 255,
+                value: DateField::Boundary(0),
+            },
+            ip_address: Biased {
+                pick: 255,
+                value: IpField::V4([1, 2, 3, 4]),
+            },
+            url: right(UrlField::Absent),
+            custom_fields: right(CustomFields::Absent),
             extra: vec![],
             pad: Some(10),
             repeat: None,
