@@ -15,7 +15,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use bulk_contacts::{Engine, Request, World};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde::Deserialize;
 use support::Mix;
 
@@ -89,12 +89,16 @@ fn pipeline(c: &mut Criterion) {
             group.bench_with_input(BenchmarkId::new("ours", n), &body, |b, body| {
                 b.iter(|| ours(&engine, &world, black_box(body)))
             });
-            group.bench_with_input(BenchmarkId::new("floor_serde_json_value", n), &body, |b, body| {
-                b.iter(|| floor(black_box(body)))
-            });
-            group.bench_with_input(BenchmarkId::new("naive_phonenumber", n), &body, |b, body| {
-                b.iter(|| naive(black_box(body)))
-            });
+            group.bench_with_input(
+                BenchmarkId::new("floor_serde_json_value", n),
+                &body,
+                |b, body| b.iter(|| floor(black_box(body))),
+            );
+            group.bench_with_input(
+                BenchmarkId::new("naive_phonenumber", n),
+                &body,
+                |b, body| b.iter(|| naive(black_box(body))),
+            );
         }
         group.finish();
     }
@@ -103,7 +107,10 @@ fn pipeline(c: &mut Criterion) {
 fn threads(c: &mut Criterion) {
     let engine = Engine::default();
     let world = support::world();
-    let bodies = [support::body(Mix::Mixed, 1000), support::body(Mix::Us, 1000)];
+    let bodies = [
+        support::body(Mix::Mixed, 1000),
+        support::body(Mix::Us, 1000),
+    ];
     let mut group = c.benchmark_group("threads/two_batches_of_1000");
     group.sample_size(20);
     group.throughput(Throughput::Elements(2000));

@@ -141,9 +141,10 @@ impl Engine {
     /// (`now` matters only to `signup_date`).
     pub fn read<'a>(&self, body: &'a [u8], now: Timestamp) -> Result<Batch<'a>, Rejection> {
         let contacts = request::read_contacts(body, &self.limits)?;
+        let mut memo = rules::Memo::default();
         let checks = contacts
             .iter()
-            .map(|contact| rules::check(contact, &self.limits, now))
+            .map(|contact| rules::check(contact, &self.limits, now, &mut memo))
             .collect();
         let wants_validation = contacts.iter().any(|contact| {
             contact
@@ -319,7 +320,7 @@ impl<'a> Batch<'a> {
         lists: &impl ListLookup,
         carrier: &impl CarrierCheck,
     ) -> Result<Vec<Stage<'b>>, LookupError> {
-        let mut found: HashMap<&str, Option<SendingList>> = HashMap::new();
+        let mut found: HashMap<&str, Option<SendingList>> = HashMap::with_capacity(self.len());
         let mut stages = Vec::with_capacity(self.checks.len());
         for check in &self.checks {
             stages.push(match check {
@@ -330,7 +331,7 @@ impl<'a> Batch<'a> {
                 },
             });
         }
-        let mut verdicts: HashMap<&str, Carrier> = HashMap::new();
+        let mut verdicts: HashMap<&str, Carrier> = HashMap::with_capacity(self.len());
         for stage in &mut stages {
             if let Stage::Passed(valid, _) = stage {
                 if memo(&mut verdicts, &valid.phone, |k| carrier.carrier(k))?
@@ -387,8 +388,8 @@ fn apply<'b>(
     passed: Vec<Passed<'b>>,
     directory: &impl Directory,
 ) -> Result<Vec<ContactOutcome>, LookupError> {
-    let mut phones_seen: HashSet<&str> = HashSet::new();
-    let mut pairs_seen: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut phones_seen: HashSet<&str> = HashSet::with_capacity(passed.len());
+    let mut pairs_seen: HashMap<(&str, &str), usize> = HashMap::with_capacity(passed.len());
     let mut outcomes = Vec::with_capacity(passed.len());
     for (index, item) in passed.into_iter().enumerate() {
         let (valid, list, validation) = match item {

@@ -5,6 +5,7 @@
 //! their defaults, and the signup date, ready for the lookups of rules 9 to 12.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use jiff::Timestamp;
 
@@ -41,11 +42,20 @@ pub struct Valid<'a> {
     pub signup_date: Option<Timestamp>,
 }
 
+/// Verdicts already reached in this batch on values that repeat from contact to contact (the
+/// list number, the signup page's URL), so that each distinct value is checked once.
+#[derive(Debug, Default)]
+pub(crate) struct Memo<'c> {
+    lists: HashMap<&'c str, bool>,
+    urls: HashMap<&'c str, bool>,
+}
+
 /// Runs rules 1 to 8 on one element of `contacts`.
-pub(crate) fn check<'a>(
-    contact: &Json<'a>,
+pub(crate) fn check<'a: 'c, 'c>(
+    contact: &'c Json<'a>,
     limits: &Limits,
     now: Timestamp,
+    memo: &mut Memo<'c>,
 ) -> Result<Valid<'a>, ContactError> {
     if contact.compact_len() > limits.max_contact_bytes {
         return Err(ContactCode::PayloadTooLarge.into());
@@ -55,9 +65,11 @@ pub(crate) fn check<'a>(
     };
     let phone = required(object, "phone_number", ContactCode::MissingPhoneNumber)?;
     let list = required(object, "list_number", ContactCode::MissingListNumber)?;
-    let phone = e164_number(phone, ContactCode::InvalidPhone)?;
-    let list = e164_number(list, ContactCode::InvalidListNumber)?;
-    let (flags, signup_date) = optional_fields(object, now)?;
+    let phone = e164_number(phone, ContactCode::InvalidPhone, e164::is_valid)?;
+    let list = e164_number(list, ContactCode::InvalidListNumber, |s| {
+        *memo.lists.entry(s).or_insert_with(|| e164::is_valid(s))
+    })?;
+    let (flags, signup_date) = optional_fields(object, now, &mut memo.urls)?;
     custom_fields(object)?;
     Ok(Valid {
         phone,
@@ -81,17 +93,22 @@ fn required<'j, 'a>(
 }
 
 /// Rules 5 and 6: a string holding a valid, canonical E.164 number.
-fn e164_number<'a>(value: &Json<'a>, invalid: ContactCode) -> Result<Cow<'a, str>, ContactError> {
+fn e164_number<'a: 'c, 'c>(
+    value: &'c Json<'a>,
+    invalid: ContactCode,
+    is_valid: impl FnOnce(&'c str) -> bool,
+) -> Result<Cow<'a, str>, ContactError> {
     match value {
-        Json::String(s) if e164::is_valid(s) => Ok(s.clone()),
+        Json::String(s) if is_valid(s) => Ok(s.clone()),
         _ => Err(invalid.into()),
     }
 }
 
 /// Rule 7: the optional fields, each checked in the SPEC's order.
-fn optional_fields(
-    object: &Object<'_>,
+fn optional_fields<'c>(
+    object: &'c Object<'_>,
     now: Timestamp,
+    urls: &mut HashMap<&'c str, bool>,
 ) -> Result<(Flags, Option<Timestamp>), ContactError> {
     let flags = Flags {
         use_journeys: boolean(object, Field::UseJourneys, false)?,
@@ -105,7 +122,11 @@ fn optional_fields(
     formatted(object, Field::IpAddress, |s| {
         formats::ip_address_ok(s).then_some(())
     })?;
-    formatted(object, Field::Url, |s| formats::url_ok(s).then_some(()))?;
+    formatted(object, Field::Url, |s| {
+        urls.entry(s)
+            .or_insert_with(|| formats::url_ok(s))
+            .then_some(())
+    })?;
     Ok((flags, signup_date))
 }
 
@@ -118,10 +139,10 @@ fn boolean(object: &Object<'_>, field: Field, default: bool) -> Result<bool, Con
 }
 
 /// A string field in a given format; `parse` returns what the format yields, or `None`.
-fn formatted<T>(
-    object: &Object<'_>,
+fn formatted<'c, T>(
+    object: &'c Object<'_>,
     field: Field,
-    parse: impl FnOnce(&str) -> Option<T>,
+    parse: impl FnOnce(&'c str) -> Option<T>,
 ) -> Result<Option<T>, ContactError> {
     match object.field(field.as_str()) {
         None => Ok(None),

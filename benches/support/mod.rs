@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 
 use bulk_contacts::World;
 use flate2::read::GzDecoder;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const CORPUS: &[u8] = include_bytes!("../../tests/data/e164_corpus.tsv.gz");
 
@@ -110,7 +110,10 @@ fn worst_contact(phone: &str, i: usize) -> Value {
     let mut contact = valid_contact(phone, i);
     let fields = contact["custom_fields"].as_object_mut().expect("object");
     for k in 0..60 {
-        fields.insert(format!("field_{k:02}"), json!(format!("value {k} {}", "é".repeat(20))));
+        fields.insert(
+            format!("field_{k:02}"),
+            json!(format!("value {k} {}", "é".repeat(20))),
+        );
     }
     let size = serde_json::to_vec(&contact).expect("json").len();
     let pad = 3990usize.saturating_sub(size + 12);
