@@ -542,3 +542,41 @@ fn parse_billing(name: &str) -> Option<Billing> {
     .into_iter()
     .find(|billing| billing_name(*billing) == name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_billing_status_round_trips_through_its_column_value() {
+        for billing in [
+            Billing::Active,
+            Billing::NoBillingConfig,
+            Billing::NoPaymentMethod,
+            Billing::PaymentFailed,
+            Billing::Suspended,
+        ] {
+            assert_eq!(parse_billing(billing_name(billing)), Some(billing));
+        }
+        assert_eq!(parse_billing("Active"), None);
+    }
+
+    #[test]
+    fn the_schema_is_created_once_and_reopening_keeps_the_data() {
+        let store = Store::open(":memory:").expect("open");
+        store.seed_world("demo", &World::builtin()).expect("seed");
+        store
+            .seed_world("demo", &World::builtin())
+            .expect("seed again");
+        store
+            .with_connection(|c| c.execute_batch(SCHEMA))
+            .expect("the schema again is a no-op");
+        let account = store
+            .find_account(bulk_contacts::world::DEFAULT_API_KEY)
+            .expect("query")
+            .expect("the demo account");
+        assert_eq!(account.billing, Billing::Active);
+        assert_eq!(account.api_keys, [bulk_contacts::world::DEFAULT_API_KEY]);
+        assert_eq!(store.find_account("trk_unknown").expect("query"), None);
+    }
+}
