@@ -409,7 +409,7 @@ fn main() {
             Some(p) => {
                 let bit = id_of(&format!("(?:{p})[0-9]*"));
                 let lf = dfa_bytes(&[p.as_str()], MatchKind::LeftmostFirst, big_endian);
-                while blob.len() % 8 != 0 {
+                while !blob.len().is_multiple_of(8) {
                     blob.push(0);
                 }
                 let (off, len) = (blob.len(), lf.len());

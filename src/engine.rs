@@ -333,12 +333,11 @@ impl<'a> Batch<'a> {
         }
         let mut verdicts: HashMap<&str, Carrier> = HashMap::with_capacity(self.len());
         for stage in &mut stages {
-            if let Stage::Passed(valid, _) = stage {
-                if memo(&mut verdicts, &valid.phone, |k| carrier.carrier(k))?
+            if let Stage::Passed(valid, _) = stage
+                && memo(&mut verdicts, &valid.phone, |k| carrier.carrier(k))?
                     == Carrier::NotSendable
-                {
-                    *stage = Stage::Failed(ContactCode::NotSendable.into());
-                }
+            {
+                *stage = Stage::Failed(ContactCode::NotSendable.into());
             }
         }
         Ok(stages)

@@ -82,11 +82,11 @@ fn valid_contact(phone: &str, i: usize) -> Value {
     json!({
         "phone_number": phone,
         "list_number": LIST,
-        "use_journeys": i % 3 == 0,
+        "use_journeys": i.is_multiple_of(3),
         "signup_date": "2025-03-10T08:00:00Z",
         "ip_address": "198.51.100.17",
         "url": "https://example.com/signup?campaign=spring",
-        "custom_fields": {"first_name": "Jane", "last_name": "Doe", "age": 31, "vip": i % 2 == 0},
+        "custom_fields": {"first_name": "Jane", "last_name": "Doe", "age": 31, "vip": i.is_multiple_of(2)},
         "ad_network_source": "facebook"
     })
 }
