@@ -48,6 +48,31 @@ pub(crate) fn read_contacts<'a>(
     }
 }
 
+/// A scalar where an object (top level) or an array (`contacts`) is needed: valid JSON, and
+/// no contacts.
+macro_rules! scalars_are_missing {
+    () => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(Contacts::Missing)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Contacts::Missing)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(Contacts::Missing)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Contacts::Missing)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(Contacts::Missing)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Contacts::Missing)
+        }
+    };
+}
+
 struct TopLevel {
     max: usize,
 }
@@ -83,24 +108,7 @@ impl<'de> Visitor<'de> for TopLevel {
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
         SkipVisitor.visit_seq(seq).map(|_| Contacts::Missing)
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Contacts::Missing)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Contacts::Missing)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Contacts::Missing)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Contacts::Missing)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Contacts::Missing)
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Contacts::Missing)
-    }
+    scalars_are_missing!();
 }
 
 struct ContactsArray {
@@ -142,24 +150,7 @@ impl<'de> Visitor<'de> for ContactsArray {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         SkipVisitor.visit_map(map).map(|_| Contacts::Missing)
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Contacts::Missing)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Contacts::Missing)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Contacts::Missing)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Contacts::Missing)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Contacts::Missing)
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Contacts::Missing)
-    }
+    scalars_are_missing!();
 }
 
 #[cfg(test)]
