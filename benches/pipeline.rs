@@ -12,7 +12,7 @@
 mod support;
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bulk_contacts::{Engine, Request, World};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -114,21 +114,33 @@ fn threads(c: &mut Criterion) {
     let mut group = c.benchmark_group("threads/two_batches_of_1000");
     group.sample_size(20);
     group.throughput(Throughput::Elements(2000));
+    // Each sample runs `iters` rounds on threads started once per sample, so that thread
+    // start-up and a new thread's first heap pages are not counted as engine work.
     group.bench_function("one_thread", |b| {
-        b.iter(|| {
-            for body in &bodies {
-                black_box(ours(&engine, &world, body));
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                for body in &bodies {
+                    black_box(ours(&engine, &world, body));
+                }
             }
+            start.elapsed()
         })
     });
     group.bench_function("two_threads", |b| {
-        b.iter(|| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
             std::thread::scope(|scope| {
                 for body in &bodies {
                     let (engine, world) = (&engine, &world);
-                    scope.spawn(move || black_box(ours(engine, world, body)));
+                    scope.spawn(move || {
+                        for _ in 0..iters {
+                            black_box(ours(engine, world, body));
+                        }
+                    });
                 }
-            })
+            });
+            start.elapsed()
         })
     });
     group.finish();
