@@ -19,6 +19,16 @@ fn documented_request() -> Vec<u8> {
     std::fs::read(path).expect("examples/request.json")
 }
 
+/// The engine alone on the world: the oracle of what the server must answer.
+fn engine_answer(world: &World, request: &[u8]) -> bulk_contacts::Response {
+    let request = Request {
+        api_key: Some(KEY.as_bytes()),
+        body: request,
+        now: Timestamp::now(),
+    };
+    Engine::default().handle(&request, &world.account(), world, world, world)
+}
+
 fn body(value: serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(&value).expect("json")
 }
@@ -31,17 +41,7 @@ async fn documented_example_gives_the_documented_response_and_writes_it() {
     let reply = server.post(request.clone()).await;
 
     // The engine alone, on the built-in world, is the oracle.
-    let expected = Engine::default().handle(
-        &Request {
-            api_key: Some(KEY.as_bytes()),
-            body: &request,
-            now: Timestamp::now(),
-        },
-        &world.account(),
-        &world,
-        &world,
-        &world,
-    );
+    let expected = engine_answer(&world, &request);
     assert_answer(&reply, &expected);
     assert_eq!(
         reply.text(),
@@ -189,17 +189,7 @@ async fn validation_results_and_provider_errors_come_from_the_provider_table() {
         {"phone_number": "+12125550002", "list_number": "+18005551234", "use_validation": true},
     ]}));
     let reply = server.post(request.clone()).await;
-    let expected = Engine::default().handle(
-        &Request {
-            api_key: Some(KEY.as_bytes()),
-            body: &request,
-            now: Timestamp::now(),
-        },
-        &world.account(),
-        &world,
-        &world,
-        &world,
-    );
+    let expected = engine_answer(&world, &request);
     assert_answer(&reply, &expected);
     assert_eq!(server.rows().contacts, 1);
 }
