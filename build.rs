@@ -143,10 +143,9 @@ impl Territory {
         if self.general_desc.lengths.is_empty() {
             return Err("no possible length".into());
         }
-        if let Some(np) = &self.national_prefix {
-            if !np.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("national prefix {np:?}"));
-            }
+        let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+        if !self.national_prefix.as_deref().is_none_or(digits) {
+            return Err(format!("national prefix {:?}", self.national_prefix));
         }
         if let Some(rule) = &self.national_prefix_transform_rule {
             transform_tokens(rule)?;
