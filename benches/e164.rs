@@ -3,7 +3,7 @@
 //!
 //! * `ours`: `bulk_contacts::e164::is_valid`;
 //! * `rlibphonenumber` (2.2.15, the peer): `PhoneNumber::parse(s, None)` + `is_valid` + E.164
-//!   format == s (its metadata is newer than 9.0.33: a speed peer, not an oracle);
+//!   format == s (its metadata is 9.0.42, not `METADATA_VERSION`: a speed peer, not an oracle);
 //! * `phonenumber` (0.3.10, the baseline the crate used before): `parse(None, s)` +
 //!   `is_valid` + E.164 format == s.
 //!

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example e164 [-- --explain] < numbers.txt
+//! cargo run --release --example e164 -- --metadata-version
 //! ```
 //!
 //! Reads one candidate per line (only the line terminator, `\n` or `\r\n`, is removed; nothing
@@ -9,6 +10,8 @@
 //! a valid line also gets its region and number type: `valid<TAB>US<TAB>fixed_line_or_mobile`.
 //! A line that is not UTF-8 is `invalid`. Output is buffered, and flushed whenever the input
 //! has nothing more buffered (so an interactive session gets its answers at once).
+//! `--metadata-version` prints the libphonenumber release the validator is exact to
+//! (`e164::METADATA_VERSION`, e.g. `9.0.43`) and exits.
 //! Bad usage: a message on standard error, exit code 2.
 
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
@@ -16,14 +19,19 @@ use std::process::ExitCode;
 
 use bulk_contacts::e164;
 
-const USAGE: &str = "usage: e164 [--explain] < candidates.txt\n\
-    prints `valid` or `invalid` per input line (SPEC §6); --explain adds region and type";
+const USAGE: &str = "usage: e164 [--explain] < candidates.txt\n       e164 --metadata-version\n\
+    prints `valid` or `invalid` per input line (SPEC §6); --explain adds region and type;\n\
+    --metadata-version prints the libphonenumber metadata version and exits";
 
 fn main() -> ExitCode {
     let mut explain = false;
     for arg in std::env::args_os().skip(1) {
         match arg.to_str() {
             Some("--explain") if !explain => explain = true,
+            Some("--metadata-version") => {
+                println!("{}", e164::METADATA_VERSION);
+                return ExitCode::SUCCESS;
+            }
             Some("-h" | "--help") => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;

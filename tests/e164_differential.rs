@@ -1,22 +1,47 @@
-//! Differential test of the E.164 validator against the Python port of libphonenumber
-//! 9.0.33 (the oracle of SPEC §6): `tests/data/e164_corpus.tsv.gz`, made by
+//! Differential test of the E.164 validator against the Python port of libphonenumber at
+//! `METADATA_VERSION` (the oracle of SPEC §6): `tests/data/e164_corpus.tsv.gz`, made by
 //! `tools/e164/gen_corpus.py`. Zero mismatches allowed, on the verdict and, for valid
 //! numbers, on the region and the number type.
 
 use std::io::{BufRead, BufReader};
 
-use bulk_contacts::e164::{classify, has_e164_syntax, is_valid};
+use bulk_contacts::e164::{METADATA_VERSION, classify, has_e164_syntax, is_valid};
 use flate2::read::GzDecoder;
 
 const CORPUS: &[u8] = include_bytes!("data/e164_corpus.tsv.gz");
 
+/// The corpus's first line, naming the version of its oracle.
+const HEADER: &str = "# libphonenumber metadata version: ";
+
+#[test]
+fn corpus_oracle_is_the_declared_version() {
+    let first = BufReader::new(GzDecoder::new(CORPUS))
+        .lines()
+        .next()
+        .expect("corpus not empty")
+        .expect("corpus is UTF-8 gzip");
+    let version = first
+        .strip_prefix(HEADER)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("corpus starts with its version line");
+    assert_eq!(
+        version, METADATA_VERSION,
+        "the corpus was generated at another version: run tools/e164/update.sh"
+    );
+}
+
 #[test]
 fn zero_mismatches_against_libphonenumber() {
-    let reader = BufReader::new(GzDecoder::new(CORPUS));
+    let mut reader = BufReader::new(GzDecoder::new(CORPUS)).lines();
+    let header = reader
+        .next()
+        .expect("header")
+        .expect("corpus is UTF-8 gzip");
+    assert!(header.starts_with(HEADER), "{header:?}");
     let (mut total, mut valid) = (0usize, 0usize);
     let mut mismatches: Vec<String> = Vec::new();
     let mut mismatch_count = 0usize;
-    for line in reader.lines() {
+    for line in reader {
         let line = line.expect("corpus is UTF-8 gzip");
         let mut fields = line.split('\t');
         let candidate = fields.next().expect("candidate");
@@ -47,7 +72,7 @@ fn zero_mismatches_against_libphonenumber() {
         }
     }
     println!("{total} candidates ({valid} valid), {mismatch_count} mismatches");
-    assert!(total >= 100_000, "corpus too small: {total}");
+    assert!(total >= 230_000, "corpus too small: {total}");
     assert!(
         mismatches.is_empty(),
         "{mismatch_count} mismatches out of {total}; first ones:\n{}",

@@ -40,7 +40,24 @@ proptest! {
     }
 }
 
+/// The committed metadata `build.rs` compiles from.
+const METADATA: &str = include_str!("../src/e164/metadata.jsonl");
+
 #[test]
-fn metadata_version_is_the_pinned_one() {
-    assert_eq!(METADATA_VERSION, "9.0.33");
+fn committed_metadata_is_the_declared_version() {
+    let header = METADATA
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("# libphonenumber metadata version: "))
+        .expect("metadata.jsonl starts with its version line");
+    assert_eq!(
+        header.trim(),
+        METADATA_VERSION,
+        "src/e164/metadata.jsonl and e164::METADATA_VERSION disagree: run tools/e164/update.sh"
+    );
+    let command = format!("#   tools/e164/update.sh {METADATA_VERSION}");
+    assert!(
+        METADATA.lines().take(20).any(|l| l == command),
+        "the header names the regenerating command {command:?}"
+    );
 }

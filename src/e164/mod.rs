@@ -4,10 +4,11 @@
 //! implementation behind it can change without touching them.
 //!
 //! The implementation is our own reproduction of libphonenumber's rules (`parse` with no
-//! default region, `isValidNumber`, formatting in E.164), over the metadata that the
-//! `phonenumber` crate ships ([`METADATA_VERSION`]). `build.rs` extracts that metadata at
-//! build time into static tables and, per calling code, one DFA over all its patterns, stored
-//! as a compact digit-indexed transition table: validating a number is one walk over its
+//! default region, `isValidNumber`, formatting in E.164), over libphonenumber's metadata of
+//! release [`METADATA_VERSION`], committed as `src/e164/metadata.jsonl` (generated from that
+//! release by `tools/e164/update.sh`; its header says how). `build.rs` compiles that file
+//! into static tables and, per calling code, one DFA over all its patterns, stored as a
+//! compact digit-indexed transition table: validating a number is one walk over its
 //! national digits plus a few bit tests. Nothing is parsed or compiled at run time, except,
 //! on first need, the national-prefix DFAs (zero-copy, validated) and the capture-aware
 //! regex of the few national prefixes with a transform rule (AR, BR, JP, GA, MG, SM, NF).
@@ -18,9 +19,10 @@ mod validator;
 
 pub use validator::{NumberInfo, NumberType};
 
-/// The version of libphonenumber's metadata the validator was built from (the metadata shipped
-/// by the `phonenumber` crate `0.3.10+9.0.33`).
-pub const METADATA_VERSION: &str = "9.0.33";
+/// The libphonenumber release whose metadata the validator is exact to (SPEC §6): the version
+/// named in the header of the committed `src/e164/metadata.jsonl`, which `build.rs` compiles.
+/// `tools/e164/update.sh VERSION` moves both (and the differential corpus) to another release.
+pub const METADATA_VERSION: &str = "9.0.43";
 
 /// Rule 1 of SPEC §6: `+` then 2 to 15 ASCII digits, the first not `0`, nothing else.
 pub fn has_e164_syntax(s: &str) -> bool {

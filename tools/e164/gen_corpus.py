@@ -2,11 +2,17 @@
 """Generate the differential corpus of the E.164 validator, with the Python port of
 libphonenumber (`phonenumbers`, pinned in requirements.txt) as the oracle.
 
-Usage:
+Usage (`tools/e164/update.sh VERSION` runs it with the right `phonenumbers` installed):
     pip install -r tools/e164/requirements.txt
     python3 tools/e164/gen_corpus.py [OUT]        # default: tests/data/e164_corpus.tsv.gz
 
-Each line of the (gzip-compressed, UTF-8) output is
+The oracle must be the version of the committed metadata (the header of
+src/e164/metadata.jsonl), so that the corpus tests the metadata the crate compiles. The first
+line of the (gzip-compressed, UTF-8) output names it:
+
+    # libphonenumber metadata version: 9.0.43 (oracle: phonenumbers 9.0.43)
+
+and each other line is
 
     candidate<TAB>valid<TAB>REGION<TAB>type      for a valid candidate
     candidate<TAB>invalid                        otherwise
@@ -27,7 +33,9 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
-EXPECTED_VERSION = "9.0.33"
+METADATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "e164",
+                        "metadata.jsonl")
+VERSION_LINE = "# libphonenumber metadata version: "
 SEED = 20250601
 SYNTAX = re.compile(r"\+[1-9][0-9]{1,14}")
 
@@ -79,7 +87,7 @@ class Corpus:
         self.items = []
 
     def add(self, s):
-        if not s or "\t" in s or "\n" in s or "\r" in s or s in self.seen:
+        if not s or s.startswith("#") or "\t" in s or "\n" in s or "\r" in s or s in self.seen:
             return
         self.seen.add(s)
         self.items.append(s)
@@ -151,11 +159,21 @@ def spellings(rng, s):
     ]
 
 
+def metadata_version():
+    """The version named in the header of the committed metadata."""
+    with open(METADATA, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith(VERSION_LINE):
+                return line[len(VERSION_LINE):].strip()
+    sys.exit("%s: no %r line" % (METADATA, VERSION_LINE))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join("tests", "data", "e164_corpus.tsv.gz")
-    if phonenumbers.__version__ != EXPECTED_VERSION:
-        sys.exit("phonenumbers %s installed, %s required (pip install -r tools/e164/requirements.txt)"
-                 % (phonenumbers.__version__, EXPECTED_VERSION))
+    expected = metadata_version()
+    if phonenumbers.__version__ != expected:
+        sys.exit("phonenumbers %s installed, but src/e164/metadata.jsonl is %s "
+                 "(tools/e164/update.sh %s)" % (phonenumbers.__version__, expected, expected))
     rng = random.Random(SEED)
     c = Corpus()
     regions = list(all_regions())
@@ -257,7 +275,7 @@ def main():
                 c.add("+%d%s%s" % (cc, p, rand_digits(rng, max(0, n - len(p)))))
 
     # 7. Random digit strings of 1 to 17 digits (some with a leading 0).
-    for _ in range(25000):
+    for _ in range(26000):
         n = rng.randrange(1, 18)
         c.add("+" + rand_digits(rng, n))
     for n in range(1, 18):
@@ -276,6 +294,7 @@ def main():
         c.add(s)
 
     buf = io.StringIO()
+    buf.write("%s%s (oracle: phonenumbers %s)\n" % (VERSION_LINE, expected, phonenumbers.__version__))
     counts = {"valid": 0, "invalid": 0}
     for s in c.items:
         v = oracle(s)

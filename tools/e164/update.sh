@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Moves the E.164 validator to another libphonenumber release, in one command:
+#
+#   tools/e164/update.sh 9.0.44
+#
+# 1. installs `phonenumbers==VERSION` (the Python port of that release, from PyPI) into a
+#    virtual environment of its own, target/e164-venv-VERSION (reused when it exists);
+# 2. regenerates the committed metadata, src/e164/metadata.jsonl (tools/e164/gen_metadata.py),
+#    and pins VERSION in e164::METADATA_VERSION (src/e164/mod.rs) and requirements.txt;
+# 3. regenerates the differential corpus at that version, tests/data/e164_corpus.tsv.gz
+#    (tools/e164/gen_corpus.py);
+# 4. rebuilds and runs the differential and version tests (cargo test --test e164_differential
+#    --test e164_properties): 0 mismatches or a non-zero exit; then the conformance cases, whose
+#    expected answers were computed at an older release (a case whose phone number changed
+#    verdict fails: pick another number in tools/gen_conformance.py).
+#
+# Then review `git diff --stat` and commit. Needs python3 (with venv) and access to PyPI.
+set -euo pipefail
+
+if [[ $# -ne 1 || ! $1 =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+    echo "usage: tools/e164/update.sh VERSION   (a libphonenumber release, e.g. 9.0.44)" >&2
+    exit 2
+fi
+version=$1
+cd "$(dirname "$0")/../.."
+venv="${CARGO_TARGET_DIR:-target}/e164-venv-$version"
+
+echo "== phonenumbers==$version into $venv"
+if [[ ! -x $venv/bin/python ]]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "phonenumbers==$version"
+python="$venv/bin/python"
+
+echo "== src/e164/metadata.jsonl"
+"$python" tools/e164/gen_metadata.py "$version"
+sed -i -E "s/^pub const METADATA_VERSION: &str = \"[^\"]*\";/pub const METADATA_VERSION: \&str = \"$version\";/" \
+    src/e164/mod.rs
+grep -q "^pub const METADATA_VERSION: &str = \"$version\";" src/e164/mod.rs
+echo "phonenumbers==$version" > tools/e164/requirements.txt
+
+echo "== tests/data/e164_corpus.tsv.gz"
+"$python" tools/e164/gen_corpus.py
+
+echo "== differential test"
+log=$(mktemp)
+if ! cargo test --test e164_differential --test e164_properties -- --nocapture >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "== FAILED: the validator disagrees with libphonenumber $version (see above)" >&2
+    exit 1
+fi
+grep -E "candidates" "$log"
+rm -f "$log"
+
+echo "== conformance cases"
+cargo test --quiet --test conformance
+
+echo "== ok: libphonenumber $version, 0 mismatches (review git diff, then commit)"
