@@ -52,6 +52,14 @@ pub(crate) struct Region {
     pub(crate) types: [Option<Desc>; 10],
     /// Whether the fixed-line and mobile patterns are the same text.
     pub(crate) same_mobile_and_fixed_line_pattern: bool,
+    /// Index of the region among all regions, `0..REGION_COUNT`.
+    pub(crate) slot: u16,
+    /// The international (IDD) prefix pattern.
+    pub(crate) international_prefix: Option<&'static str>,
+    /// The national prefix for parsing (defaults to the national prefix).
+    pub(crate) national_prefix_for_parsing: Option<&'static str>,
+    /// The national prefix transform rule (a Python `re.sub` template).
+    pub(crate) national_prefix_transform_rule: Option<&'static str>,
 }
 
 /// A token of a national prefix transform rule.

@@ -15,8 +15,10 @@
 //! [`is_valid`] does not allocate. [`classify`] also tells the region and the number type of a valid number.
 
 mod metadata;
+mod normalize;
 mod validator;
 
+pub use normalize::{E164, NotValid, Region, UnknownRegion, normalize};
 pub use validator::{NumberInfo, NumberType};
 
 /// The libphonenumber release whose metadata the validator is exact to (SPEC §6): the version

@@ -144,7 +144,7 @@ fn u16_at(bytes: &[u8], index: usize) -> usize {
 /// The set of patterns of a calling code's DFA that match the whole national number (an id
 /// in [`SETS`]).
 #[derive(Clone, Copy)]
-struct Bits {
+pub(crate) struct Bits {
     set: usize,
 }
 
@@ -156,7 +156,7 @@ impl Bits {
             .map_or(0, u64::from_le_bytes)
     }
 
-    fn full(&self, id: u16) -> bool {
+    pub(crate) fn full(&self, id: u16) -> bool {
         let id = usize::from(id);
         id != usize::from(NONE) && self.word(id / 64) & (1 << (id % 64)) != 0
     }
@@ -168,7 +168,7 @@ impl Bits {
 }
 
 /// Runs the calling code's DFA over the digits `hay`: the patterns that match it all.
-fn walk(code: &Code, hay: &[u8]) -> Bits {
+pub(crate) fn walk(code: &Code, hay: &[u8]) -> Bits {
     let mut state = 1;
     for &b in hay {
         let digit = usize::from(b.wrapping_sub(b'0'));
@@ -363,10 +363,20 @@ pub(crate) fn classify(s: &str) -> Option<NumberInfo> {
     if parse_rewrites(index, code, nsn, &bits)? {
         return None;
     }
+    classify_bits(code, nsn.len(), &bits)
+}
+
+/// `isValidNumber` of a parsed number: its calling code and national significant number.
+pub(crate) fn classify_national(code: &Code, nsn: &[u8]) -> Option<NumberInfo> {
+    classify_bits(code, nsn.len(), &walk(code, nsn))
+}
+
+/// `getRegionCodeForNumber`, then `isValidNumberForRegion`, from the DFA's verdict.
+fn classify_bits(code: &Code, len: usize, bits: &Bits) -> Option<NumberInfo> {
+    let bits = *bits;
     if !bits.any(code.general_mask) {
         return None; // no region's general pattern matches: UNKNOWN whatever the region
     }
-    let len = nsn.len();
     let (region, number_type) = match code.regions {
         [only] => (only, number_type(only, len, &bits)),
         regions => regions.iter().find_map(|r| {

@@ -1,0 +1,971 @@
+//! Lenient normalization for clients (SPEC §6a): libphonenumber's `parse(text, region)`, then
+//! `isValidNumber`, then the E.164 format — or why the text is not a valid number.
+//!
+//! The steps follow `PhoneNumberUtil.parseHelper` one function each, in its order:
+//! 1. `buildNationalNumberForParsing`: a `tel:` URI with a `phone-context` gives the context
+//!    (when it is a `+` number) followed by the number; otherwise `extractPossibleNumber`
+//!    drops what precedes the first `+` or digit, the unwanted end characters and a second
+//!    number after `/x`; an `;isub=` sub-address and what follows are dropped;
+//! 2. `isViablePhoneNumber`, then the default region (or a leading `+`);
+//! 3. `maybeStripExtension`;
+//! 4. `maybeExtractCountryCode`: a leading `+`, or the default region's international prefix,
+//!    or the default region's calling code written without either;
+//! 5. `maybeStripNationalPrefixAndCarrierCode` with the metadata of the number's region, kept
+//!    only when the result has a possible length;
+//! 6. the length limits, then `isValidNumber` and `isPossibleNumberWithReason`.
+//!
+//! The patterns that do not depend on a region are libphonenumber's own, compiled once by
+//! `regex-automata`; the region's international prefix and national prefix patterns are
+//! compiled on first use of the region. The work is done in stack buffers: nothing is
+//! allocated per call once the patterns exist.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use regex_automata::util::primitives::NonMaxUsize;
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input, meta};
+
+use super::metadata::{CODE_INDEX, CODES, Code, REGION_COUNT, Region as Meta};
+use super::validator::{self, walk};
+
+/// `MAX_INPUT_STRING_LENGTH`: longer texts (in characters) are not parsed.
+const MAX_INPUT_CHARS: usize = 250;
+/// `MIN_LENGTH_FOR_NSN`.
+const MIN_NSN: usize = 2;
+/// `MAX_LENGTH_FOR_NSN`.
+const MAX_NSN: usize = 17;
+/// Room for the text as parsed: at most 250 characters of at most 4 bytes.
+const TEXT_BYTES: usize = 4 * MAX_INPUT_CHARS + 8;
+/// Room for the normalized digits of a text (one digit at most per character).
+const DIGITS: usize = MAX_INPUT_CHARS + 8;
+
+/// A default region for [`normalize`]: a CLDR region code that libphonenumber supports
+/// (`"US"`, `"GB"`, …), or [`Region::UNKNOWN`] (`"ZZ"`), with which only text starting with `+`
+/// parses.
+///
+/// ```
+/// use bulk_contacts::e164::Region;
+/// let us: Region = "US".parse().unwrap();
+/// assert_eq!(us.as_str(), "US");
+/// assert_eq!("ZZ".parse::<Region>().unwrap(), Region::UNKNOWN);
+/// assert!("XX".parse::<Region>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Region {
+    /// Index of the region's calling code in [`CODES`], or `u16::MAX` for `ZZ`.
+    code: u16,
+    /// Index of the region in that code's region list.
+    region: u16,
+}
+
+impl Region {
+    /// `ZZ`: no default region.
+    pub const UNKNOWN: Region = Region {
+        code: u16::MAX,
+        region: 0,
+    };
+
+    /// The region code (`"ZZ"` for [`Region::UNKNOWN`]).
+    pub fn as_str(self) -> &'static str {
+        self.meta().map_or("ZZ", |(_, m)| m.id)
+    }
+
+    /// The region's country calling code (`None` for [`Region::UNKNOWN`]).
+    pub fn country_code(self) -> Option<u16> {
+        self.meta().map(|(c, _)| c.cc)
+    }
+
+    fn meta(self) -> Option<(&'static Code, &'static Meta)> {
+        let code = CODES.get(usize::from(self.code))?;
+        Some((code, code.regions.get(usize::from(self.region))?))
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error of parsing a [`Region`]: not a region code libphonenumber supports.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a supported region code (expected a CLDR code such as US, GB or ZZ)")]
+pub struct UnknownRegion;
+
+impl FromStr for Region {
+    type Err = UnknownRegion;
+
+    /// The exact, upper-case code (libphonenumber's region codes are case-sensitive).
+    fn from_str(s: &str) -> Result<Region, UnknownRegion> {
+        if s == "ZZ" {
+            return Ok(Region::UNKNOWN);
+        }
+        if s == "001" {
+            return Err(UnknownRegion); // a calling code's entity, not a region one dials from
+        }
+        for (c, code) in CODES.iter().enumerate() {
+            for (r, meta) in code.regions.iter().enumerate() {
+                if meta.id == s {
+                    return Ok(Region {
+                        code: u16::try_from(c).map_err(|_| UnknownRegion)?,
+                        region: u16::try_from(r).map_err(|_| UnknownRegion)?,
+                    });
+                }
+            }
+        }
+        Err(UnknownRegion)
+    }
+}
+
+/// A number in E.164 form (`+` and at most 20 digits), held inline.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct E164 {
+    bytes: [u8; 24],
+    len: u8,
+}
+
+impl E164 {
+    /// The number, e.g. `"+14155559876"`.
+    pub fn as_str(&self) -> &str {
+        let bytes = self.bytes.get(..usize::from(self.len)).unwrap_or(&[]);
+        std::str::from_utf8(bytes).unwrap_or("")
+    }
+}
+
+impl fmt::Display for E164 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for E164 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "E164({})", self.as_str())
+    }
+}
+
+/// Why a text does not normalize: libphonenumber's reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotValid {
+    /// `parse` refused the text: `NOT_A_NUMBER` (no phone number in it, or an invalid
+    /// `phone-context`).
+    #[error("not a phone number")]
+    NotANumber,
+    /// `parse` refused the text: `INVALID_COUNTRY_CODE` (no such calling code, or a national
+    /// number without a default region).
+    #[error("invalid country calling code (or no default region for a national number)")]
+    InvalidCountryCode,
+    /// `parse` refused the text: `TOO_SHORT_AFTER_IDD`.
+    #[error("too short after the international prefix")]
+    TooShortAfterIdd,
+    /// `parse` refused the text: `TOO_SHORT_NSN` (fewer than 2 national digits).
+    #[error("too short to be a phone number")]
+    TooShortNsn,
+    /// `parse` refused the text: `TOO_LONG` (over 250 characters, or over 17 national digits).
+    #[error("too long to be a phone number")]
+    TooLong,
+    /// Parsed, not valid, though of a possible length (`IS_POSSIBLE`).
+    #[error("not a valid number (possible length, unassigned range)")]
+    Invalid,
+    /// Parsed, not valid: only a local number (`IS_POSSIBLE_LOCAL_ONLY`), the area code is
+    /// missing.
+    #[error("a local number only (the area code is missing)")]
+    LocalOnly,
+    /// Parsed, not valid: shorter than any number of the calling code (`TOO_SHORT`).
+    #[error("too short for the country")]
+    TooShort,
+    /// Parsed, not valid: longer than any number of the calling code (`TOO_LONG`).
+    #[error("too long for the country")]
+    TooLongForCountry,
+    /// Parsed, not valid: a length no number of the calling code has (`INVALID_LENGTH`).
+    #[error("a length no number of the country has")]
+    InvalidLength,
+}
+
+impl NotValid {
+    /// A stable snake-case name: `not_a_number`, `invalid_country_code`,
+    /// `too_short_after_idd`, `too_short_nsn`, `too_long`, `invalid`, `local_only`,
+    /// `too_short`, `too_long_for_country`, `invalid_length`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotValid::NotANumber => "not_a_number",
+            NotValid::InvalidCountryCode => "invalid_country_code",
+            NotValid::TooShortAfterIdd => "too_short_after_idd",
+            NotValid::TooShortNsn => "too_short_nsn",
+            NotValid::TooLong => "too_long",
+            NotValid::Invalid => "invalid",
+            NotValid::LocalOnly => "local_only",
+            NotValid::TooShort => "too_short",
+            NotValid::TooLongForCountry => "too_long_for_country",
+            NotValid::InvalidLength => "invalid_length",
+        }
+    }
+}
+
+/// libphonenumber's `parse(text, region)` → `isValidNumber` → E.164 (SPEC §6a).
+///
+/// ```
+/// use bulk_contacts::e164::{normalize, NotValid, Region};
+/// let us: Region = "US".parse().unwrap();
+/// assert_eq!(normalize("(415) 555-9876", us).unwrap().as_str(), "+14155559876");
+/// assert_eq!(normalize("tel:+44-20-7031-3000;ext=12", us).unwrap().as_str(), "+442070313000");
+/// assert_eq!(normalize("415 555", us), Err(NotValid::TooShort));
+/// assert_eq!(normalize("(415) 555-9876", Region::UNKNOWN), Err(NotValid::InvalidCountryCode));
+/// ```
+///
+/// Never panics, for any text.
+pub fn normalize(text: &str, region: Region) -> Result<E164, NotValid> {
+    let (code, nsn) = parse(text, region)?;
+    let mut digits = Digits::new();
+    digits.push_slice(nsn.as_slice());
+    if validator::classify_national(code, digits.as_slice()).is_some() {
+        let mut out = E164 {
+            bytes: [0; 24],
+            len: 0,
+        };
+        let mut w = Writer::new(&mut out.bytes);
+        w.push(b'+');
+        w.push_number(code.cc);
+        w.push_slice(digits.as_slice());
+        out.len = u8::try_from(w.len).unwrap_or(0);
+        return Ok(out);
+    }
+    Err(possibility(code, digits.len))
+}
+
+/// `isPossibleNumberWithReason` of a parsed, invalid number (main region's general lengths).
+fn possibility(code: &Code, len: usize) -> NotValid {
+    let Some(main) = code.regions.first() else {
+        return NotValid::InvalidCountryCode;
+    };
+    match test_length(main, len) {
+        Length::Possible => NotValid::Invalid,
+        Length::LocalOnly => NotValid::LocalOnly,
+        Length::TooShort => NotValid::TooShort,
+        Length::TooLong => NotValid::TooLongForCountry,
+        Length::Invalid => NotValid::InvalidLength,
+    }
+}
+
+/// `testNumberLength` against a region's general description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Length {
+    Possible,
+    LocalOnly,
+    TooShort,
+    TooLong,
+    Invalid,
+}
+
+fn test_length(meta: &Meta, len: usize) -> Length {
+    let bit = |mask: u32| {
+        u32::try_from(len)
+            .ok()
+            .and_then(|l| mask.checked_shr(l))
+            .is_some_and(|m| m & 1 != 0)
+    };
+    if bit(meta.general.local) {
+        return Length::LocalOnly;
+    }
+    let lengths = meta.general.lengths;
+    if lengths == 0 {
+        return Length::Invalid;
+    }
+    let min = lengths.trailing_zeros() as usize;
+    let max = 31 - lengths.leading_zeros() as usize;
+    if len == min {
+        Length::Possible
+    } else if len < min {
+        Length::TooShort
+    } else if len > max {
+        Length::TooLong
+    } else if bit(lengths) {
+        Length::Possible
+    } else {
+        Length::Invalid
+    }
+}
+
+/// `parseHelper`: the calling code and the national significant number.
+fn parse(text: &str, region: Region) -> Result<(&'static Code, Digits), NotValid> {
+    if text.chars().count() > MAX_INPUT_CHARS {
+        return Err(NotValid::TooLong);
+    }
+    let fixed = fixed();
+    let mut buf = [0u8; TEXT_BYTES];
+    let number = national_number_for_parsing(fixed, text, &mut buf)?;
+    if !is_viable(fixed, number) {
+        return Err(NotValid::NotANumber);
+    }
+    let default = region.meta();
+    if default.is_none() && !starts_with_plus(number) {
+        return Err(NotValid::InvalidCountryCode);
+    }
+    let number = strip_extension(fixed, number);
+    let extracted = match extract_country_code(number, default) {
+        Err(NotValid::InvalidCountryCode) if starts_with_plus(number) => {
+            match extract_country_code(strip_plus(number), default)? {
+                Some(found) => Some(found),
+                None => return Err(NotValid::InvalidCountryCode),
+            }
+        }
+        other => other?,
+    };
+    let (code, meta, mut nsn) = match extracted {
+        Some((code, nsn)) => (
+            code,
+            code.regions.first().ok_or(NotValid::InvalidCountryCode)?,
+            nsn,
+        ),
+        None => {
+            // No calling code in the text: the default region's (there is one: without it,
+            // only `+` text got this far, and that extracted a code or failed).
+            let (code, meta) = default.ok_or(NotValid::InvalidCountryCode)?;
+            (code, meta, normalize_text(number))
+        }
+    };
+    if nsn.len < MIN_NSN {
+        return Err(NotValid::TooShortNsn);
+    }
+    if let Some(stripped) = strip_national_prefix(code, meta, nsn.as_slice()) {
+        if !matches!(
+            test_length(meta, stripped.len),
+            Length::TooShort | Length::LocalOnly | Length::Invalid
+        ) {
+            nsn = stripped;
+        }
+    }
+    if nsn.len < MIN_NSN {
+        return Err(NotValid::TooShortNsn);
+    }
+    if nsn.len > MAX_NSN {
+        return Err(NotValid::TooLong);
+    }
+    Ok((code, nsn))
+}
+
+fn starts_with_plus(s: &str) -> bool {
+    s.starts_with(['+', '\u{FF0B}'])
+}
+
+fn strip_plus(s: &str) -> &str {
+    s.trim_start_matches(['+', '\u{FF0B}'])
+}
+
+/// `buildNationalNumberForParsing`.
+fn national_number_for_parsing<'b>(
+    fixed: &Fixed,
+    text: &str,
+    buf: &'b mut [u8; TEXT_BYTES],
+) -> Result<&'b str, NotValid> {
+    const PHONE_CONTEXT: &str = ";phone-context=";
+    let mut w = Writer::new(buf);
+    if let Some(at) = text.find(PHONE_CONTEXT) {
+        let start = at + PHONE_CONTEXT.len();
+        let rest = text.get(start..).unwrap_or("");
+        let context = rest
+            .find(';')
+            .map_or(rest, |end| rest.get(..end).unwrap_or(""));
+        if !is_phone_context_valid(fixed, context) {
+            return Err(NotValid::NotANumber);
+        }
+        if context.starts_with('+') {
+            w.push_slice(context.as_bytes());
+        }
+        let from = text.find("tel:").map_or(0, |i| i + "tel:".len());
+        // Python slices an empty string when the prefix comes after the context.
+        w.push_slice(text.get(from..at).unwrap_or("").as_bytes());
+    } else {
+        w.push_slice(extract_possible_number(fixed, text).as_bytes());
+    }
+    let len = w.len;
+    let s = std::str::from_utf8(buf.get(..len).unwrap_or(&[])).map_err(|_| NotValid::NotANumber)?;
+    Ok(match s.find(";isub=") {
+        Some(i) if i > 0 => s.get(..i).unwrap_or(s),
+        _ => s,
+    })
+}
+
+/// `isPhoneContextValid` (RFC 3966 global-number-digits or domain name).
+fn is_phone_context_valid(fixed: &Fixed, context: &str) -> bool {
+    !context.is_empty()
+        && (fixed.global_number_digits.is_match(context) || fixed.domain_name.is_match(context))
+}
+
+/// `extractPossibleNumber`.
+fn extract_possible_number<'t>(fixed: &Fixed, text: &'t str) -> &'t str {
+    let Some(start) = text
+        .char_indices()
+        .find(|&(_, c)| c == '+' || c == '\u{FF0B}' || fixed.nd.contains(c))
+        .map(|(i, _)| i)
+    else {
+        return "";
+    };
+    let mut number = text.get(start..).unwrap_or("");
+    // UNWANTED_END_CHARS: a run at the end of characters that are neither letters nor
+    // numbers (Python's `isalnum`), other than '#' — or '_'.
+    number = number.trim_end_matches(|c: char| c == '_' || (c != '#' && !fixed.alnum.contains(c)));
+    // SECOND_NUMBER_START: `[\\/] *x`.
+    let bytes = number.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\\' || b == b'/' {
+            let mut j = i + 1;
+            while bytes.get(j) == Some(&b' ') {
+                j += 1;
+            }
+            if bytes.get(j) == Some(&b'x') {
+                return number.get(..i).unwrap_or("");
+            }
+        }
+    }
+    number
+}
+
+/// `isViablePhoneNumber`.
+fn is_viable(fixed: &Fixed, number: &str) -> bool {
+    number.chars().nth(MIN_NSN - 1).is_some() && fixed.viable.is_match(number)
+}
+
+/// `maybeStripExtension`: the number without its extension (the extension's digits are not
+/// part of an E.164 number).
+fn strip_extension<'n>(fixed: &Fixed, number: &'n str) -> &'n str {
+    match fixed.extension.find(number) {
+        Some(m) => {
+            let before = number.get(..m.start()).unwrap_or("");
+            if is_viable(fixed, before) {
+                before
+            } else {
+                number
+            }
+        }
+        None => number,
+    }
+}
+
+/// `maybeExtractCountryCode`: `Some((code, national number))` when the text carries a calling
+/// code, `None` when it does not.
+fn extract_country_code(
+    number: &str,
+    default: Option<(&'static Code, &'static Meta)>,
+) -> Result<Option<(&'static Code, Digits)>, NotValid> {
+    if number.is_empty() {
+        return Ok(None);
+    }
+    let international = if starts_with_plus(number) {
+        Some(normalize_text(strip_plus(number)))
+    } else {
+        let full = normalize_text(number);
+        match default.and_then(|(code, meta)| strip_idd(code, meta, full.as_slice())) {
+            Some(after) => Some(after),
+            None => {
+                return Ok(match default {
+                    Some((code, meta)) => default_country_code(code, meta, &full),
+                    None => None,
+                });
+            }
+        }
+    };
+    let Some(full) = international else {
+        return Ok(None);
+    };
+    if full.len <= MIN_NSN {
+        return Err(NotValid::TooShortAfterIdd);
+    }
+    calling_code(full.as_slice())
+        .map(Some)
+        .ok_or(NotValid::InvalidCountryCode)
+}
+
+/// `extractCountryCode`: the first assigned 1-, 2- or 3-digit prefix (none starts with 0).
+fn calling_code(digits: &[u8]) -> Option<(&'static Code, Digits)> {
+    if digits.first() == Some(&b'0') {
+        return None;
+    }
+    let mut cc = 0usize;
+    for (i, &d) in digits.iter().take(3).enumerate() {
+        cc = cc * 10 + usize::from(d.wrapping_sub(b'0'));
+        let slot = usize::from(*CODE_INDEX.get(cc)?);
+        if slot != 0 {
+            let code = CODES.get(slot - 1)?;
+            let mut rest = Digits::new();
+            rest.push_slice(digits.get(i + 1..)?);
+            return Some((code, rest));
+        }
+    }
+    None
+}
+
+/// The default region's calling code written without `+` or international prefix: kept as a
+/// calling code when the number did not match the region's general pattern and the rest does
+/// (national prefix stripped), or when the number is too long for the region.
+fn default_country_code(
+    code: &'static Code,
+    meta: &'static Meta,
+    full: &Digits,
+) -> Option<(&'static Code, Digits)> {
+    let mut cc = [0u8; 8];
+    let mut w = Writer::new(&mut cc);
+    w.push_number(code.cc);
+    let cc_len = w.len;
+    let prefix = cc.get(..cc_len)?;
+    let rest = full.as_slice().strip_prefix(prefix)?;
+    let mut potential = Digits::new();
+    potential.push_slice(rest);
+    if let Some(stripped) = strip_national_prefix(code, meta, rest) {
+        potential = stripped;
+    }
+    let general = |d: &[u8]| walk(code, d).full(meta.general.pattern);
+    let better = !general(full.as_slice()) && general(potential.as_slice());
+    (better || test_length(meta, full.len) == Length::TooLong).then_some((code, potential))
+}
+
+/// `maybeStripI18nPrefixAndNormalize` with the region's international prefix: the digits after
+/// it, unless the next digit is 0.
+fn strip_idd(code: &Code, meta: &Meta, full: &[u8]) -> Option<Digits> {
+    let re = region_patterns(code, meta)?.idd.as_ref()?;
+    let m = re.search(&Input::new(full).anchored(Anchored::Yes))?;
+    let after = full.get(m.end()..)?;
+    if after.first() == Some(&b'0') {
+        return None;
+    }
+    let mut d = Digits::new();
+    d.push_slice(after);
+    Some(d)
+}
+
+/// `maybeStripNationalPrefixAndCarrierCode`: the number without its national prefix (or
+/// transformed by the region's rule), `None` when nothing is stripped.
+fn strip_national_prefix(code: &Code, meta: &Meta, number: &[u8]) -> Option<Digits> {
+    if number.is_empty() {
+        return None;
+    }
+    let patterns = region_patterns(code, meta)?;
+    let (re, groups) = patterns.npfp.as_ref()?;
+    let mut slots = [None::<NonMaxUsize>; 2 * (MAX_NPFP_GROUPS + 1)];
+    let slots = slots.get_mut(..2 * (groups + 1))?;
+    re.search_slots(&Input::new(number).anchored(Anchored::Yes), slots)?;
+    let span = |g: usize| -> Option<(usize, usize)> {
+        let start = slots.get(2 * g).copied().flatten()?.get();
+        let end = slots.get(2 * g + 1).copied().flatten()?.get();
+        Some((start, end))
+    };
+    let (_, end) = span(0)?;
+    let general = |d: &[u8]| walk(code, d).full(meta.general.pattern);
+    let viable_original = general(number);
+    let mut out = Digits::new();
+    match &patterns.transform {
+        Some(rule) if *groups > 0 && span(*groups).is_some() => {
+            for tok in rule.iter() {
+                match tok {
+                    Tok::Lit(l) => out.push_slice(l.as_bytes()),
+                    Tok::Group(g) => {
+                        if let Some((s, e)) = span(*g) {
+                            out.push_slice(number.get(s..e)?);
+                        }
+                    }
+                }
+            }
+            out.push_slice(number.get(end..)?);
+        }
+        _ => out.push_slice(number.get(end..)?),
+    }
+    if viable_original && !general(out.as_slice()) {
+        return None;
+    }
+    Some(out)
+}
+
+/// `normalize`: keypad letters to digits when the text has 3 ASCII letters or more (then
+/// only ASCII digits and letters count), else every decimal digit, in any script.
+fn normalize_text(text: &str) -> Digits {
+    let fixed = fixed();
+    let mut out = Digits::new();
+    let letters = text.bytes().filter(u8::is_ascii_alphabetic).count();
+    if letters >= 3 && !text.contains('\n') {
+        for c in text.chars() {
+            let upper = match c {
+                '\u{131}' => 'I', // dotless i: Python's upper() gives I
+                '\u{17F}' => 'S', // long s: Python's upper() gives S
+                c => c.to_ascii_uppercase(),
+            };
+            if upper.is_ascii_digit() {
+                out.push(upper as u8);
+            } else if upper.is_ascii_uppercase() {
+                out.push(keypad(upper));
+            }
+        }
+    } else {
+        for c in text.chars() {
+            if let Some(d) = fixed.nd.digit(c) {
+                out.push(b'0' + d);
+            }
+        }
+    }
+    out
+}
+
+/// The digit of a letter on a phone keypad (ITU E.161).
+fn keypad(c: char) -> u8 {
+    match c {
+        'A'..='C' => b'2',
+        'D'..='F' => b'3',
+        'G'..='I' => b'4',
+        'J'..='L' => b'5',
+        'M'..='O' => b'6',
+        'P'..='S' => b'7',
+        'T'..='V' => b'8',
+        _ => b'9',
+    }
+}
+
+/// Digits in a stack buffer.
+#[derive(Clone, Copy)]
+struct Digits {
+    data: [u8; DIGITS],
+    len: usize,
+}
+
+impl Digits {
+    fn new() -> Digits {
+        Digits {
+            data: [0; DIGITS],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, b: u8) {
+        if let Some(slot) = self.data.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    fn push_slice(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.push(b);
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        self.data.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// Appends bytes to a fixed buffer, dropping what does not fit (the buffers are sized so
+/// that nothing is ever dropped).
+struct Writer<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+}
+
+impl<'b> Writer<'b> {
+    fn new(buf: &'b mut [u8]) -> Writer<'b> {
+        Writer { buf, len: 0 }
+    }
+
+    fn push(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    fn push_slice(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.push(b);
+        }
+    }
+
+    fn push_number(&mut self, n: u16) {
+        let mut digits = [0u8; 5];
+        let mut i = digits.len();
+        let mut n = n;
+        while i > 0 {
+            i -= 1;
+            if let Some(slot) = digits.get_mut(i) {
+                *slot = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.push_slice(digits.get(i..).unwrap_or(&[]));
+    }
+}
+
+/// The most capture groups of a national prefix for parsing.
+const MAX_NPFP_GROUPS: usize = 8;
+
+/// A token of a transform rule (Python `re.sub` template: `\N` is group N).
+#[derive(Debug)]
+enum Tok {
+    Lit(String),
+    Group(usize),
+}
+
+/// A region's patterns, compiled on first use.
+struct RegionPatterns {
+    idd: Option<meta::Regex>,
+    npfp: Option<(meta::Regex, usize)>,
+    transform: Option<Vec<Tok>>,
+}
+
+static REGION_PATTERNS: [OnceLock<Option<RegionPatterns>>; REGION_COUNT] =
+    [const { OnceLock::new() }; REGION_COUNT];
+
+fn digit_regex(pattern: &str) -> Option<meta::Regex> {
+    meta::Regex::builder()
+        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .build(pattern)
+        .ok()
+}
+
+fn region_patterns(_code: &Code, meta: &Meta) -> Option<&'static RegionPatterns> {
+    REGION_PATTERNS
+        .get(usize::from(meta.slot))?
+        .get_or_init(|| {
+            let idd = meta.international_prefix.and_then(digit_regex);
+            let npfp = match meta.national_prefix_for_parsing {
+                Some(p) if !p.is_empty() => {
+                    let re = digit_regex(p)?;
+                    let groups = re.group_info().group_len(regex_automata::PatternID::ZERO) - 1;
+                    (groups <= MAX_NPFP_GROUPS).then_some((re, groups))
+                }
+                _ => None,
+            };
+            let transform = meta
+                .national_prefix_transform_rule
+                .filter(|r| !r.is_empty())
+                .map(template);
+            Some(RegionPatterns {
+                idd,
+                npfp,
+                transform,
+            })
+        })
+        .as_ref()
+}
+
+/// A transform rule: `\N` (Python's `re.sub` template) or `$N` (Java's) is group N, the
+/// rest literal.
+fn template(rule: &str) -> Vec<Tok> {
+    let mut toks = Vec::new();
+    let mut lit = String::new();
+    let mut chars = rule.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' || c == '$' {
+            if let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                chars.next();
+                let mut g = d as usize;
+                if let Some(d2) = chars.peek().and_then(|d| d.to_digit(10)) {
+                    chars.next();
+                    g = g * 10 + d2 as usize;
+                }
+                if !lit.is_empty() {
+                    toks.push(Tok::Lit(std::mem::take(&mut lit)));
+                }
+                toks.push(Tok::Group(g));
+                continue;
+            }
+        }
+        lit.push(c);
+    }
+    if !lit.is_empty() {
+        toks.push(Tok::Lit(lit));
+    }
+    toks
+}
+
+/// A set of characters as sorted, disjoint ranges.
+struct Ranges(Vec<(char, char)>);
+
+impl Ranges {
+    fn of(class: &str) -> Ranges {
+        let ranges = regex_syntax::parse(class)
+            .ok()
+            .and_then(|hir| match hir.into_kind() {
+                regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(c)) => {
+                    Some(c.ranges().iter().map(|r| (r.start(), r.end())).collect())
+                }
+                _ => None,
+            })
+            .unwrap_or_default();
+        Ranges(ranges)
+    }
+
+    fn find(&self, c: char) -> Option<(char, char)> {
+        let i = self.0.partition_point(|&(_, end)| end < c);
+        self.0.get(i).copied().filter(|&(start, _)| start <= c)
+    }
+
+    fn contains(&self, c: char) -> bool {
+        self.find(c).is_some()
+    }
+
+    /// For the decimal digits (`\p{Nd}`): Unicode encodes them in runs of ten, 0 to 9, so a
+    /// digit's value is its distance from the start of its range, modulo ten.
+    fn digit(&self, c: char) -> Option<u8> {
+        if c.is_ascii_digit() {
+            return Some(c as u8 - b'0');
+        }
+        let (start, _) = self.find(c)?;
+        u8::try_from((u32::from(c) - u32::from(start)) % 10).ok()
+    }
+}
+
+/// The patterns that do not depend on a region (libphonenumber's constants).
+struct Fixed {
+    /// `\p{Nd}`.
+    nd: Ranges,
+    /// Python's `isalnum`: letters and numbers.
+    alnum: Ranges,
+    /// `^(?:VALID_PHONE_NUMBER)$`, case-insensitive.
+    viable: Pattern,
+    /// `(?:EXTN_PATTERNS_FOR_PARSING)$`, case-insensitive.
+    extension: Pattern,
+    /// RFC 3966 global-number-digits, whole string.
+    global_number_digits: Pattern,
+    /// RFC 3966 domain name, whole string.
+    domain_name: Pattern,
+}
+
+static FIXED: OnceLock<Fixed> = OnceLock::new();
+
+fn fixed() -> &'static Fixed {
+    FIXED.get_or_init(|| Fixed {
+        nd: Ranges::of(r"\p{Nd}"),
+        alnum: Ranges::of(r"[\p{L}\p{N}]"),
+        viable: Pattern::new(&format!(r"(?i)^(?:{})$", viable_pattern())),
+        extension: Pattern::new(&format!(r"(?i)(?:{})\n?$", extension_pattern())),
+        global_number_digits: Pattern::new(r"^\+(?:\d|[\-\.\(\)]?)*\d(?:\d|[\-\.\(\)]?)*$"),
+        domain_name: Pattern::new(&format!(
+            r"^(?:[{a}]+(?:\-*[{a}])*\.)*[{l}]+(?:\-*[{a}])*\.?$",
+            a = format_args!("{ALPHA}\\d"),
+            l = ALPHA
+        )),
+    })
+}
+
+/// A compiled constant pattern. The patterns are libphonenumber's constants, checked by the
+/// tests; one that failed to compile would match nothing rather than panic.
+struct Pattern(Option<meta::Regex>);
+
+impl Pattern {
+    fn new(pattern: &str) -> Pattern {
+        Pattern(meta::Regex::new(pattern).ok())
+    }
+
+    fn is_match(&self, hay: &str) -> bool {
+        self.0.as_ref().is_some_and(|re| re.is_match(hay))
+    }
+
+    fn find(&self, hay: &str) -> Option<regex_automata::Match> {
+        self.0.as_ref()?.find(hay)
+    }
+}
+
+/// `VALID_PUNCTUATION`, as the inside of a character class.
+const PUNCTUATION: &str = "\\-x\u{2010}-\u{2015}\u{2212}\u{30FC}\u{FF0D}-\u{FF0F} \u{00A0}\u{00AD}\u{200B}\u{2060}\u{3000}()\u{FF08}\u{FF09}\u{FF3B}\u{FF3D}.\\[\\]/~\u{2053}\u{223C}\u{FF5E}";
+/// `VALID_ALPHA`, as the inside of a character class.
+const ALPHA: &str = "A-Za-z";
+/// `PLUS_CHARS`, as the inside of a character class.
+const PLUS: &str = "+\u{FF0B}";
+
+/// `VALID_PHONE_NUMBER` followed by the optional extension (as libphonenumber concatenates
+/// them: the extension binds to the second alternative only).
+fn viable_pattern() -> String {
+    format!(
+        r"\d{{2}}|[{PLUS}]*(?:[{PUNCTUATION}*]*\d){{3,}}[{PUNCTUATION}*{ALPHA}\d]*(?:{})?",
+        extension_pattern()
+    )
+}
+
+/// `EXTN_PATTERNS_FOR_PARSING`.
+fn extension_pattern() -> String {
+    let digits = |n: usize| format!(r"(\d{{1,{n}}})");
+    let separators = "[ \u{00A0}\\t,]*";
+    let after_label = "[:\\.\u{FF0E}]?[ \u{00A0}\\t,\\-]*";
+    let explicit_labels = "(?:e?xt(?:ensi(?:o\u{0301}?|\u{00F3}))?n?|\u{FF45}?\u{FF58}\u{FF54}\u{FF4E}?|\u{0434}\u{043E}\u{0431}|anexo)";
+    let ambiguous_labels = "(?:[x\u{FF58}#\u{FF03}~\u{FF5E}]|int|\u{FF49}\u{FF4E}\u{FF54})";
+    let no_comma = "[ \u{00A0}\\t]*";
+    [
+        format!(";ext={}", digits(20)),
+        format!("{separators}{explicit_labels}{after_label}{}#?", digits(20)),
+        format!("{separators}{ambiguous_labels}{after_label}{}#?", digits(9)),
+        format!("[\\- ]+{}#", digits(6)),
+        format!("{no_comma}(?:,{{2}}|;){after_label}{}#?", digits(15)),
+        format!("{no_comma}(?:,)+{after_label}{}#?", digits(9)),
+    ]
+    .join("|")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(text: &str, region: &str) -> Result<String, NotValid> {
+        normalize(text, region.parse().unwrap()).map(|e| e.as_str().to_owned())
+    }
+
+    #[test]
+    fn fixed_patterns_compile() {
+        assert!(
+            regex_automata::meta::Regex::new(&format!("(?i)^(?:{})$", viable_pattern())).is_ok()
+        );
+        assert!(
+            regex_automata::meta::Regex::new(&format!("(?i)(?:{})$", extension_pattern())).is_ok()
+        );
+        let f = fixed();
+        assert!(f.nd.contains('٣') && f.nd.digit('٣') == Some(3));
+        assert_eq!(f.nd.digit('９'), Some(9));
+        assert!(f.alnum.contains('é') && !f.alnum.contains('-'));
+    }
+
+    #[test]
+    fn national_and_international_forms() {
+        assert_eq!(n("(415) 555-9876", "US").as_deref(), Ok("+14155559876"));
+        assert_eq!(
+            n("00 44 20 7031 3000", "DE").as_deref(),
+            Ok("+442070313000")
+        );
+        assert_eq!(
+            n("011 44 20 7031 3000", "US").as_deref(),
+            Ok("+442070313000")
+        );
+        assert_eq!(
+            n("+44 (0) 20 7031 3000", "US").as_deref(),
+            Ok("+442070313000")
+        );
+        assert_eq!(n("020 7031 3000", "GB").as_deref(), Ok("+442070313000"));
+        assert_eq!(n("1-800-FLOWERS", "US").as_deref(), Ok("+18003569377"));
+        assert_eq!(
+            n("tel:415-555-9876;phone-context=+1", "ZZ").as_deref(),
+            Ok("+14155559876")
+        );
+        assert_eq!(
+            n("+１ ４１５ ５５５ ９８７６", "ZZ").as_deref(),
+            Ok("+14155559876")
+        );
+    }
+
+    #[test]
+    fn reasons() {
+        assert_eq!(n("", "US"), Err(NotValid::NotANumber));
+        assert_eq!(n("hello", "US"), Err(NotValid::NotANumber));
+        assert_eq!(n("415 555 9876", "ZZ"), Err(NotValid::InvalidCountryCode));
+        assert_eq!(n("+999 1234 5678", "US"), Err(NotValid::InvalidCountryCode));
+        assert_eq!(n(&"4".repeat(251), "US"), Err(NotValid::TooLong));
+        assert_eq!(n("tel:123;phone-context=", "US"), Err(NotValid::NotANumber));
+    }
+
+    #[test]
+    fn templates() {
+        let t = template("9\\1");
+        assert!(matches!(t.as_slice(), [Tok::Lit(l), Tok::Group(1)] if l == "9"));
+        assert!(matches!(template("\\2").as_slice(), [Tok::Group(2)]));
+    }
+}
