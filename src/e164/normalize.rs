@@ -356,36 +356,42 @@ fn strip_plus(s: &str) -> &str {
 }
 
 /// `buildNationalNumberForParsing`.
-fn national_number_for_parsing<'b>(
+fn national_number_for_parsing<'a>(
     fixed: &Fixed,
-    text: &str,
-    buf: &'b mut [u8; TEXT_BYTES],
-) -> Result<&'b str, NotValid> {
+    text: &'a str,
+    buf: &'a mut [u8; TEXT_BYTES],
+) -> Result<&'a str, NotValid> {
     const PHONE_CONTEXT: &str = ";phone-context=";
-    let mut w = Writer::new(buf);
-    if let Some(at) = text.find(PHONE_CONTEXT) {
-        let start = at + PHONE_CONTEXT.len();
-        let rest = text.get(start..).unwrap_or("");
-        let context = rest
-            .find(';')
-            .map_or(rest, |end| rest.get(..end).unwrap_or(""));
-        if !is_phone_context_valid(fixed, context) {
-            return Err(NotValid::NotANumber);
+    // Both RFC 3966 markers start with ';': most texts have none and skip the searches.
+    let has_parameters = text.as_bytes().contains(&b';');
+    let number = match text.find(PHONE_CONTEXT).filter(|_| has_parameters) {
+        Some(at) => {
+            let start = at + PHONE_CONTEXT.len();
+            let rest = text.get(start..).unwrap_or("");
+            let context = rest
+                .find(';')
+                .map_or(rest, |end| rest.get(..end).unwrap_or(""));
+            if !is_phone_context_valid(fixed, context) {
+                return Err(NotValid::NotANumber);
+            }
+            let mut w = Writer::new(buf);
+            if context.starts_with('+') {
+                w.push_slice(context.as_bytes());
+            }
+            let from = text.find("tel:").map_or(0, |i| i + "tel:".len());
+            // Python slices an empty string when the prefix comes after the context.
+            w.push_slice(text.get(from..at).unwrap_or("").as_bytes());
+            let len = w.len;
+            std::str::from_utf8(buf.get(..len).unwrap_or(&[])).map_err(|_| NotValid::NotANumber)?
         }
-        if context.starts_with('+') {
-            w.push_slice(context.as_bytes());
-        }
-        let from = text.find("tel:").map_or(0, |i| i + "tel:".len());
-        // Python slices an empty string when the prefix comes after the context.
-        w.push_slice(text.get(from..at).unwrap_or("").as_bytes());
-    } else {
-        w.push_slice(extract_possible_number(fixed, text).as_bytes());
+        None => extract_possible_number(fixed, text),
+    };
+    if !has_parameters {
+        return Ok(number);
     }
-    let len = w.len;
-    let s = std::str::from_utf8(buf.get(..len).unwrap_or(&[])).map_err(|_| NotValid::NotANumber)?;
-    Ok(match s.find(";isub=") {
-        Some(i) if i > 0 => s.get(..i).unwrap_or(s),
-        _ => s,
+    Ok(match number.find(";isub=") {
+        Some(i) if i > 0 => number.get(..i).unwrap_or(number),
+        _ => number,
     })
 }
 
@@ -432,6 +438,9 @@ fn is_viable(fixed: &Fixed, number: &str) -> bool {
 /// `maybeStripExtension`: the number without its extension (the extension's digits are not
 /// part of an E.164 number).
 fn strip_extension<'n>(fixed: &Fixed, number: &'n str) -> &'n str {
+    if !may_have_extension(number) {
+        return number;
+    }
     match fixed.extension.find(number) {
         Some(m) => {
             let before = number.get(..m.start()).unwrap_or("");
@@ -443,6 +452,15 @@ fn strip_extension<'n>(fixed: &Fixed, number: &'n str) -> &'n str {
         }
         None => number,
     }
+}
+
+/// A necessary condition for an extension: every alternative of the extension pattern needs
+/// `;`, `,`, `#`, `~`, an `x` (of `ext`, `anexo` or alone), the `i` of `int`, or a character
+/// outside ASCII (full-width labels, `доб`). Plain numbers skip the search.
+fn may_have_extension(number: &str) -> bool {
+    number.bytes().any(|b| {
+        matches!(b, b';' | b',' | b'#' | b'~' | b'x' | b'X' | b'i' | b'I') || !b.is_ascii()
+    })
 }
 
 /// `maybeExtractCountryCode`: `Some((code, national number))` when the text carries a calling
@@ -544,11 +562,22 @@ fn strip_national_prefix(code: &Code, meta: &Meta, number: &[u8]) -> Option<Digi
     }
     let patterns = region_patterns(code, meta)?;
     let (re, groups) = patterns.npfp.as_ref()?;
+    let input = Input::new(number).anchored(Anchored::Yes);
     let mut slots = [None::<NonMaxUsize>; 2 * (MAX_NPFP_GROUPS + 1)];
     let slots = slots.get_mut(..2 * (groups + 1))?;
-    re.search_slots(&Input::new(number).anchored(Anchored::Yes), slots)?;
+    if patterns.transform.is_some() {
+        re.search_slots(&input, slots)?;
+    } else {
+        // Without a transform rule only the end of the match counts: no captures needed.
+        let m = re.search(&input)?;
+        *slots.get_mut(1)? = NonMaxUsize::new(m.end());
+    }
     let span = |g: usize| -> Option<(usize, usize)> {
-        let start = slots.get(2 * g).copied().flatten()?.get();
+        let start = slots
+            .get(2 * g)
+            .copied()
+            .flatten()
+            .map_or(0, NonMaxUsize::get);
         let end = slots.get(2 * g + 1).copied().flatten()?.get();
         Some((start, end))
     };
