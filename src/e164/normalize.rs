@@ -330,13 +330,14 @@ fn parse(text: &str, region: Region) -> Result<(&'static Code, Digits), NotValid
     if nsn.len < MIN_NSN {
         return Err(NotValid::TooShortNsn);
     }
-    if let Some(stripped) = strip_national_prefix(code, meta, nsn.as_slice()) {
-        if !matches!(
+    // Kept only when the stripped number has a possible length (it could be a short number).
+    if let Some(stripped) = strip_national_prefix(code, meta, nsn.as_slice())
+        && !matches!(
             test_length(meta, stripped.len),
             Length::TooShort | Length::LocalOnly | Length::Invalid
-        ) {
-            nsn = stripped;
-        }
+        )
+    {
+        nsn = stripped;
     }
     if nsn.len < MIN_NSN {
         return Err(NotValid::TooShortNsn);
@@ -786,20 +787,20 @@ fn template(rule: &str) -> Vec<Tok> {
     let mut lit = String::new();
     let mut chars = rule.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '\\' || c == '$' {
-            if let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+        if matches!(c, '\\' | '$')
+            && let Some(d) = chars.peek().and_then(|d| d.to_digit(10))
+        {
+            chars.next();
+            let mut g = d as usize;
+            if let Some(d2) = chars.peek().and_then(|d| d.to_digit(10)) {
                 chars.next();
-                let mut g = d as usize;
-                if let Some(d2) = chars.peek().and_then(|d| d.to_digit(10)) {
-                    chars.next();
-                    g = g * 10 + d2 as usize;
-                }
-                if !lit.is_empty() {
-                    toks.push(Tok::Lit(std::mem::take(&mut lit)));
-                }
-                toks.push(Tok::Group(g));
-                continue;
+                g = g * 10 + d2 as usize;
             }
+            if !lit.is_empty() {
+                toks.push(Tok::Lit(std::mem::take(&mut lit)));
+            }
+            toks.push(Tok::Group(g));
+            continue;
         }
         lit.push(c);
     }

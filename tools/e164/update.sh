@@ -7,10 +7,11 @@
 #    virtual environment of its own, target/e164-venv-VERSION (reused when it exists);
 # 2. regenerates the committed metadata, src/e164/metadata.jsonl (tools/e164/gen_metadata.py),
 #    and pins VERSION in e164::METADATA_VERSION (src/e164/mod.rs) and requirements.txt;
-# 3. regenerates the differential corpus at that version, tests/data/e164_corpus.tsv.gz
-#    (tools/e164/gen_corpus.py);
+# 3. regenerates the differential corpora at that version: tests/data/e164_corpus.tsv.gz
+#    (tools/e164/gen_corpus.py, the strict rule) and tests/data/normalize_corpus.tsv.gz
+#    (tools/e164/gen_normalize_corpus.py, lenient normalization);
 # 4. rebuilds and runs the differential and version tests (cargo test --test e164_differential
-#    --test e164_properties): 0 mismatches or a non-zero exit; then the conformance cases, whose
+#    --test normalize_differential --test e164_properties): 0 mismatches or a non-zero exit; then the conformance cases, whose
 #    expected answers were computed at an older release (a case whose phone number changed
 #    verdict fails: pick another number in tools/gen_conformance.py).
 #
@@ -42,9 +43,13 @@ echo "phonenumbers==$version" > tools/e164/requirements.txt
 echo "== tests/data/e164_corpus.tsv.gz"
 "$python" tools/e164/gen_corpus.py
 
+echo "== tests/data/normalize_corpus.tsv.gz"
+"$python" tools/e164/gen_normalize_corpus.py "$version"
+
 echo "== differential test"
 log=$(mktemp)
-if ! cargo test --test e164_differential --test e164_properties -- --nocapture >"$log" 2>&1; then
+if ! cargo test --test e164_differential --test normalize_differential --test e164_properties \
+    -- --nocapture >"$log" 2>&1; then
     cat "$log" >&2
     rm -f "$log"
     echo "== FAILED: the validator disagrees with libphonenumber $version (see above)" >&2
