@@ -124,11 +124,7 @@ impl Cluster {
                 "--no-sync".as_ref(),
             ],
         )?;
-        let preload = if cluster
-            .bin
-            .join("../lib/pg_stat_statements.so")
-            .is_file()
-        {
+        let preload = if cluster.bin.join("../lib/pg_stat_statements.so").is_file() {
             " -c shared_preload_libraries=pg_stat_statements"
         } else {
             ""
@@ -268,7 +264,10 @@ impl Cluster {
     /// removed when the process ends (by the watchdog: statics are never dropped).
     pub fn shared() -> Result<&'static Cluster, String> {
         static SHARED: OnceLock<Result<Cluster, String>> = OnceLock::new();
-        SHARED.get_or_init(Cluster::start).as_ref().map_err(Clone::clone)
+        SHARED
+            .get_or_init(Cluster::start)
+            .as_ref()
+            .map_err(Clone::clone)
     }
 }
 

@@ -14,8 +14,13 @@ use clap::Parser;
 #[command(version)]
 struct Options {
     /// The SQLite database, created and migrated if needed (`:memory:`: none on disk).
-    #[arg(long, env = "BULK_CONTACTS_DB", value_name = "PATH", default_value = ":memory:",
-          conflicts_with = "database_url")]
+    #[arg(
+        long,
+        env = "BULK_CONTACTS_DB",
+        value_name = "PATH",
+        default_value = ":memory:",
+        conflicts_with = "database_url"
+    )]
     db: String,
 
     /// A PostgreSQL database instead of SQLite, migrated at start
@@ -24,11 +29,21 @@ struct Options {
     database_url: Option<String>,
 
     /// The most PostgreSQL connections this instance opens.
-    #[arg(long, env = "BULK_CONTACTS_POOL_SIZE", value_name = "N", default_value_t = 16)]
+    #[arg(
+        long,
+        env = "BULK_CONTACTS_POOL_SIZE",
+        value_name = "N",
+        default_value_t = 16
+    )]
     pool_size: usize,
 
     /// The address to listen on.
-    #[arg(long, env = "BULK_CONTACTS_LISTEN", value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "BULK_CONTACTS_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
     listen: SocketAddr,
 
     /// Add the demo account: the built-in world of SPEC section 8 (idempotent).
@@ -38,7 +53,10 @@ struct Options {
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("bulk-contacts-server: {error}");

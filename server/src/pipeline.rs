@@ -15,8 +15,8 @@ use bulk_contacts::{
 
 use crate::blocking;
 use crate::store::{
-    ContactRow, EnrollmentRow, FieldsUpdate, Free, FreeKeys, MembershipRow, PROVIDER_ERROR,
-    Round, Seed, Store, StoreError, Transaction, WritePlan, Written,
+    ContactRow, EnrollmentRow, FieldsUpdate, Free, FreeKeys, MembershipRow, PROVIDER_ERROR, Round,
+    Seed, Store, StoreError, Transaction, WritePlan, Written,
 };
 
 /// An answer: status, JSON body, and the batch's size when it was read (for the log line).
@@ -92,7 +92,10 @@ impl<S: Store> App<S> {
             eprintln!("unknown billing status {:?} in the database", row.billing);
             return Err(self.rejected(Rejection::InternalError, None));
         };
-        if let Err(rejection) = self.engine.authenticate(Some(key.as_bytes()), &row.api_keys) {
+        if let Err(rejection) = self
+            .engine
+            .authenticate(Some(key.as_bytes()), &row.api_keys)
+        {
             return Err(self.rejected(rejection, None));
         }
         Ok(Account {
@@ -435,7 +438,11 @@ pub fn seed(name: &str, world: &World) -> Seed {
     // Deterministic order (the world's maps are hash maps), distinct contacts.
     seed.contacts.sort();
     seed.contacts.dedup();
-    for rows in [&mut seed.memberships, &mut seed.verdicts, &mut seed.validations] {
+    for rows in [
+        &mut seed.memberships,
+        &mut seed.verdicts,
+        &mut seed.validations,
+    ] {
         rows.sort();
     }
     seed.lists.sort();

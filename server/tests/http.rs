@@ -203,10 +203,7 @@ async fn database_failures_answer_500_and_write_nothing(backend: Backend) {
     let request = documented_request();
 
     // Failing at the write (after the prefetch succeeded): the whole batch is rolled back.
-    server
-        .db
-        .execute("DROP TABLE journey_enrollments")
-        .await;
+    server.db.execute("DROP TABLE journey_enrollments").await;
     assert_answer(
         &server.post(request.clone()).await,
         &rejected(Rejection::InternalError),
@@ -215,10 +212,7 @@ async fn database_failures_answer_500_and_write_nothing(backend: Backend) {
     assert_eq!(server.count("memberships").await, 0);
 
     // Failing at the prefetch.
-    server
-        .db
-        .execute("DROP TABLE memberships")
-        .await;
+    server.db.execute("DROP TABLE memberships").await;
     assert_answer(
         &server.post(request).await,
         &rejected(Rejection::InternalError),
@@ -226,10 +220,7 @@ async fn database_failures_answer_500_and_write_nothing(backend: Backend) {
     assert_eq!(server.count("contacts").await, 0);
 
     // Failing at the account lookup.
-    server
-        .db
-        .execute("DROP TABLE api_keys")
-        .await;
+    server.db.execute("DROP TABLE api_keys").await;
     assert_answer(
         &server.post(b"{}".to_vec()).await,
         &rejected(Rejection::InternalError),

@@ -71,7 +71,12 @@ async fn a_batch_of_1000_costs_five_prefetch_queries_and_a_few_multi_row_writes(
                 .with_connection(|c| c.trace_v2(TraceEventCodes::SQLITE_TRACE_STMT, Some(record)))
                 .await
         }
-        Db::Postgres(_) => server.db.execute("CREATE EXTENSION pg_stat_statements").await,
+        Db::Postgres(_) => {
+            server
+                .db
+                .execute("CREATE EXTENSION pg_stat_statements")
+                .await
+        }
     }
     // 900 distinct phones, the first 100 twice: two rounds of writes.
     let contacts: Vec<_> = (0..1000)
@@ -113,7 +118,10 @@ async fn a_batch_of_1000_costs_five_prefetch_queries_and_a_few_multi_row_writes(
             Backend::Sqlite => 0,
             Backend::Postgres => 1,
         };
-        assert_eq!(locks, expected, "round {round}: one statement locks every phone");
+        assert_eq!(
+            locks, expected,
+            "round {round}: one statement locks every phone"
+        );
         let writes = calls(&|sql| starts_with(sql, "INSERT") || starts_with(sql, "UPDATE"));
         assert!(
             (1..=9).contains(&writes),

@@ -249,7 +249,13 @@ async fn drive(
     Ok(total)
 }
 
-fn bodies(exchanges: &[u32], requests: usize, offset: usize, stride: usize, k: usize) -> Vec<Vec<u8>> {
+fn bodies(
+    exchanges: &[u32],
+    requests: usize,
+    offset: usize,
+    stride: usize,
+    k: usize,
+) -> Vec<Vec<u8>> {
     (0..requests)
         .map(|r| batch(exchanges, r, offset + r * stride, k))
         .collect()
@@ -263,7 +269,13 @@ async fn plain(options: &Options) -> Result<(), Error> {
         engine_alone(&exchanges, options.contacts)?
     );
     let stride = options.stride.unwrap_or(options.contacts);
-    let bodies = Arc::new(bodies(&exchanges, options.requests, 0, stride, options.contacts));
+    let bodies = Arc::new(bodies(
+        &exchanges,
+        options.requests,
+        0,
+        stride,
+        options.contacts,
+    ));
     let run = drive(&options.addrs, options.clients, bodies, options.seconds).await?;
     println!(
         "{} clients over {} servers: {} requests of {} contacts in {:.2} s: {:.0} contacts/s, \
@@ -585,8 +597,17 @@ async fn suite(options: &Options) -> Result<(), Error> {
         for clients in [1, 4, 16] {
             let bodies = bodies(&exchanges, requests, region(requests), k, k);
             lines.push(
-                measured("SQLite, 1 instance", std::slice::from_ref(&server), None, &db, clients, bodies, options.seconds, hz)
-                    .await?,
+                measured(
+                    "SQLite, 1 instance",
+                    std::slice::from_ref(&server),
+                    None,
+                    &db,
+                    clients,
+                    bodies,
+                    options.seconds,
+                    hz,
+                )
+                .await?,
             );
         }
     }
@@ -600,7 +621,10 @@ async fn suite(options: &Options) -> Result<(), Error> {
     let list_id: i64 = store
         .client()
         .await?
-        .query_one("SELECT id FROM sending_lists WHERE list_number = $1", &[&LIST])
+        .query_one(
+            "SELECT id FROM sending_lists WHERE list_number = $1",
+            &[&LIST],
+        )
         .await?
         .get(0);
     let db = Db::Postgres(store.clone());
@@ -616,8 +640,17 @@ async fn suite(options: &Options) -> Result<(), Error> {
         for &clients in client_counts {
             let bodies = bodies(&exchanges, requests, region(requests), k, k);
             lines.push(
-                measured(&setup, &servers, Some(postmaster), &db, clients, bodies, options.seconds, hz)
-                    .await?,
+                measured(
+                    &setup,
+                    &servers,
+                    Some(postmaster),
+                    &db,
+                    clients,
+                    bodies,
+                    options.seconds,
+                    hz,
+                )
+                .await?,
             );
         }
         if instances > 1 {
@@ -669,7 +702,8 @@ async fn suite(options: &Options) -> Result<(), Error> {
                 .map_or_else(|| "–".to_owned(), |v| format!("{v:.2}")),
             line.postgres_ms
                 .map_or_else(|| "–".to_owned(), |v| format!("{:.2}", v / floor_ms)),
-            line.wal_kb.map_or_else(|| "–".to_owned(), |v| format!("{v:.0}")),
+            line.wal_kb
+                .map_or_else(|| "–".to_owned(), |v| format!("{v:.0}")),
         );
     }
     Ok(())

@@ -321,8 +321,10 @@ pub trait Transaction: Send {
 
     /// Applies the plan and checks that every statement touched the rows planned; returns
     /// the rows inserted.
-    fn write(&mut self, plan: &WritePlan)
-    -> impl Future<Output = Result<Written, StoreError>> + Send;
+    fn write(
+        &mut self,
+        plan: &WritePlan,
+    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
 
     /// Commits.
     fn commit(self) -> impl Future<Output = Result<(), StoreError>> + Send;

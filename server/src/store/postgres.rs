@@ -15,8 +15,8 @@ use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
 use super::{
-    AccountRow, Free, FreeKeys, ListRow, Seed, Store, StoreError, Transaction, WritePlan,
-    Written, expect_rows,
+    AccountRow, Free, FreeKeys, ListRow, Seed, Store, StoreError, Transaction, WritePlan, Written,
+    expect_rows,
 };
 
 mod embedded {
@@ -280,7 +280,8 @@ impl Transaction for PgTx {
                  JOIN memberships AS m ON m.list_id = l.id AND m.phone = k.phone",
             ),
         )?;
-        let (pair_phones, pair_lists): (Vec<&str>, Vec<&str>) = keys.memberships.iter().copied().unzip();
+        let (pair_phones, pair_lists): (Vec<&str>, Vec<&str>) =
+            keys.memberships.iter().copied().unzip();
         // Four queries, one round trip: the driver pipelines them on the connection.
         let list_params: [&(dyn ToSql + Sync); 2] = [&account, &keys.lists];
         let phone_params: [&(dyn ToSql + Sync); 1] = [&keys.phones];
@@ -300,7 +301,10 @@ impl Transaction for PgTx {
                     welcome_journeys: row.get::<_, i32>(2).max(0) as u32,
                 })
                 .collect(),
-            verdicts: verdicts.iter().map(|row| (row.get(0), row.get(1))).collect(),
+            verdicts: verdicts
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect(),
             contacts: contacts.iter().map(|row| row.get(0)).collect(),
             memberships: memberships
                 .iter()

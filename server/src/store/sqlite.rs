@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::{
-    AccountRow, Free, FreeKeys, ListRow, Seed, Store, StoreError, Transaction, WritePlan,
-    Written, expect_rows,
+    AccountRow, Free, FreeKeys, ListRow, Seed, Store, StoreError, Transaction, WritePlan, Written,
+    expect_rows,
 };
 use crate::blocking;
 

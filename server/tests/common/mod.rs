@@ -112,29 +112,31 @@ impl Db {
     /// Every row of `sql`, every column read as text (`$1`-style parameters, text).
     pub async fn rows_of(&self, sql: &str, params: &[&str]) -> Vec<Vec<Option<String>>> {
         match self {
-            Db::Sqlite(store) => store
-                .with_connection(|c| {
-                    let mut query = c.prepare(sql).expect(sql);
-                    let columns = query.column_count();
-                    query
-                        .query_map(rusqlite::params_from_iter(params), |row| {
-                            (0..columns)
-                                .map(|i| {
-                                    Ok(match row.get_ref(i)? {
-                                        rusqlite::types::ValueRef::Null => None,
-                                        rusqlite::types::ValueRef::Integer(n) => {
-                                            Some(n.to_string())
-                                        }
-                                        value => Some(value.as_str()?.to_owned()),
+            Db::Sqlite(store) => {
+                store
+                    .with_connection(|c| {
+                        let mut query = c.prepare(sql).expect(sql);
+                        let columns = query.column_count();
+                        query
+                            .query_map(rusqlite::params_from_iter(params), |row| {
+                                (0..columns)
+                                    .map(|i| {
+                                        Ok(match row.get_ref(i)? {
+                                            rusqlite::types::ValueRef::Null => None,
+                                            rusqlite::types::ValueRef::Integer(n) => {
+                                                Some(n.to_string())
+                                            }
+                                            value => Some(value.as_str()?.to_owned()),
+                                        })
                                     })
-                                })
-                                .collect()
-                        })
-                        .expect(sql)
-                        .collect::<Result<_, _>>()
-                        .expect(sql)
-                })
-                .await,
+                                    .collect()
+                            })
+                            .expect(sql)
+                            .collect::<Result<_, _>>()
+                            .expect(sql)
+                    })
+                    .await
+            }
             Db::Postgres(store) => {
                 let client = store.client().await.expect("client");
                 // Every column as text, whatever its type (jsonb, bigint, timestamptz).
