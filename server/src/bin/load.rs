@@ -123,9 +123,18 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// The engine alone on one batch (read + keys + validation keys + evaluate over maps):
-/// the median of 50, in ms.
-fn engine_alone(exchanges: &[u32], contacts: usize) -> Result<f64, Error> {
+/// CPU time (user + system) of the calling thread, in clock ticks.
+fn thread_ticks() -> u64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/thread-self/stat") else {
+        return 0;
+    };
+    stat_ticks(&stat, false)
+}
+
+/// The engine alone on one batch (read + keys + validation keys + evaluate over maps +
+/// the summary body), `runs` times on this thread: (median wall ms, CPU ms per batch from
+/// `/proc`, comparable with the servers' CPU per batch).
+fn engine_alone(exchanges: &[u32], contacts: usize, runs: usize, hz: f64) -> Result<(f64, f64), Error> {
     let engine = Engine::default();
     let body = batch(exchanges, 0, 0, contacts);
     let now = Timestamp::now();
@@ -137,7 +146,8 @@ fn engine_alone(exchanges: &[u32], contacts: usize) -> Result<f64, Error> {
     )]);
     let (carrier, directory) = (CarrierMap::default(), DirectoryMap::default());
     let mut times = Vec::new();
-    for _ in 0..50 {
+    let cpu_before = thread_ticks();
+    for _ in 0..runs {
         let started = Instant::now();
         let batch = engine
             .read(&body, now)
@@ -152,8 +162,9 @@ fn engine_alone(exchanges: &[u32], contacts: usize) -> Result<f64, Error> {
         std::hint::black_box(bulk_contacts::Response::summary(&evaluation));
         times.push(started.elapsed());
     }
+    let cpu = (thread_ticks() - cpu_before) as f64 / hz * 1000.0 / runs as f64;
     times.sort();
-    Ok(ms(percentile(&times, 0.5)))
+    Ok((ms(percentile(&times, 0.5)), cpu))
 }
 
 /// What one run measured.
@@ -263,10 +274,10 @@ fn bodies(
 
 async fn plain(options: &Options) -> Result<(), Error> {
     let exchanges = exchanges();
+    let (wall, cpu) = engine_alone(&exchanges, options.contacts, 50, clock_ticks_per_second())?;
     println!(
-        "engine alone, in-process, one batch of {}: median {:.2} ms",
-        options.contacts,
-        engine_alone(&exchanges, options.contacts)?
+        "engine alone, in-process, one batch of {}: median {wall:.2} ms, CPU {cpu:.2} ms",
+        options.contacts
     );
     let stride = options.stride.unwrap_or(options.contacts);
     let bodies = Arc::new(bodies(
@@ -299,9 +310,13 @@ async fn plain(options: &Options) -> Result<(), Error> {
 /// CPU time (user + system) of a process, in clock ticks (`/proc/PID/stat`); with
 /// `children`, also that of its waited-for children (the postmaster's exited backends).
 fn ticks(pid: u32, children: bool) -> u64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0;
-    };
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat_ticks(&stat, children),
+        Err(_) => 0,
+    }
+}
+
+fn stat_ticks(stat: &str, children: bool) -> u64 {
     // After the command name in parentheses: state is field 3; utime 14, stime 15,
     // cutime 16, cstime 17.
     let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
@@ -525,6 +540,7 @@ END;
 "#;
 
 async fn pgbench_floor(
+    clients: usize,
     cluster: &Cluster,
     url: &str,
     store: &PgStore,
@@ -545,13 +561,14 @@ async fn pgbench_floor(
         .find(|p| p.is_file() || p == Path::new("pgbench"))
         .ok_or("pgbench")?;
     let postmaster = cluster.postmaster_pid().ok_or("postmaster.pid")?;
-    let per_client = transactions.div_ceil(4);
+    let per_client = transactions.div_ceil(clients);
     let wal = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8";
     let wal_before: f64 = client.query_one(wal, &[]).await?.get(0);
     let before = postgres_ticks(postmaster);
     let started = Instant::now();
     let output = Command::new(&pgbench)
-        .args(["-n", "-c", "4", "-j", "2", "-t", &per_client.to_string()])
+        .args(["-n", "-c", &clients.to_string(), "-j", "2"])
+        .args(["-t", &per_client.to_string()])
         .args(["-D", &format!("list={list_id}"), "-f"])
         .arg(&script)
         .arg(url)
@@ -563,7 +580,7 @@ async fn pgbench_floor(
     if !output.status.success() {
         return Err(format!("pgbench: {}", String::from_utf8_lossy(&output.stderr)).into());
     }
-    let done = (per_client * 4) as f64;
+    let done = (per_client * clients) as f64;
     Ok((
         (after - before) as f64 / hz * 1000.0 / done,
         done / elapsed.as_secs_f64(),
@@ -576,7 +593,7 @@ async fn suite(options: &Options) -> Result<(), Error> {
     let exchanges = exchanges();
     let k = options.contacts;
     let requests = options.requests;
-    let engine_ms = engine_alone(&exchanges, k)?;
+    let (engine_wall, engine_ms) = engine_alone(&exchanges, k, 300, hz)?;
     let mut lines = Vec::new();
     // Every run writes its own numbers: the next free region of the pool.
     let mut offset = 0;
@@ -674,11 +691,15 @@ async fn suite(options: &Options) -> Result<(), Error> {
         }
     }
     let (floor_ms, floor_tps, floor_wal) =
-        pgbench_floor(&cluster, &url, &store, list_id, requests, hz).await?;
+        pgbench_floor(4, &cluster, &url, &store, list_id, requests, hz).await?;
+    let (floor16_ms, floor16_tps, _) =
+        pgbench_floor(16, &cluster, &url, &store, list_id, requests, hz).await?;
 
     println!(
-        "engine alone, in-process, one batch of {k}: median {engine_ms:.2} ms; \
-         pgbench floor (4 clients): {floor_tps:.1} transactions/s, PostgreSQL CPU {floor_ms:.2} ms and WAL {floor_wal:.0} kB per transaction"
+        "engine alone, in-process, one batch of {k}: median {engine_wall:.2} ms wall, \
+         {engine_ms:.2} ms CPU; pgbench floor, 4 clients: {floor_tps:.1} transactions/s, \
+         PostgreSQL CPU {floor_ms:.2} ms and WAL {floor_wal:.0} kB per transaction; \
+         16 clients: {floor16_tps:.1} transactions/s, PostgreSQL CPU {floor16_ms:.2} ms"
     );
     println!();
     println!(
