@@ -134,7 +134,12 @@ fn thread_ticks() -> u64 {
 /// The engine alone on one batch (read + keys + validation keys + evaluate over maps +
 /// the summary body), `runs` times on this thread: (median wall ms, CPU ms per batch from
 /// `/proc`, comparable with the servers' CPU per batch).
-fn engine_alone(exchanges: &[u32], contacts: usize, runs: usize, hz: f64) -> Result<(f64, f64), Error> {
+fn engine_alone(
+    exchanges: &[u32],
+    contacts: usize,
+    runs: usize,
+    hz: f64,
+) -> Result<(f64, f64), Error> {
     let engine = Engine::default();
     let body = batch(exchanges, 0, 0, contacts);
     let now = Timestamp::now();
