@@ -169,7 +169,12 @@ impl Cluster {
     fn command(&self, program: &str) -> Command {
         let path = self.bin.join(program);
         if self.as_postgres {
-            let mut command = Command::new("runuser");
+            // runuser lives in sbin, which a root shell's PATH may lack.
+            let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"]
+                .into_iter()
+                .find(|path| Path::new(path).is_file())
+                .unwrap_or("runuser");
+            let mut command = Command::new(runuser);
             command.args(["-u", "postgres", "--"]).arg(path);
             command
         } else {

@@ -274,18 +274,21 @@ impl Transaction for PgTx {
                 "SELECT phone, verdict FROM carrier_verdicts WHERE phone = ANY($1::text[])",
             ),
             client.prepare_cached("SELECT phone FROM contacts WHERE phone = ANY($1::text[])"),
+            // Every membership of the batch's phones in the batch's lists: a superset of the
+            // batch's (phone, list) pairs when it names several lists, which is harmless (the
+            // engine asks only about its pairs, and every row is a true membership), and
+            // about half the cost of joining the pairs through `unnest` (one index scan
+            // with an array condition per list).
             client.prepare_cached(
-                "SELECT k.phone, k.list FROM unnest($2::text[], $3::text[]) AS k(phone, list)
-                 JOIN sending_lists AS l ON l.account_id = $1 AND l.list_number = k.list
-                 JOIN memberships AS m ON m.list_id = l.id AND m.phone = k.phone",
+                "SELECT m.phone, l.list_number FROM sending_lists AS l
+                 JOIN memberships AS m ON m.list_id = l.id AND m.phone = ANY($3::text[])
+                 WHERE l.account_id = $1 AND l.list_number = ANY($2::text[])",
             ),
         )?;
-        let (pair_phones, pair_lists): (Vec<&str>, Vec<&str>) =
-            keys.memberships.iter().copied().unzip();
         // Four queries, one round trip: the driver pipelines them on the connection.
         let list_params: [&(dyn ToSql + Sync); 2] = [&account, &keys.lists];
         let phone_params: [&(dyn ToSql + Sync); 1] = [&keys.phones];
-        let pair_params: [&(dyn ToSql + Sync); 3] = [&account, &pair_phones, &pair_lists];
+        let pair_params: [&(dyn ToSql + Sync); 3] = [&account, &keys.lists, &keys.phones];
         let (lists, verdicts, contacts, memberships) = tokio::try_join!(
             client.query(&lists, &list_params),
             client.query(&verdicts, &phone_params),
