@@ -83,7 +83,14 @@ impl Cluster {
         static STARTED: AtomicUsize = AtomicUsize::new(0);
         let bin = find_bin()?;
         let as_postgres = is_root();
-        let root = std::env::temp_dir().join(format!(
+        // As root, the `postgres` user must reach the directory: /tmp, whatever TMPDIR
+        // says (it may point inside root's home).
+        let base = if as_postgres {
+            PathBuf::from("/tmp")
+        } else {
+            std::env::temp_dir()
+        };
+        let root = base.join(format!(
             "bulk-contacts-pg-{}-{}",
             std::process::id(),
             STARTED.fetch_add(1, Ordering::Relaxed)
