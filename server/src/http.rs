@@ -11,10 +11,10 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
-use bulk_contacts::{Engine, Rejection, Response, Timestamp};
 use http_body_util::BodyExt;
 use tokio::net::TcpListener;
 
+use crate::pipeline::{Answer, App};
 use crate::store::Store;
 
 /// The header carrying the API key.
@@ -23,24 +23,15 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 /// The path of the endpoint.
 pub const PATH: &str = "/v2/contacts/bulk";
 
-/// What every request shares: the engine (its limits) and the store.
-#[derive(Debug)]
-pub struct App {
-    /// The decision logic.
-    pub engine: Engine,
-    /// The database.
-    pub store: Arc<Store>,
-}
-
 /// The router: `POST /v2/contacts/bulk`.
-pub fn router(app: Arc<App>) -> Router {
-    Router::new().route(PATH, post(bulk)).with_state(app)
+pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
+    Router::new().route(PATH, post(bulk::<S>)).with_state(app)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes.
-pub async fn serve(
+pub async fn serve<S: Store>(
     listener: TcpListener,
-    app: Arc<App>,
+    app: Arc<App<S>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, router(app))
@@ -50,7 +41,7 @@ pub async fn serve(
 
 /// Binds `addr` (port 0: any free port) and serves `app` on a background task; returns the
 /// address bound. For tests and the load tool.
-pub async fn spawn(addr: SocketAddr, app: Arc<App>) -> std::io::Result<SocketAddr> {
+pub async fn spawn<S: Store>(addr: SocketAddr, app: Arc<App<S>>) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tokio::spawn(async move {
@@ -61,119 +52,46 @@ pub async fn spawn(addr: SocketAddr, app: Arc<App>) -> std::io::Result<SocketAdd
     Ok(local)
 }
 
-/// The answer, and what the log line tells about the request.
-struct Handled {
-    response: Response,
-    contacts: Option<usize>,
-}
-
-impl Handled {
-    fn rejected(app: &App, rejection: Rejection) -> Self {
-        Handled {
-            response: Response::rejected(rejection, app.engine.limits()),
-            contacts: None,
-        }
-    }
-}
-
-async fn bulk(
-    State(app): State<Arc<App>>,
+async fn bulk<S: Store>(
+    State(app): State<Arc<App<S>>>,
     headers: HeaderMap,
     body: Body,
 ) -> axum::response::Response {
     let started = Instant::now();
-    let handled = handle(&app, &headers, body).await;
-    let Handled { response, contacts } = handled;
+    let answer = match handle(&app, &headers, body).await {
+        Ok(answer) | Err(answer) => answer,
+    };
     eprintln!(
         "POST {PATH} status={} contacts={} duration_ms={:.3}",
-        response.status,
-        contacts.map_or_else(|| "-".to_owned(), |n| n.to_string()),
+        answer.status,
+        answer
+            .contacts
+            .map_or_else(|| "-".to_owned(), |n| n.to_string()),
         started.elapsed().as_secs_f64() * 1000.0
     );
-    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         status,
         [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        response.body,
+        answer.body,
     )
         .into_response()
 }
 
-/// SPEC §3's order: 401 (format, then the account's keys), 413 on the body, then the engine
-/// and the store.
-async fn handle(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Handled {
-    // `now` is read once, here: the engine never reads a clock.
-    let now = Timestamp::now();
+/// SPEC §3's order: 401 (format, then the account's keys), 413 on the body, then the
+/// pipeline.
+async fn handle<S: Store>(app: &App<S>, headers: &HeaderMap, body: Body) -> Result<Answer, Answer> {
+    let now = App::<S>::now();
     let header = headers.get(API_KEY_HEADER).map(HeaderValue::as_bytes);
-    let key = match app.engine.check_key_format(header) {
-        Ok(key) => String::from_utf8_lossy(key).into_owned(),
-        Err(rejection) => return Handled::rejected(app, rejection),
-    };
-    let account = {
-        let store = Arc::clone(&app.store);
-        let lookup_key = key.clone();
-        match tokio::task::spawn_blocking(move || store.find_account(&lookup_key)).await {
-            Ok(Ok(Some(account))) => account,
-            Ok(Ok(None)) => return Handled::rejected(app, Rejection::InvalidApiKey),
-            Ok(Err(error)) => {
-                eprintln!("database error finding the account: {error}");
-                return Handled::rejected(app, Rejection::InternalError);
-            }
-            Err(error) => {
-                eprintln!("account lookup task failed: {error}");
-                return Handled::rejected(app, Rejection::InternalError);
-            }
-        }
-    };
-    if let Err(rejection) = app
-        .engine
-        .authenticate(Some(key.as_bytes()), &account.api_keys)
-    {
-        return Handled::rejected(app, rejection);
-    }
-    let limit = app.engine.limits().max_body_bytes;
-    let body = match read_limited(body, limit, content_length(headers)).await {
+    let key = app.check_key_format(header)?;
+    let account = app.account(&key).await?;
+    let body = match read_limited(body, app.body_limit(), content_length(headers)).await {
         Ok(body) => body,
-        Err(BodyError::TooLarge) => return Handled::rejected(app, Rejection::PayloadTooLarge),
+        Err(BodyError::TooLarge) => return Err(app.too_large()),
         // The client went away mid-body: what arrived is not one JSON text.
-        Err(BodyError::Aborted) => return Handled::rejected(app, Rejection::InvalidJson),
+        Err(BodyError::Aborted) => return Err(app.aborted()),
     };
-    let engine = app.engine;
-    let store = Arc::clone(&app.store);
-    let task = tokio::task::spawn_blocking(move || {
-        let rejected = |rejection| Response::rejected(rejection, engine.limits());
-        let batch = match engine.read(&body, now) {
-            Ok(batch) => batch,
-            Err(rejection) => {
-                return Handled {
-                    response: rejected(rejection),
-                    contacts: None,
-                };
-            }
-        };
-        let contacts = Some(batch.len());
-        if let Err(rejection) = batch.check_billing(account.billing) {
-            return Handled {
-                response: rejected(rejection),
-                contacts,
-            };
-        }
-        let response = match store.apply(account.id, &batch) {
-            Ok(response) => response,
-            Err(error) => {
-                eprintln!("database error, nothing written: {error}");
-                rejected(Rejection::InternalError)
-            }
-        };
-        Handled { response, contacts }
-    });
-    match task.await {
-        Ok(handled) => handled,
-        Err(error) => {
-            eprintln!("request task failed: {error}");
-            Handled::rejected(app, Rejection::InternalError)
-        }
-    }
+    Ok(app.process(&account, &body, now).await)
 }
 
 /// Why a body was not read whole.

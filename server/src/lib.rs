@@ -1,16 +1,34 @@
 //! The reference server of `bulk-contacts`: `POST /v2/contacts/bulk` with axum on tokio, over
-//! SQLite.
+//! SQLite (embedded, the default) or PostgreSQL (several instances on one database).
 //!
-//! The engine decides; this crate does the I/O around it: it reads the body with the limit
-//! enforced while reading ([`http`]), resolves the account, fetches every key the batch needs
-//! in one query per kind, and writes the accepted contacts in the same transaction
-//! ([`store`]). [`client`] is the small loopback HTTP/1 client of the tests and the load tool.
+//! The engine decides; this crate does the I/O around it: [`http`] reads the body with the
+//! limit enforced while reading; [`pipeline`] — the only module that calls the engine —
+//! resolves the account, fetches every key the batch needs in one query per kind, evaluates,
+//! and writes the accepted contacts in the same transaction, over any [`store::Store`].
+//! [`client`] is the small loopback HTTP/1 client of the tests and the load tool, [`cluster`]
+//! the throwaway PostgreSQL cluster of the tests and the load tool.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod cluster;
 pub mod http;
+pub mod pipeline;
 pub mod store;
 
-pub use http::{App, router, serve, spawn};
-pub use store::{Account, Store, StoreError, Written};
+pub use http::{router, serve, spawn};
+pub use pipeline::App;
+pub use store::{PgStore, SqliteStore, Store, StoreError};
+
+/// Runs CPU-bound or blocking work (the engine's `read` and `evaluate`, SQLite) without
+/// stalling the other tasks of a multi-threaded runtime (`block_in_place`); inline on a
+/// current-thread runtime, where there is no other worker to hand the tasks to.
+pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}

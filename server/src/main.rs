@@ -1,62 +1,81 @@
-//! `bulk-contacts-server [--db PATH] [--listen ADDR] [--seed-demo]`
+//! `bulk-contacts-server [--db PATH | --database-url postgres://…] [--listen ADDR] [--seed-demo]`
 #![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use bulk_contacts::{Engine, World};
-use bulk_contacts_server::{App, Store, serve};
+use bulk_contacts_server::pipeline::{self, App};
+use bulk_contacts_server::{PgStore, SqliteStore, Store, serve};
+use clap::Parser;
 
-const USAGE: &str =
-    "usage: bulk-contacts-server [--db PATH | --db :memory:] [--listen ADDR] [--seed-demo]
-
-  --db PATH     the SQLite database, created with its schema if absent (default: :memory:)
-  --listen ADDR the address to listen on (default: 127.0.0.1:8080)
-  --seed-demo   add the demo account: the built-in world of SPEC section 8";
-
+/// The reference server of bulk-contacts: POST /v2/contacts/bulk over SQLite or PostgreSQL.
+#[derive(Debug, Parser)]
+#[command(version)]
 struct Options {
+    /// The SQLite database, created and migrated if needed (`:memory:`: none on disk).
+    #[arg(
+        long,
+        env = "BULK_CONTACTS_DB",
+        value_name = "PATH",
+        default_value = ":memory:",
+        conflicts_with = "database_url"
+    )]
     db: String,
+
+    /// A PostgreSQL database instead of SQLite, migrated at start
+    /// (`postgres://user:password@host:port/database`).
+    #[arg(long, env = "BULK_CONTACTS_DATABASE_URL", value_name = "URL")]
+    database_url: Option<String>,
+
+    /// The most PostgreSQL connections this instance opens.
+    #[arg(
+        long,
+        env = "BULK_CONTACTS_POOL_SIZE",
+        value_name = "N",
+        default_value_t = 16
+    )]
+    pool_size: usize,
+
+    /// The address to listen on.
+    #[arg(
+        long,
+        env = "BULK_CONTACTS_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
     listen: SocketAddr,
+
+    /// Add the demo account: the built-in world of SPEC section 8 (idempotent).
+    #[arg(long, env = "BULK_CONTACTS_SEED_DEMO")]
     seed_demo: bool,
 }
 
-fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let mut options = Options {
-        db: ":memory:".to_owned(),
-        listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-        seed_demo: false,
-    };
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--db" => options.db = args.next().ok_or("--db needs a path")?,
-            "--listen" => {
-                let addr = args.next().ok_or("--listen needs an address")?;
-                options.listen = addr
-                    .parse()
-                    .map_err(|error| format!("--listen {addr}: {error}"))?;
-            }
-            "--seed-demo" => options.seed_demo = true,
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    Ok(options)
-}
-
-#[tokio::main]
-async fn main() -> ExitCode {
-    let options = match parse(std::env::args().skip(1)) {
-        Ok(options) => options,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("bulk-contacts-server: {message}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
+fn main() -> ExitCode {
+    let options = Options::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("bulk-contacts-server: {error}");
+            return ExitCode::FAILURE;
         }
     };
-    match run(options).await {
+    let result = runtime.block_on(async {
+        match &options.database_url {
+            Some(url) => {
+                let store = PgStore::connect(url, options.pool_size).await?;
+                run(store, &options, "postgresql").await
+            }
+            None => {
+                let store = SqliteStore::open(&options.db)?;
+                run(store, &options, &options.db).await
+            }
+        }
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("bulk-contacts-server: {error}");
@@ -65,32 +84,29 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
-    let store = Store::open(&options.db)?;
+async fn run<S: Store>(
+    store: S,
+    options: &Options,
+    database: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
     if options.seed_demo {
-        let world = World::builtin();
-        store.seed_world("demo", &world)?;
+        let (world, key) = pipeline::demo();
+        pipeline::seed_world(&store, "demo", &world).await?;
         eprintln!(
-            "seeded the demo account: key {}, list +18005551234 (1 welcome journey), \
-             +13105558888 not sendable",
-            world.api_keys.first().map_or("", String::as_str)
+            "seeded the demo account: key {key}, list +18005551234 (1 welcome journey), \
+             +13105558888 not sendable"
         );
     }
     let listener = tokio::net::TcpListener::bind(options.listen).await?;
     eprintln!(
-        "listening on http://{} (database {})",
-        listener.local_addr()?,
-        options.db
+        "listening on http://{} (database {database})",
+        listener.local_addr()?
     );
-    let app = Arc::new(App {
-        engine: Engine::default(),
-        store: Arc::new(store),
-    });
     let shutdown = async {
         // Ctrl-C: finish the requests in flight, then stop.
         let _ = tokio::signal::ctrl_c().await;
         eprintln!("shutting down");
     };
-    serve(listener, app, shutdown).await?;
+    serve(listener, Arc::new(App::new(store)), shutdown).await?;
     Ok(())
 }

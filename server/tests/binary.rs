@@ -1,71 +1,34 @@
-//! The real binary, as the README runs it: `--db FILE --seed-demo --listen 127.0.0.1:0`,
-//! then the documented request.
+//! The real binary, as the README runs it: `--db FILE` or `--database-url URL`, with
+//! `--seed-demo --listen 127.0.0.1:0`, then the documented request.
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bulk_contacts_server::client::Client;
+use bulk_contacts_server::{PgStore, SqliteStore};
+use common::{Backend, Db, Process};
 
-/// Kills the server when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-#[tokio::test]
-async fn the_binary_seeds_the_demo_and_answers_the_documented_example() {
+async fn the_binary_seeds_the_demo_and_answers_the_documented_example(backend: Backend) {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let db = dir.join(format!("binary-test-{}.db", std::process::id()));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bulk-contacts-server"))
-        .args(["--db", db.to_str().expect("utf-8 path")])
-        .args(["--seed-demo", "--listen", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the server");
-    let stderr = child.stderr.take().expect("stderr");
-    let _running = Running(child);
-
-    // "listening on http://ADDR (database …)", within a bounded number of lines and time.
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
+    let file = dir.join(format!("binary-test-{}.db", std::process::id()));
+    let (option, target) = match backend {
+        Backend::Sqlite => {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
             }
+            ("--db", file.to_str().expect("utf-8 path").to_owned())
         }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let addr: SocketAddr = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = lines_rx
-            .recv_timeout(left)
-            .expect("the server printed its address");
-        if let Some(rest) = line.strip_prefix("listening on http://") {
-            break rest
-                .split_whitespace()
-                .next()
-                .and_then(|addr| addr.parse().ok())
-                .expect("an address");
-        }
+        Backend::Postgres => ("--database-url", common::fresh_postgres_url().await),
     };
+    let server = Process::start(&[option, &target, "--seed-demo"]);
 
     let body = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../examples/request.json"
     ))
     .expect("examples/request.json");
-    let mut client = Client::new(addr).expect("loopback");
+    let mut client = Client::new(server.addr).expect("loopback");
     let reply = tokio::time::timeout(
         common::TIMEOUT,
         client.post(Some(common::KEY.as_bytes()), body),
@@ -79,7 +42,8 @@ async fn the_binary_seeds_the_demo_and_answers_the_documented_example() {
         r#"{"success_count":2,"error_count":1,"errors":[{"index":2,"phone_number":"+13105558888","code":"not_sendable","error":"Phone number failed carrier validation"}],"contacts_created":2,"list_contacts_created":2,"journeys_enrolled":1}"#
     );
     // One log line per request: status, contacts, duration.
-    let log = lines_rx
+    let log = server
+        .lines
         .recv_timeout(Duration::from_secs(10))
         .expect("a log line");
     assert!(
@@ -87,10 +51,19 @@ async fn the_binary_seeds_the_demo_and_answers_the_documented_example() {
         "{log}"
     );
 
-    // The file holds what was written.
-    let connection = rusqlite::Connection::open(&db).expect("open the file");
-    let contacts: i64 = connection
-        .query_row("SELECT count(*) FROM contacts", [], |row| row.get(0))
-        .expect("count");
-    assert_eq!(contacts, 2);
+    // The database holds what was written (the store migrated already: opening it again
+    // applies nothing).
+    let db = match backend {
+        Backend::Sqlite => Db::Sqlite(SqliteStore::open(&file).expect("open the file")),
+        Backend::Postgres => Db::Postgres(PgStore::connect(&target, 2).await.expect("connect")),
+    };
+    assert_eq!(db.count("contacts").await, 2);
+    assert_eq!(
+        db.query_i64("SELECT count(*) AS n FROM refinery_schema_history")
+            .await,
+        1,
+        "one migration, applied once"
+    );
 }
+
+on_both_stores!(the_binary_seeds_the_demo_and_answers_the_documented_example);

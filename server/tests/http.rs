@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bulk_contacts::world::Entry;
 use bulk_contacts::{Billing, Engine, Rejection, Request, SendingList, Timestamp, World};
-use common::{KEY, Server, assert_answer, phone, rejected};
+use common::{Backend, KEY, Server, assert_answer, phone, rejected};
 use serde_json::json;
 
 const LIMIT: usize = 5 * 1024 * 1024;
@@ -33,10 +33,9 @@ fn body(value: serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(&value).expect("json")
 }
 
-#[tokio::test]
-async fn documented_example_gives_the_documented_response_and_writes_it() {
+async fn documented_example_gives_the_documented_response_and_writes_it(backend: Backend) {
     let world = World::builtin();
-    let server = Server::start(&world).await;
+    let server = Server::start(backend, &world).await;
     let request = documented_request();
     let reply = server.post(request.clone()).await;
 
@@ -48,7 +47,7 @@ async fn documented_example_gives_the_documented_response_and_writes_it() {
         r#"{"success_count":2,"error_count":1,"errors":[{"index":2,"phone_number":"+13105558888","code":"not_sendable","error":"Phone number failed carrier validation"}],"contacts_created":2,"list_contacts_created":2,"journeys_enrolled":1}"#
     );
     assert_eq!(
-        server.rows(),
+        server.rows().await,
         common::Rows {
             contacts: 2,
             memberships: 2,
@@ -56,35 +55,40 @@ async fn documented_example_gives_the_documented_response_and_writes_it() {
         }
     );
     assert_eq!(
-        server.query_text(
-            "SELECT custom_fields FROM memberships WHERE phone = ?1",
-            "+14155559876"
-        ),
-        Some(r#"{"first_name":"Jane"}"#.to_owned())
+        server
+            .db
+            .json(
+                "SELECT custom_fields FROM memberships WHERE phone = $1",
+                &["+14155559876"]
+            )
+            .await,
+        Some(json!({"first_name": "Jane"}))
     );
     assert_eq!(
-        server.query_text(
-            "SELECT phone FROM journey_enrollments WHERE phone = ?1",
-            "+14155559876"
-        ),
+        server
+            .db
+            .text(
+                "SELECT phone FROM journey_enrollments WHERE phone = $1",
+                &["+14155559876"]
+            )
+            .await,
         Some("+14155559876".to_owned())
     );
 
     // The same request again: everything exists, nothing is created.
-    let before = server.rows();
+    let before = server.rows().await;
     let again = server.post(request).await;
     assert_eq!(again.status, 200);
     assert_eq!(again.json()["contacts_created"], 0);
-    server.rows().assert_counters(before, &again.json());
+    server.rows().await.assert_counters(before, &again.json());
 }
 
-#[tokio::test]
-async fn every_batch_level_status_is_the_engines_answer() {
+async fn every_batch_level_status_is_the_engines_answer(backend: Backend) {
     let mut world = World::builtin();
     world
         .api_keys
         .push("trk_ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ2".to_owned());
-    let server = Server::start(&world).await;
+    let server = Server::start(backend, &world).await;
     let valid = documented_request();
 
     // 401: absent, empty, malformed, well formed but no account's key.
@@ -133,11 +137,10 @@ async fn every_batch_level_status_is_the_engines_answer() {
     for (request, rejection) in cases {
         assert_answer(&server.post(request).await, &rejected(rejection));
     }
-    assert_eq!(server.rows().contacts, 2, "only the two 200s wrote");
+    assert_eq!(server.rows().await.contacts, 2, "only the two 200s wrote");
 }
 
-#[tokio::test]
-async fn billing_statuses_are_402_only_when_validation_is_asked_for() {
+async fn billing_statuses_are_402_only_when_validation_is_asked_for(backend: Backend) {
     let asks = body(json!({"contacts": [
         {"phone_number": "+14155559876", "list_number": "+18005551234"},
         {"phone_number": "+14155559877", "list_number": "+18005551234", "use_validation": true},
@@ -154,27 +157,28 @@ async fn billing_statuses_are_402_only_when_validation_is_asked_for() {
     for (billing, rejection) in statuses {
         let mut world = World::builtin();
         world.billing = billing;
-        let server = Server::start(&world).await;
+        let server = Server::start(backend, &world).await;
         assert_answer(&server.post(asks.clone()).await, &rejected(rejection));
-        assert_eq!(server.rows().contacts, 0);
+        assert_eq!(server.rows().await.contacts, 0);
         assert_eq!(server.post(does_not_ask.clone()).await.status, 200);
     }
     // Active billing: the validation stand-in answers (no row: disposition ok).
-    let server = Server::start(&World::builtin()).await;
+    let server = Server::start(backend, &World::builtin()).await;
     let reply = server.post(asks).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["success_count"], 2);
     let stored = server
-        .query_text(
-            "SELECT validation FROM contacts WHERE phone = ?1",
-            "+14155559877",
+        .db
+        .json(
+            "SELECT validation FROM contacts WHERE phone = $1",
+            &["+14155559877"],
         )
+        .await
         .expect("the validation result is stored with the contact");
-    assert!(stored.contains(r#""disposition":"ok""#), "{stored}");
+    assert_eq!(stored["disposition"], "ok", "{stored}");
 }
 
-#[tokio::test]
-async fn validation_results_and_provider_errors_come_from_the_provider_table() {
+async fn validation_results_and_provider_errors_come_from_the_provider_table(backend: Backend) {
     let world = World::from_json(
         r#"{"lists": {"+18005551234": {}},
             "validation": {
@@ -182,7 +186,7 @@ async fn validation_results_and_provider_errors_come_from_the_provider_table() {
               "+12125550001": "provider_error"}}"#,
     )
     .expect("world");
-    let server = Server::start(&world).await;
+    let server = Server::start(backend, &world).await;
     let request = body(json!({"contacts": [
         {"phone_number": "+12125550000", "list_number": "+18005551234", "use_validation": true},
         {"phone_number": "+12125550001", "list_number": "+18005551234", "use_validation": true},
@@ -191,50 +195,39 @@ async fn validation_results_and_provider_errors_come_from_the_provider_table() {
     let reply = server.post(request.clone()).await;
     let expected = engine_answer(&world, &request);
     assert_answer(&reply, &expected);
-    assert_eq!(server.rows().contacts, 1);
+    assert_eq!(server.rows().await.contacts, 1);
 }
 
-#[tokio::test]
-async fn database_failures_answer_500_and_write_nothing() {
-    let server = Server::start(&World::builtin()).await;
+async fn database_failures_answer_500_and_write_nothing(backend: Backend) {
+    let server = Server::start(backend, &World::builtin()).await;
     let request = documented_request();
 
     // Failing at the write (after the prefetch succeeded): the whole batch is rolled back.
-    server
-        .store
-        .with_connection(|c| c.execute_batch("DROP TABLE journey_enrollments"))
-        .expect("drop");
+    server.db.execute("DROP TABLE journey_enrollments").await;
     assert_answer(
         &server.post(request.clone()).await,
         &rejected(Rejection::InternalError),
     );
-    assert_eq!(server.count("contacts"), 0);
-    assert_eq!(server.count("memberships"), 0);
+    assert_eq!(server.count("contacts").await, 0);
+    assert_eq!(server.count("memberships").await, 0);
 
     // Failing at the prefetch.
-    server
-        .store
-        .with_connection(|c| c.execute_batch("DROP TABLE memberships"))
-        .expect("drop");
+    server.db.execute("DROP TABLE memberships").await;
     assert_answer(
         &server.post(request).await,
         &rejected(Rejection::InternalError),
     );
-    assert_eq!(server.count("contacts"), 0);
+    assert_eq!(server.count("contacts").await, 0);
 
     // Failing at the account lookup.
-    server
-        .store
-        .with_connection(|c| c.execute_batch("DROP TABLE api_keys"))
-        .expect("drop");
+    server.db.execute("DROP TABLE api_keys").await;
     assert_answer(
         &server.post(b"{}".to_vec()).await,
         &rejected(Rejection::InternalError),
     );
 }
 
-#[tokio::test]
-async fn duplicates_and_existing_data_count_exactly_the_rows_inserted() {
+async fn duplicates_and_existing_data_count_exactly_the_rows_inserted(backend: Backend) {
     let mut world = World::builtin();
     world.lists.insert(
         "+18005551234".to_owned(),
@@ -252,16 +245,11 @@ async fn duplicates_and_existing_data_count_exactly_the_rows_inserted() {
         "+14155550000".to_owned(),
         ["+18005551234".to_owned()].into(),
     )]);
-    let server = Server::start(&world).await;
+    let server = Server::start(backend, &world).await;
     server
-        .store
-        .with_connection(|c| {
-            c.execute(
-                "UPDATE memberships SET custom_fields = '{\"a\":\"old\",\"keep\":1}'",
-                [],
-            )
-        })
-        .expect("fields");
+        .db
+        .execute("UPDATE memberships SET custom_fields = '{\"a\":\"old\",\"keep\":1}'")
+        .await;
 
     let list = "+18005551234";
     let request = body(json!({"contacts": [
@@ -286,7 +274,7 @@ async fn duplicates_and_existing_data_count_exactly_the_rows_inserted() {
         {"phone_number": "+14155550000", "list_number": list, "use_journeys": true,
          "skip_journey_if_exists": false},
     ]}));
-    let before = server.rows();
+    let before = server.rows().await;
     let reply = server.post(request.clone()).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     let summary = reply.json();
@@ -297,24 +285,24 @@ async fn duplicates_and_existing_data_count_exactly_the_rows_inserted() {
                            "error": "Sending list not found"}],
                "contacts_created": 1, "list_contacts_created": 3, "journeys_enrolled": 8})
     );
-    server.rows().assert_counters(before, &summary);
-    let fields = |phone: &str, list: &str| {
-        server.store.with_connection(|c| {
-            c.query_row(
+    server.rows().await.assert_counters(before, &summary);
+    let fields = async |phone: &str, list: &str| {
+        server
+            .db
+            .json(
                 "SELECT m.custom_fields FROM memberships m JOIN sending_lists l ON l.id = m.list_id
-                 WHERE m.phone = ?1 AND l.list_number = ?2",
-                [phone, list],
-                |row| row.get::<_, String>(0),
+                 WHERE m.phone = $1 AND l.list_number = $2",
+                &[phone, list],
             )
+            .await
             .expect("membership")
-        })
     };
-    assert_eq!(fields("+14155550000", list), r#"{"only":"this"}"#);
-    assert_eq!(fields("+14155550002", list), r#"{"x":1,"y":2}"#);
-    assert_eq!(fields("+14155550002", "+18005550001"), "{}");
+    assert_eq!(fields("+14155550000", list).await, json!({"only": "this"}));
+    assert_eq!(fields("+14155550002", list).await, json!({"x": 1, "y": 2}));
+    assert_eq!(fields("+14155550002", "+18005550001").await, json!({}));
 
     // The same batch again: no contact nor membership is new; only the skip-false journeys.
-    let before = server.rows();
+    let before = server.rows().await;
     let reply = server.post(request).await;
     let summary = reply.json();
     assert_eq!(
@@ -325,7 +313,7 @@ async fn duplicates_and_existing_data_count_exactly_the_rows_inserted() {
         ),
         (&json!(0), &json!(0), &json!(6))
     );
-    server.rows().assert_counters(before, &summary);
+    server.rows().await.assert_counters(before, &summary);
 }
 
 /// A lazily generated chunked body of `total` bytes, counting what the client pulled.
@@ -344,9 +332,8 @@ fn streamed(total: usize, pulled: Arc<AtomicUsize>, prefix: &'static [u8]) -> ax
     axum::body::Body::from_stream(stream)
 }
 
-#[tokio::test]
-async fn a_streamed_50_mb_body_is_cut_off_at_the_limit_and_answered_413() {
-    let server = Server::start(&World::builtin()).await;
+async fn a_streamed_50_mb_body_is_cut_off_at_the_limit_and_answered_413(backend: Backend) {
+    let server = Server::start(backend, &World::builtin()).await;
     let pulled = Arc::new(AtomicUsize::new(0));
     let total = 50 * 1000 * 1000;
     let reply = server
@@ -361,9 +348,8 @@ async fn a_streamed_50_mb_body_is_cut_off_at_the_limit_and_answered_413() {
     eprintln!("the client got to send {pulled} of {total} bytes");
 }
 
-#[tokio::test]
-async fn a_streamed_body_of_exactly_the_limit_is_read() {
-    let server = Server::start(&World::builtin()).await;
+async fn a_streamed_body_of_exactly_the_limit_is_read(backend: Backend) {
+    let server = Server::start(backend, &World::builtin()).await;
     let request = br#"{"contacts":[{"phone_number":"+14155559876","list_number":"+18005551234"}]}"#;
     let pulled = Arc::new(AtomicUsize::new(0));
     let reply = server.post(streamed(LIMIT, pulled, request)).await;
@@ -375,9 +361,20 @@ async fn a_streamed_body_of_exactly_the_limit_is_read() {
     assert_answer(&reply, &rejected(Rejection::PayloadTooLarge));
 }
 
-#[tokio::test]
-async fn the_phones_of_the_tests_are_valid() {
+#[test]
+fn the_phones_of_the_tests_are_valid() {
     for n in [0, 9_999, 10_000, 39_999] {
         assert!(bulk_contacts::e164::is_valid(&phone(n)), "{}", phone(n));
     }
 }
+
+on_both_stores!(
+    documented_example_gives_the_documented_response_and_writes_it,
+    every_batch_level_status_is_the_engines_answer,
+    billing_statuses_are_402_only_when_validation_is_asked_for,
+    validation_results_and_provider_errors_come_from_the_provider_table,
+    database_failures_answer_500_and_write_nothing,
+    duplicates_and_existing_data_count_exactly_the_rows_inserted,
+    a_streamed_50_mb_body_is_cut_off_at_the_limit_and_answered_413,
+    a_streamed_body_of_exactly_the_limit_is_read,
+);

@@ -1,13 +1,15 @@
-//! One query per lookup kind: a batch of 1000 contacts costs the same five prefetch queries
-//! as a batch of one (lists, carrier verdicts, contacts, memberships, validation results),
-//! whatever the store already holds. Its own test binary: the trace hook is process-wide.
+//! Batch-sized queries on both stores: a batch of 1000 contacts costs the same five prefetch
+//! queries as a batch of one (lists, carrier verdicts, contacts, memberships, validation
+//! results) and a few multi-row writes (at most four per round of repeated phones, plus the
+//! enrollments), whatever the store already holds. SQLite: the statement trace (its own test
+//! binary: the hook is process-wide); PostgreSQL: `pg_stat_statements`.
 
 mod common;
 
 use std::sync::Mutex;
 
 use bulk_contacts::World;
-use common::{Server, phone};
+use common::{Backend, Db, Server, phone};
 use rusqlite::trace::{TraceEvent, TraceEventCodes};
 use serde_json::json;
 
@@ -22,16 +24,61 @@ fn record(event: TraceEvent<'_>) {
     }
 }
 
-fn taken() -> Vec<String> {
-    std::mem::take(&mut *STATEMENTS.lock().unwrap_or_else(|p| p.into_inner()))
+/// Statements executed since the last call: (SQL, times).
+async fn taken(db: &Db) -> Vec<(String, u64)> {
+    match db {
+        Db::Sqlite(_) => std::mem::take(&mut *STATEMENTS.lock().unwrap_or_else(|p| p.into_inner()))
+            .into_iter()
+            .map(|sql| (sql, 1))
+            .collect(),
+        Db::Postgres(_) => {
+            let rows = db
+                .rows_of(
+                    "SELECT query, calls FROM pg_stat_statements
+                     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                    &[],
+                )
+                .await;
+            db.execute("SELECT pg_stat_statements_reset()").await;
+            rows.into_iter()
+                .map(|row| {
+                    let sql = row[0].clone().unwrap_or_default();
+                    let calls = row[1].as_deref().and_then(|n| n.parse().ok()).unwrap_or(0);
+                    (sql, calls)
+                })
+                .collect()
+        }
+    }
 }
 
-#[tokio::test]
-async fn a_batch_of_1000_is_fetched_in_one_query_per_kind() {
-    let server = Server::start(&World::builtin()).await;
-    server
-        .store
-        .with_connection(|c| c.trace_v2(TraceEventCodes::SQLITE_TRACE_STMT, Some(record)));
+const TABLES: [&str; 5] = [
+    "sending_lists",
+    "carrier_verdicts",
+    "contacts",
+    "memberships",
+    "validation_results",
+];
+
+fn starts_with(sql: &str, word: &str) -> bool {
+    sql.trim_start().to_ascii_uppercase().starts_with(word)
+}
+
+async fn a_batch_of_1000_costs_five_prefetch_queries_and_a_few_multi_row_writes(backend: Backend) {
+    let server = Server::start(backend, &World::builtin()).await;
+    match &server.db {
+        Db::Sqlite(store) => {
+            store
+                .with_connection(|c| c.trace_v2(TraceEventCodes::SQLITE_TRACE_STMT, Some(record)))
+                .await
+        }
+        Db::Postgres(_) => {
+            server
+                .db
+                .execute("CREATE EXTENSION pg_stat_statements")
+                .await
+        }
+    }
+    // 900 distinct phones, the first 100 twice: two rounds of writes.
     let contacts: Vec<_> = (0..1000)
         .map(|i| {
             json!({"phone_number": phone(i % 900), "list_number": "+18005551234",
@@ -40,25 +87,47 @@ async fn a_batch_of_1000_is_fetched_in_one_query_per_kind() {
         .collect();
     let body = serde_json::to_vec(&json!({ "contacts": contacts })).expect("json");
     for round in 0..2 {
-        taken();
+        taken(&server.db).await;
         let reply = server.post(body.clone()).await;
         assert_eq!(reply.status, 200, "{}", reply.text());
         assert_eq!(reply.json()["success_count"], 1000);
-        let statements = taken();
-        let prefetch: Vec<_> = statements
-            .iter()
-            .filter(|sql| sql.contains("json_each"))
-            .collect();
-        assert_eq!(prefetch.len(), 5, "round {round}: {prefetch:#?}");
-        let account = statements
-            .iter()
-            .filter(|sql| sql.contains("api_keys"))
-            .count();
-        assert_eq!(account, 2, "round {round}: the account, then its keys");
-        let reads = statements
-            .iter()
-            .filter(|sql| sql.trim_start().starts_with("SELECT"))
-            .count();
-        assert_eq!(reads, 7, "round {round}: no other read");
+        let statements = taken(&server.db).await;
+        let calls = |keep: &dyn Fn(&str) -> bool| -> u64 {
+            statements
+                .iter()
+                .filter(|(sql, _)| keep(sql))
+                .map(|(_, calls)| calls)
+                .sum()
+        };
+        let prefetch = calls(&|sql| {
+            starts_with(sql, "SELECT")
+                && !sql.contains("api_keys")
+                && TABLES.iter().any(|table| sql.contains(table))
+        });
+        assert_eq!(prefetch, 5, "round {round}: {statements:#?}");
+        let account = calls(&|sql| starts_with(sql, "SELECT") && sql.contains("api_keys"));
+        let expected = match backend {
+            // The account, then its keys.
+            Backend::Sqlite => 2,
+            // Both in one query.
+            Backend::Postgres => 1,
+        };
+        assert_eq!(account, expected, "round {round}: {statements:#?}");
+        let locks = calls(&|sql| sql.contains("pg_advisory_xact_lock"));
+        let expected = match backend {
+            Backend::Sqlite => 0,
+            Backend::Postgres => 1,
+        };
+        assert_eq!(
+            locks, expected,
+            "round {round}: one statement locks every phone"
+        );
+        let writes = calls(&|sql| starts_with(sql, "INSERT") || starts_with(sql, "UPDATE"));
+        assert!(
+            (1..=9).contains(&writes),
+            "round {round}: {writes} writes: {statements:#?}"
+        );
     }
 }
+
+on_both_stores!(a_batch_of_1000_costs_five_prefetch_queries_and_a_few_multi_row_writes);

@@ -1,14 +1,21 @@
-//! What the integration tests share: a real server on 127.0.0.1:0 over an in-memory store,
-//! the engine's own answers to compare with, and row counts.
+//! What the integration tests share: a real server on 127.0.0.1:0 over either store (an
+//! in-memory SQLite, or a fresh database of the test binary's throwaway PostgreSQL cluster),
+//! the engine's own answers to compare with, row counts, and the overlapping batches of the
+//! concurrency tests.
 #![allow(dead_code)]
+
+pub mod overlap;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bulk_contacts::{Engine, Limits, Rejection, Response, World};
+use bulk_contacts::{Limits, Rejection, Response, World};
 use bulk_contacts_server::client::{Client, Reply};
-use bulk_contacts_server::{App, Store};
+use bulk_contacts_server::cluster::Cluster;
+use bulk_contacts_server::pipeline::{self, App};
+use bulk_contacts_server::{PgStore, SqliteStore, Store};
 
 /// The demo key (SPEC §8).
 pub const KEY: &str = bulk_contacts::world::DEFAULT_API_KEY;
@@ -16,25 +23,216 @@ pub const KEY: &str = bulk_contacts::world::DEFAULT_API_KEY;
 /// Every request of the tests gets this long at most.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Which store a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(Backend)` as two tests, `NAME::sqlite` and `NAME::postgres`, on
+/// tokio's test runtime (current thread: client and server interleave deterministically, so
+/// an early 413 is read before the client's next body write meets the closed socket), or on
+/// a multi-threaded runtime like the binary's with `multi_thread;` first.
+#[macro_export]
+macro_rules! on_both_stores {
+    (multi_thread; $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await
+            }
+        }
+    )*};
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+/// A fresh, migrated, empty PostgreSQL database of this test binary's cluster.
+pub async fn fresh_postgres_url() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let cluster = Cluster::shared().expect("a throwaway PostgreSQL cluster");
+    let name = format!("test_{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    cluster.create_database(&name).await.expect("a database")
+}
+
+/// A store of either kind, for the tests' own queries.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl Db {
+    /// A fresh store seeded with `world` as account "demo".
+    pub async fn new(backend: Backend, world: &World) -> Db {
+        let db = match backend {
+            Backend::Sqlite => Db::Sqlite(SqliteStore::open(":memory:").expect("open")),
+            Backend::Postgres => {
+                let url = fresh_postgres_url().await;
+                Db::Postgres(PgStore::connect(&url, 8).await.expect("connect"))
+            }
+        };
+        match &db {
+            Db::Sqlite(store) => pipeline::seed_world(store, "demo", world).await,
+            Db::Postgres(store) => pipeline::seed_world(store, "demo", world).await,
+        }
+        .expect("seed the world");
+        db
+    }
+
+    /// Runs statements (no result).
+    pub async fn execute(&self, sql: &str) {
+        match self {
+            Db::Sqlite(store) => store
+                .with_connection(|c| c.execute_batch(sql))
+                .await
+                .expect(sql),
+            Db::Postgres(store) => {
+                let client = store.client().await.expect("client");
+                client.batch_execute(sql).await.expect(sql);
+            }
+        }
+    }
+
+    /// Every row of `sql`, every column read as text (`$1`-style parameters, text).
+    pub async fn rows_of(&self, sql: &str, params: &[&str]) -> Vec<Vec<Option<String>>> {
+        match self {
+            Db::Sqlite(store) => {
+                store
+                    .with_connection(|c| {
+                        let mut query = c.prepare(sql).expect(sql);
+                        let columns = query.column_count();
+                        query
+                            .query_map(rusqlite::params_from_iter(params), |row| {
+                                (0..columns)
+                                    .map(|i| {
+                                        Ok(match row.get_ref(i)? {
+                                            rusqlite::types::ValueRef::Null => None,
+                                            rusqlite::types::ValueRef::Integer(n) => {
+                                                Some(n.to_string())
+                                            }
+                                            value => Some(value.as_str()?.to_owned()),
+                                        })
+                                    })
+                                    .collect()
+                            })
+                            .expect(sql)
+                            .collect::<Result<_, _>>()
+                            .expect(sql)
+                    })
+                    .await
+            }
+            Db::Postgres(store) => {
+                let client = store.client().await.expect("client");
+                // Every column as text, whatever its type (jsonb, bigint, timestamptz).
+                let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+                    .collect();
+                let columns: Vec<String> = client
+                    .prepare(sql)
+                    .await
+                    .expect(sql)
+                    .columns()
+                    .iter()
+                    .map(|c| c.name().to_owned())
+                    .collect();
+                let text_sql = format!(
+                    "SELECT {} FROM ({sql}) AS q",
+                    (1..=columns.len())
+                        .map(|i| format!("q.\"{}\"::text", columns[i - 1].replace('"', "\"\"")))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                client
+                    .query(&text_sql, &params)
+                    .await
+                    .expect(sql)
+                    .iter()
+                    .map(|row| (0..columns.len()).map(|i| row.get(i)).collect())
+                    .collect()
+            }
+        }
+    }
+
+    /// The first column of the first row, as text.
+    pub async fn text(&self, sql: &str, params: &[&str]) -> Option<String> {
+        self.rows_of(sql, params)
+            .await
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next().flatten())
+    }
+
+    /// The first column of the first row, as JSON.
+    pub async fn json(&self, sql: &str, params: &[&str]) -> Option<serde_json::Value> {
+        self.text(sql, params)
+            .await
+            .map(|text| serde_json::from_str(&text).expect("a JSON column"))
+    }
+
+    pub async fn query_i64(&self, sql: &str) -> i64 {
+        self.text(sql, &[])
+            .await
+            .and_then(|n| n.parse().ok())
+            .expect("a number")
+    }
+
+    /// `SELECT count(*) FROM table`.
+    pub async fn count(&self, table: &str) -> i64 {
+        self.query_i64(&format!("SELECT count(*) AS n FROM {table}"))
+            .await
+    }
+
+    /// Rows of the tables a request writes.
+    pub async fn rows(&self) -> Rows {
+        Rows {
+            contacts: self.count("contacts").await,
+            memberships: self.count("memberships").await,
+            enrollments: self.count("journey_enrollments").await,
+        }
+    }
+}
+
 /// A running server and its store.
 pub struct Server {
     pub addr: SocketAddr,
-    pub store: Arc<Store>,
+    pub db: Db,
+}
+
+async fn spawn<S: Store>(store: S) -> SocketAddr {
+    bulk_contacts_server::spawn(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        Arc::new(App::new(store)),
+    )
+    .await
+    .expect("bind 127.0.0.1:0")
 }
 
 impl Server {
-    /// A server over a fresh in-memory store seeded with `world` as account "demo".
-    pub async fn start(world: &World) -> Server {
-        let store = Arc::new(Store::open(":memory:").expect("open the store"));
-        store.seed_world("demo", world).expect("seed the world");
-        let app = Arc::new(App {
-            engine: Engine::default(),
-            store: Arc::clone(&store),
-        });
-        let addr = bulk_contacts_server::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), app)
-            .await
-            .expect("bind 127.0.0.1:0");
-        Server { addr, store }
+    /// A server over a fresh store seeded with `world` as account "demo".
+    pub async fn start(backend: Backend, world: &World) -> Server {
+        let db = Db::new(backend, world).await;
+        let addr = match &db {
+            Db::Sqlite(store) => spawn(store.clone()).await,
+            Db::Postgres(store) => spawn(store.clone()).await,
+        };
+        Server { addr, db }
     }
 
     pub fn client(&self) -> Client {
@@ -54,31 +252,12 @@ impl Server {
             .expect("the request failed")
     }
 
-    /// `SELECT count(*) FROM table`.
-    pub fn count(&self, table: &str) -> i64 {
-        self.query_i64(&format!("SELECT count(*) FROM {table}"))
+    pub async fn count(&self, table: &str) -> i64 {
+        self.db.count(table).await
     }
 
-    pub fn query_i64(&self, sql: &str) -> i64 {
-        self.store
-            .with_connection(|c| c.query_row(sql, [], |row| row.get(0)))
-            .expect("query")
-    }
-
-    pub fn query_text(&self, sql: &str, param: &str) -> Option<String> {
-        use rusqlite::OptionalExtension;
-        self.store
-            .with_connection(|c| c.query_row(sql, [param], |row| row.get(0)).optional())
-            .expect("query")
-    }
-
-    /// Rows of the tables a request writes.
-    pub fn rows(&self) -> Rows {
-        Rows {
-            contacts: self.count("contacts"),
-            memberships: self.count("memberships"),
-            enrollments: self.count("journey_enrollments"),
-        }
+    pub async fn rows(&self) -> Rows {
+        self.db.rows().await
     }
 }
 
@@ -130,4 +309,69 @@ pub fn assert_answer(reply: &Reply, expected: &Response) {
 pub fn phone(n: usize) -> String {
     let area = ["415", "212", "312", "646"][n / 10_000 % 4];
     format!("+1{area}555{:04}", n % 10_000)
+}
+
+/// The real server binary, killed when dropped (however the test ends).
+pub struct Process {
+    child: std::process::Child,
+    pub addr: SocketAddr,
+    /// Its standard error, line by line, after the "listening" line.
+    pub lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Process {
+    /// Starts `bulk-contacts-server ARGS --listen 127.0.0.1:0` and waits (30 s at most) for
+    /// its "listening on http://ADDR" line.
+    pub fn start(args: &[&str]) -> Process {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        use std::time::Instant;
+
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bulk-contacts-server"))
+            .args(args)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the server");
+        let stderr = child.stderr.take().expect("stderr");
+        let (lines_tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut process = Process {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            lines,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut seen = Vec::new();
+        process.addr = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = process
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("the server printed no address: {seen:#?}"));
+            if let Some(rest) = line.strip_prefix("listening on http://") {
+                break rest
+                    .split_whitespace()
+                    .next()
+                    .and_then(|addr| addr.parse().ok())
+                    .expect("an address");
+            }
+            seen.push(line);
+        };
+        process
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -1,0 +1,495 @@
+//! PostgreSQL: `tokio-postgres` behind a `deadpool-postgres` pool, so that several server
+//! processes can share one database.
+//!
+//! A request's transaction (READ COMMITTED) first takes one transaction-scoped advisory lock
+//! per distinct phone of the batch, in ascending key order, in one statement; then the
+//! prefetch (four queries pipelined in one round trip, each key list bound as one array,
+//! `= ANY($1)` / `unnest`), the validation results (one query), and the write (a few
+//! multi-row `INSERT … SELECT FROM unnest(…)` / `UPDATE … FROM unnest(…)` statements). Why this
+//! makes the counters exact across processes is in the server's README, *Concurrency*.
+
+use std::str::FromStr;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
+
+use super::{
+    AccountRow, Free, FreeKeys, ListRow, Seed, Store, StoreError, Transaction, WritePlan, Written,
+    expect_rows,
+};
+
+mod embedded {
+    refinery::embed_migrations!("migrations/postgres");
+}
+
+/// The advisory lock (session level) under which an instance migrates at start, so that
+/// instances started together apply each migration once. Any constant that no other
+/// application uses: "bulk-con" in ASCII.
+const MIGRATION_LOCK: i64 = 0x6275_6c6b_2d63_6f6e;
+
+/// The lock key of a phone number: FNV-1a, 64 bits. The same in every process and every
+/// build (unlike `std`'s hasher); two phones sharing a key only serialize more.
+pub fn lock_key(phone: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in phone.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash as i64
+}
+
+/// The distinct lock keys of `phones`, ascending: the one order every transaction takes
+/// them in, so that no two wait on each other in a cycle.
+pub fn lock_keys<'p>(phones: impl IntoIterator<Item = &'p str>) -> Vec<i64> {
+    let mut keys: Vec<i64> = phones.into_iter().map(lock_key).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// The PostgreSQL store: a pool of connections.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:port/database`), applies the migrations the
+    /// database lacks (under an advisory lock), and makes a pool of up to `pool_size`
+    /// connections.
+    pub async fn connect(url: &str, pool_size: usize) -> Result<PgStore, StoreError> {
+        let config = tokio_postgres::Config::from_str(url)?;
+        migrate(&config).await?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(pool_size.max(1))
+            .build()
+            .map_err(|error| StoreError::Data(format!("postgres pool: {error}")))?;
+        let store = PgStore { pool };
+        store.ping().await?;
+        Ok(store)
+    }
+
+    /// A connection of the pool (tests, tools).
+    pub async fn client(&self) -> Result<Object, StoreError> {
+        Ok(self.pool.get().await?)
+    }
+}
+
+async fn migrate(config: &tokio_postgres::Config) -> Result<(), StoreError> {
+    let (mut client, connection) = config.connect(NoTls).await?;
+    let driver = tokio::spawn(connection);
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    let applied = embedded::migrations::runner().run_async(&mut client).await;
+    // Closing the session releases the lock in any case.
+    let _ = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await;
+    drop(client);
+    let _ = driver.await;
+    applied?;
+    Ok(())
+}
+
+impl Store for PgStore {
+    type Tx = PgTx;
+
+    async fn find_account(&self, key: &str) -> Result<Option<AccountRow>, StoreError> {
+        let client = self.pool.get().await?;
+        let query = client
+            .prepare_cached(
+                "SELECT a.id, a.billing,
+                        array(SELECT key FROM api_keys WHERE account_id = a.id ORDER BY key)
+                 FROM api_keys AS k JOIN accounts AS a ON a.id = k.account_id
+                 WHERE k.key = $1",
+            )
+            .await?;
+        let row = client.query_opt(&query, &[&key]).await?;
+        Ok(row.map(|row| AccountRow {
+            id: row.get(0),
+            billing: row.get(1),
+            api_keys: row.get(2),
+        }))
+    }
+
+    async fn begin(&self, phones: &[&str]) -> Result<PgTx, StoreError> {
+        let client = self.pool.get().await?;
+        let mut tx = PgTx {
+            client: Some(client),
+        };
+        let client = tx.client()?;
+        client.batch_execute("BEGIN").await?;
+        let keys = lock_keys(phones.iter().copied());
+        // One statement, the keys in ascending order (unnest yields them in array order,
+        // and the ORDER BY keeps the volatile lock calls in that order).
+        let lock = client
+            .prepare_cached(
+                "SELECT pg_advisory_xact_lock(k) FROM unnest($1::int8[]) WITH ORDINALITY AS t(k, i)
+                 ORDER BY i",
+            )
+            .await?;
+        let locked = client.execute(&lock, &[&keys]).await?;
+        expect_rows("advisory locks", keys.len(), locked)?;
+        Ok(tx)
+    }
+
+    async fn seed(&self, seed: &Seed) -> Result<i64, StoreError> {
+        let mut phones: Vec<&str> = seed.contacts.iter().map(String::as_str).collect();
+        phones.extend(seed.memberships.iter().map(|(phone, _)| phone.as_str()));
+        let mut tx = self.begin(&phones).await?;
+        let client = tx.client()?;
+        let account: i64 = client
+            .query_one(
+                "INSERT INTO accounts (name, billing) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET billing = excluded.billing RETURNING id",
+                &[&seed.name, &seed.billing],
+            )
+            .await?
+            .get(0);
+        client
+            .execute(
+                "INSERT INTO api_keys (key, account_id) SELECT k, $2 FROM unnest($1::text[]) AS k
+                 ON CONFLICT (key) DO NOTHING",
+                &[&seed.api_keys, &account],
+            )
+            .await?;
+        let (numbers, journeys): (Vec<&str>, Vec<i32>) = seed
+            .lists
+            .iter()
+            .map(|(number, journeys)| (number.as_str(), *journeys as i32))
+            .unzip();
+        client
+            .execute(
+                "INSERT INTO sending_lists (account_id, list_number, welcome_journeys)
+                 SELECT $1, n, j FROM unnest($2::text[], $3::int4[]) AS r(n, j)
+                 ON CONFLICT (account_id, list_number)
+                 DO UPDATE SET welcome_journeys = excluded.welcome_journeys",
+                &[&account, &numbers, &journeys],
+            )
+            .await?;
+        client
+            .execute(
+                "INSERT INTO contacts (phone, signup_date, created_at, updated_at)
+                 SELECT p, $2::text::timestamptz, $2::text::timestamptz, $2::text::timestamptz
+                 FROM unnest($1::text[]) AS p ON CONFLICT (phone) DO NOTHING",
+                &[&seed.contacts, &seed.now],
+            )
+            .await?;
+        let (phones, lists): (Vec<&str>, Vec<&str>) = seed
+            .memberships
+            .iter()
+            .map(|(phone, list)| (phone.as_str(), list.as_str()))
+            .unzip();
+        client
+            .execute(
+                "INSERT INTO memberships (list_id, phone, signup_date, created_at, updated_at)
+                 SELECT l.id, r.p, $4::text::timestamptz, $4::text::timestamptz,
+                        $4::text::timestamptz
+                 FROM unnest($2::text[], $3::text[]) AS r(p, n)
+                 JOIN sending_lists AS l ON l.account_id = $1 AND l.list_number = r.n
+                 ON CONFLICT (phone, list_id) DO NOTHING",
+                &[&account, &phones, &lists, &seed.now],
+            )
+            .await?;
+        let (phones, verdicts): (Vec<&str>, Vec<&str>) = seed
+            .verdicts
+            .iter()
+            .map(|(phone, verdict)| (phone.as_str(), verdict.as_str()))
+            .unzip();
+        client
+            .execute(
+                "INSERT INTO carrier_verdicts (phone, verdict)
+                 SELECT * FROM unnest($1::text[], $2::text[])
+                 ON CONFLICT (phone) DO UPDATE SET verdict = excluded.verdict",
+                &[&phones, &verdicts],
+            )
+            .await?;
+        let (phones, results): (Vec<&str>, Vec<&str>) = seed
+            .validations
+            .iter()
+            .map(|(phone, result)| (phone.as_str(), result.as_str()))
+            .unzip();
+        client
+            .execute(
+                "INSERT INTO validation_results (phone, result)
+                 SELECT * FROM unnest($1::text[], $2::text[])
+                 ON CONFLICT (phone) DO UPDATE SET result = excluded.result",
+                &[&phones, &results],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+}
+
+/// A request's transaction on one pooled connection.
+pub struct PgTx {
+    /// `None` once committed or rolled back.
+    client: Option<Object>,
+}
+
+impl PgTx {
+    fn client(&mut self) -> Result<&Object, StoreError> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| StoreError::Data("the transaction has ended".to_owned()))
+    }
+}
+
+impl Drop for PgTx {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            // Ended without COMMIT (an error, a panic, a cancelled request): the connection
+            // is mid-transaction, so it leaves the pool and closes, and the server rolls
+            // the transaction back and releases its locks.
+            drop(Object::take(client));
+        }
+    }
+}
+
+impl Transaction for PgTx {
+    async fn free(&mut self, account: i64, keys: FreeKeys<'_>) -> Result<Free, StoreError> {
+        let client = self.client()?;
+        let (lists, verdicts, contacts, memberships) = tokio::try_join!(
+            client.prepare_cached(
+                "SELECT list_number, id, welcome_journeys FROM sending_lists
+                 WHERE account_id = $1 AND list_number = ANY($2::text[])",
+            ),
+            client.prepare_cached(
+                "SELECT phone, verdict FROM carrier_verdicts WHERE phone = ANY($1::text[])",
+            ),
+            client.prepare_cached("SELECT phone FROM contacts WHERE phone = ANY($1::text[])"),
+            // Every membership of the batch's phones in the batch's lists: a superset of the
+            // batch's (phone, list) pairs when it names several lists, which is harmless (the
+            // engine asks only about its pairs, and every row is a true membership), and
+            // about half the cost of joining the pairs through `unnest` (one index scan
+            // with an array condition per list).
+            client.prepare_cached(
+                "SELECT m.phone, l.list_number FROM sending_lists AS l
+                 JOIN memberships AS m ON m.list_id = l.id AND m.phone = ANY($3::text[])
+                 WHERE l.account_id = $1 AND l.list_number = ANY($2::text[])",
+            ),
+        )?;
+        // Four queries, one round trip: the driver pipelines them on the connection.
+        let list_params: [&(dyn ToSql + Sync); 2] = [&account, &keys.lists];
+        let phone_params: [&(dyn ToSql + Sync); 1] = [&keys.phones];
+        let pair_params: [&(dyn ToSql + Sync); 3] = [&account, &keys.lists, &keys.phones];
+        let (lists, verdicts, contacts, memberships) = tokio::try_join!(
+            client.query(&lists, &list_params),
+            client.query(&verdicts, &phone_params),
+            client.query(&contacts, &phone_params),
+            client.query(&memberships, &pair_params),
+        )?;
+        Ok(Free {
+            lists: lists
+                .iter()
+                .map(|row| ListRow {
+                    number: row.get(0),
+                    id: row.get(1),
+                    welcome_journeys: row.get::<_, i32>(2).max(0) as u32,
+                })
+                .collect(),
+            verdicts: verdicts
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect(),
+            contacts: contacts.iter().map(|row| row.get(0)).collect(),
+            memberships: memberships
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect(),
+        })
+    }
+
+    async fn validations(&mut self, phones: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
+        let client = self.client()?;
+        let query = client
+            .prepare_cached(
+                "SELECT phone, result FROM validation_results WHERE phone = ANY($1::text[])",
+            )
+            .await?;
+        let rows = client.query(&query, &[&phones]).await?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
+    async fn write(&mut self, plan: &WritePlan) -> Result<Written, StoreError> {
+        let client = self.client()?;
+        let now = plan.now.as_str();
+        for round in &plan.rounds {
+            if !round.insert_contacts.is_empty() {
+                let c = &round.insert_contacts;
+                let inserted = run(
+                    client,
+                    "INSERT INTO contacts (phone, signup_date, ip_address, url, extra, validation,
+                                           created_at, updated_at)
+                     SELECT phone, signup::timestamptz, ip, url, extra::jsonb, validation::jsonb,
+                            $7::text::timestamptz, $7::text::timestamptz
+                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                 $6::text[]) AS r(phone, signup, ip, url, extra, validation)
+                     ON CONFLICT (phone) DO NOTHING",
+                    &[
+                        &column(c, |r| r.phone.as_str()),
+                        &column(c, |r| r.signup_date.as_str()),
+                        &column(c, |r| r.ip_address.as_deref()),
+                        &column(c, |r| r.url.as_deref()),
+                        &column(c, |r| r.extra.as_str()),
+                        &column(c, |r| r.validation.as_deref()),
+                        &now,
+                    ],
+                )
+                .await?;
+                expect_rows("insert contacts", c.len(), inserted)?;
+            }
+            if !round.update_contacts.is_empty() {
+                let c = &round.update_contacts;
+                // An existing contact keeps its first signup date; consent data and
+                // validation sent now replace the stored ones, other members are merged
+                // (RFC 7396, as SQLite's json_patch).
+                let updated = run(
+                    client,
+                    "UPDATE contacts AS c SET ip_address = coalesce(r.ip, c.ip_address),
+                         url = coalesce(r.url, c.url),
+                         extra = CASE WHEN r.extra = '{}' THEN c.extra
+                                 ELSE json_merge_patch(c.extra, r.extra::jsonb) END,
+                         validation = coalesce(r.validation::jsonb, c.validation),
+                         updated_at = $6::text::timestamptz
+                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+                          AS r(phone, ip, url, extra, validation)
+                     WHERE c.phone = r.phone",
+                    &[
+                        &column(c, |r| r.phone.as_str()),
+                        &column(c, |r| r.ip_address.as_deref()),
+                        &column(c, |r| r.url.as_deref()),
+                        &column(c, |r| r.extra.as_str()),
+                        &column(c, |r| r.validation.as_deref()),
+                        &now,
+                    ],
+                )
+                .await?;
+                expect_rows("update contacts", c.len(), updated)?;
+            }
+            if !round.insert_memberships.is_empty() {
+                let m = &round.insert_memberships;
+                let inserted = run(
+                    client,
+                    "INSERT INTO memberships (list_id, phone, custom_fields, signup_date,
+                                              created_at, updated_at)
+                     SELECT list_id, phone, fields::jsonb, signup::timestamptz,
+                            $5::text::timestamptz, $5::text::timestamptz
+                     FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[])
+                          AS r(list_id, phone, fields, signup)
+                     ON CONFLICT (phone, list_id) DO NOTHING",
+                    &[
+                        &column(m, |r| r.list_id),
+                        &column(m, |r| r.phone.as_str()),
+                        &column(m, |r| r.custom_fields.as_str()),
+                        &column(m, |r| r.signup_date.as_str()),
+                        &now,
+                    ],
+                )
+                .await?;
+                expect_rows("insert memberships", m.len(), inserted)?;
+            }
+            if !round.update_memberships.is_empty() {
+                let m = &round.update_memberships;
+                // Custom field values are scalars (rule 8): jsonb's `||` is RFC 7396 there.
+                let updated = run(
+                    client,
+                    "UPDATE memberships AS m SET updated_at = $5::text::timestamptz,
+                         custom_fields = CASE WHEN r.replace THEN r.fields::jsonb
+                                         ELSE m.custom_fields || r.fields::jsonb END
+                     FROM unnest($1::int8[], $2::text[], $3::text[], $4::bool[])
+                          AS r(list_id, phone, fields, replace)
+                     WHERE m.list_id = r.list_id AND m.phone = r.phone",
+                    &[
+                        &column(m, |r| r.list_id),
+                        &column(m, |r| r.phone.as_str()),
+                        &column(m, |r| r.custom_fields.as_str()),
+                        &column(m, |r| r.replace),
+                        &now,
+                    ],
+                )
+                .await?;
+                expect_rows("update memberships", m.len(), updated)?;
+            }
+        }
+        if !plan.enrollments.is_empty() {
+            let e = &plan.enrollments;
+            let inserted = run(
+                client,
+                "INSERT INTO journey_enrollments (list_id, phone, journey, enrolled_at)
+                 SELECT list_id, phone, journey, $4::text::timestamptz
+                 FROM unnest($1::int8[], $2::text[], $3::int4[]) AS r(list_id, phone, journey)",
+                &[
+                    &column(e, |r| r.list_id),
+                    &column(e, |r| r.phone.as_str()),
+                    &column(e, |r| r.journey as i32),
+                    &now,
+                ],
+            )
+            .await?;
+            expect_rows("insert enrollments", e.len(), inserted)?;
+        }
+        Ok(plan.inserts())
+    }
+
+    async fn commit(mut self) -> Result<(), StoreError> {
+        let client = self.client()?;
+        client.batch_execute("COMMIT").await?;
+        // Back to the pool, idle.
+        self.client = None;
+        Ok(())
+    }
+
+    async fn rollback(mut self) -> Result<(), StoreError> {
+        let client = self.client()?;
+        client.batch_execute("ROLLBACK").await?;
+        self.client = None;
+        Ok(())
+    }
+}
+
+/// One column of a round's rows, bound as one array parameter.
+fn column<'r, R, T>(rows: &'r [R], f: impl Fn(&'r R) -> T) -> Vec<T> {
+    rows.iter().map(f).collect()
+}
+
+async fn run(
+    client: &Object,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, StoreError> {
+    let statement = client.prepare_cached(sql).await?;
+    Ok(client.execute(&statement, params).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_keys_are_distinct_ascending_and_the_same_for_the_same_phone() {
+        let keys = lock_keys(["+14155550001", "+14155550000", "+14155550001"]);
+        assert_eq!(keys.len(), 2);
+        assert!(keys[0] < keys[1]);
+        assert_eq!(lock_key("+14155550000"), lock_key("+14155550000"));
+        assert_ne!(lock_key("+14155550000"), lock_key("+14155550001"));
+        // FNV-1a's published test vector: the key must not change between builds.
+        assert_eq!(lock_key("a") as u64, 0xaf63_dc4c_8601_ec8c);
+    }
+}

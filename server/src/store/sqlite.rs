@@ -1,0 +1,383 @@
+//! SQLite: one connection behind an async mutex; a request's transaction holds it from
+//! `BEGIN IMMEDIATE` to `COMMIT`, so requests are serialized by construction (see the
+//! server's README, *Concurrency*). Each key list and each write round is bound as one JSON
+//! array and read back with `json_each`, so a batch of 1000 costs the same few statements as
+//! a batch of one.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use super::{
+    AccountRow, Free, FreeKeys, ListRow, Seed, Store, StoreError, Transaction, WritePlan, Written,
+    expect_rows,
+};
+use crate::blocking;
+
+mod embedded {
+    refinery::embed_migrations!("migrations/sqlite");
+}
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path` — `:memory:` for a private in-memory one —
+    /// and applies the migrations it lacks.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref();
+        let mut connection = if path == Path::new(":memory:") {
+            Connection::open_in_memory()?
+        } else {
+            let connection = Connection::open(path)?;
+            // WAL: readers (a `sqlite3` shell, the tests) never block the writer.
+            connection.pragma_update(None, "journal_mode", "WAL")?;
+            connection.pragma_update(None, "synchronous", "NORMAL")?;
+            connection
+        };
+        connection.busy_timeout(std::time::Duration::from_secs(5))?;
+        connection.pragma_update(None, "foreign_keys", true)?;
+        embedded::migrations::runner().run(&mut connection)?;
+        Ok(SqliteStore {
+            connection: Arc::new(Mutex::new(connection)),
+        })
+    }
+
+    /// Runs `f` on the store's connection, serialized with the requests (tests, tools).
+    pub async fn with_connection<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> R {
+        let mut connection = self.connection.lock().await;
+        blocking(|| f(&mut connection))
+    }
+}
+
+impl Store for SqliteStore {
+    type Tx = SqliteTx;
+
+    async fn find_account(&self, key: &str) -> Result<Option<AccountRow>, StoreError> {
+        let connection = self.connection.lock().await;
+        blocking(|| find_account(&connection, key))
+    }
+
+    async fn begin(&self, _phones: &[&str]) -> Result<SqliteTx, StoreError> {
+        // The connection is the lock: one transaction at a time, whatever the phones.
+        let connection = Arc::clone(&self.connection).lock_owned().await;
+        // IMMEDIATE takes the write lock before the first read: another process writing the
+        // file cannot slip in between our prefetch and our write.
+        blocking(|| connection.execute_batch("BEGIN IMMEDIATE"))?;
+        Ok(SqliteTx {
+            connection,
+            open: true,
+        })
+    }
+
+    async fn seed(&self, seed: &Seed) -> Result<i64, StoreError> {
+        let mut connection = self.connection.lock().await;
+        blocking(|| write_seed(&mut connection, seed))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let connection = self.connection.lock().await;
+        blocking(|| connection.query_row("SELECT 1", [], |_| Ok(())))?;
+        Ok(())
+    }
+}
+
+fn find_account(connection: &Connection, key: &str) -> Result<Option<AccountRow>, StoreError> {
+    let found = connection
+        .query_row(
+            "SELECT a.id, a.billing FROM api_keys AS k JOIN accounts AS a ON a.id = k.account_id
+             WHERE k.key = ?1",
+            [key],
+            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
+        )
+        .optional()?;
+    let Some((id, billing)) = found else {
+        return Ok(None);
+    };
+    let mut keys = connection.prepare_cached("SELECT key FROM api_keys WHERE account_id = ?1")?;
+    let api_keys = keys
+        .query_map([id], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(AccountRow {
+        id,
+        api_keys,
+        billing,
+    }))
+}
+
+fn write_seed(connection: &mut Connection, seed: &Seed) -> Result<i64, StoreError> {
+    let tx = connection.transaction()?;
+    tx.execute(
+        "INSERT INTO accounts (name, billing) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET billing = excluded.billing",
+        params![seed.name, seed.billing],
+    )?;
+    let account: i64 = tx.query_row(
+        "SELECT id FROM accounts WHERE name = ?1",
+        [&seed.name],
+        |row| row.get(0),
+    )?;
+    for key in &seed.api_keys {
+        tx.execute(
+            "INSERT OR IGNORE INTO api_keys (key, account_id) VALUES (?1, ?2)",
+            params![key, account],
+        )?;
+    }
+    for (number, journeys) in &seed.lists {
+        tx.execute(
+            "INSERT INTO sending_lists (account_id, list_number, welcome_journeys)
+             VALUES (?1, ?2, ?3) ON CONFLICT (account_id, list_number)
+             DO UPDATE SET welcome_journeys = excluded.welcome_journeys",
+            params![account, number, journeys],
+        )?;
+    }
+    for phone in &seed.contacts {
+        tx.execute(
+            "INSERT OR IGNORE INTO contacts (phone, signup_date, created_at, updated_at)
+             VALUES (?1, ?2, ?2, ?2)",
+            params![phone, seed.now],
+        )?;
+    }
+    for (phone, list) in &seed.memberships {
+        tx.execute(
+            "INSERT OR IGNORE INTO memberships
+                 (list_id, phone, signup_date, created_at, updated_at)
+             SELECT id, ?3, ?4, ?4, ?4 FROM sending_lists
+             WHERE account_id = ?1 AND list_number = ?2",
+            params![account, list, phone, seed.now],
+        )?;
+    }
+    for (phone, verdict) in &seed.verdicts {
+        tx.execute(
+            "INSERT OR REPLACE INTO carrier_verdicts (phone, verdict) VALUES (?1, ?2)",
+            params![phone, verdict],
+        )?;
+    }
+    for (phone, result) in &seed.validations {
+        tx.execute(
+            "INSERT OR REPLACE INTO validation_results (phone, result) VALUES (?1, ?2)",
+            params![phone, result],
+        )?;
+    }
+    tx.commit()?;
+    Ok(account)
+}
+
+/// A request's transaction: the connection, held from `BEGIN IMMEDIATE` on.
+pub struct SqliteTx {
+    connection: OwnedMutexGuard<Connection>,
+    open: bool,
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if self.open {
+            // Best effort: if even the rollback fails, the connection's next `BEGIN` fails
+            // and that request answers 500.
+            let _ = self.connection.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|error| StoreError::Data(error.to_string()))
+}
+
+impl Transaction for SqliteTx {
+    async fn free(&mut self, account: i64, keys: FreeKeys<'_>) -> Result<Free, StoreError> {
+        let connection = &*self.connection;
+        blocking(|| free(connection, account, keys))
+    }
+
+    async fn validations(&mut self, phones: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
+        let connection = &*self.connection;
+        blocking(|| {
+            let mut query = connection.prepare_cached(
+                "SELECT v.phone, v.result FROM json_each(?1) AS k
+                 JOIN validation_results AS v ON v.phone = k.value",
+            )?;
+            let rows = query
+                .query_map([to_json(phones)?], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+
+    async fn write(&mut self, plan: &WritePlan) -> Result<Written, StoreError> {
+        let connection = &*self.connection;
+        blocking(|| write(connection, plan))
+    }
+
+    async fn commit(mut self) -> Result<(), StoreError> {
+        blocking(|| self.connection.execute_batch("COMMIT"))?;
+        self.open = false;
+        Ok(())
+    }
+
+    async fn rollback(mut self) -> Result<(), StoreError> {
+        self.open = false;
+        blocking(|| self.connection.execute_batch("ROLLBACK"))?;
+        Ok(())
+    }
+}
+
+fn free(connection: &Connection, account: i64, keys: FreeKeys<'_>) -> Result<Free, StoreError> {
+    let mut free = Free::default();
+    let mut query = connection.prepare_cached(
+        "SELECT l.list_number, l.id, l.welcome_journeys FROM json_each(?2) AS k
+         JOIN sending_lists AS l ON l.account_id = ?1 AND l.list_number = k.value",
+    )?;
+    free.lists = query
+        .query_map(params![account, to_json(keys.lists)?], |row| {
+            Ok(ListRow {
+                number: row.get(0)?,
+                id: row.get(1)?,
+                welcome_journeys: row.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+
+    let phones = to_json(keys.phones)?;
+    let mut query = connection.prepare_cached(
+        "SELECT v.phone, v.verdict FROM json_each(?1) AS k
+         JOIN carrier_verdicts AS v ON v.phone = k.value",
+    )?;
+    free.verdicts = query
+        .query_map([&phones], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+
+    let mut query = connection.prepare_cached(
+        "SELECT c.phone FROM json_each(?1) AS k JOIN contacts AS c ON c.phone = k.value",
+    )?;
+    free.contacts = query
+        .query_map([&phones], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+
+    let mut query = connection.prepare_cached(
+        "SELECT m.phone, l.list_number FROM json_each(?2) AS k
+         JOIN sending_lists AS l ON l.account_id = ?1 AND l.list_number = k.value ->> 1
+         JOIN memberships AS m ON m.list_id = l.id AND m.phone = k.value ->> 0",
+    )?;
+    free.memberships = query
+        .query_map(params![account, to_json(keys.memberships)?], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(free)
+}
+
+/// Each statement takes its rows as one JSON array of arrays (`json_each`), in order.
+fn write(connection: &Connection, plan: &WritePlan) -> Result<Written, StoreError> {
+    let now = plan.now.as_str();
+    for round in &plan.rounds {
+        if !round.insert_contacts.is_empty() {
+            let rows: Vec<_> = round
+                .insert_contacts
+                .iter()
+                .map(|c| {
+                    (
+                        &c.phone,
+                        &c.signup_date,
+                        &c.ip_address,
+                        &c.url,
+                        &c.extra,
+                        &c.validation,
+                    )
+                })
+                .collect();
+            let inserted = connection
+                .prepare_cached(
+                    "INSERT INTO contacts (phone, signup_date, ip_address, url, extra, validation,
+                                           created_at, updated_at)
+                     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
+                            value ->> 5, ?2, ?2
+                     FROM json_each(?1) WHERE true ON CONFLICT (phone) DO NOTHING",
+                )?
+                .execute(params![to_json(&rows)?, now])?;
+            expect_rows("insert contacts", rows.len(), inserted as u64)?;
+        }
+        if !round.update_contacts.is_empty() {
+            let rows: Vec<_> = round
+                .update_contacts
+                .iter()
+                .map(|c| (&c.phone, &c.ip_address, &c.url, &c.extra, &c.validation))
+                .collect();
+            // An existing contact keeps its first signup date; consent data and validation
+            // sent now replace the stored ones, other members are merged (RFC 7396).
+            let updated = connection
+                .prepare_cached(
+                    "UPDATE contacts SET ip_address = coalesce(r.ip, contacts.ip_address),
+                         url = coalesce(r.url, contacts.url),
+                         extra = json_patch(contacts.extra, r.extra),
+                         validation = coalesce(r.validation, contacts.validation),
+                         updated_at = ?2
+                     FROM (SELECT value ->> 0 AS phone, value ->> 1 AS ip, value ->> 2 AS url,
+                                  value ->> 3 AS extra, value ->> 4 AS validation
+                           FROM json_each(?1)) AS r
+                     WHERE contacts.phone = r.phone",
+                )?
+                .execute(params![to_json(&rows)?, now])?;
+            expect_rows("update contacts", rows.len(), updated as u64)?;
+        }
+        if !round.insert_memberships.is_empty() {
+            let rows: Vec<_> = round
+                .insert_memberships
+                .iter()
+                .map(|m| (m.list_id, &m.phone, &m.custom_fields, &m.signup_date))
+                .collect();
+            let inserted = connection
+                .prepare_cached(
+                    "INSERT INTO memberships (list_id, phone, custom_fields, signup_date,
+                                              created_at, updated_at)
+                     SELECT value ->> 0, value ->> 1, json(value ->> 2), value ->> 3, ?2, ?2
+                     FROM json_each(?1) WHERE true ON CONFLICT (phone, list_id) DO NOTHING",
+                )?
+                .execute(params![to_json(&rows)?, now])?;
+            expect_rows("insert memberships", rows.len(), inserted as u64)?;
+        }
+        if !round.update_memberships.is_empty() {
+            let rows: Vec<_> = round
+                .update_memberships
+                .iter()
+                .map(|m| (m.list_id, &m.phone, &m.custom_fields, m.replace))
+                .collect();
+            let updated = connection
+                .prepare_cached(
+                    "UPDATE memberships SET updated_at = ?2, custom_fields = CASE WHEN r.replace
+                         THEN json(r.fields) ELSE json_patch(memberships.custom_fields, r.fields) END
+                     FROM (SELECT value ->> 0 AS list_id, value ->> 1 AS phone,
+                                  value ->> 2 AS fields, value ->> 3 AS replace
+                           FROM json_each(?1)) AS r
+                     WHERE memberships.list_id = r.list_id AND memberships.phone = r.phone",
+                )?
+                .execute(params![to_json(&rows)?, now])?;
+            expect_rows("update memberships", rows.len(), updated as u64)?;
+        }
+    }
+    if !plan.enrollments.is_empty() {
+        let rows: Vec<_> = plan
+            .enrollments
+            .iter()
+            .map(|e| (e.list_id, &e.phone, e.journey))
+            .collect();
+        let inserted = connection
+            .prepare_cached(
+                "INSERT INTO journey_enrollments (list_id, phone, journey, enrolled_at)
+                 SELECT value ->> 0, value ->> 1, value ->> 2, ?2 FROM json_each(?1)",
+            )?
+            .execute(params![to_json(&rows)?, now])?;
+        expect_rows("insert enrollments", rows.len(), inserted as u64)?;
+    }
+    Ok(plan.inserts())
+}
