@@ -333,7 +333,9 @@ fn region_entry(r: &Territory, slot: usize, patterns: &mut Patterns) -> String {
         r.same_mobile_and_fixed_line_pattern,
         r.international_prefix,
         r.npfp(),
-        r.national_prefix_transform_rule.as_deref().filter(|t| !t.is_empty()),
+        r.national_prefix_transform_rule
+            .as_deref()
+            .filter(|t| !t.is_empty()),
     )
 }
 
