@@ -9,7 +9,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use bulk_contacts::{Engine, Rejection, Request, Response, World};
+use bulk_contacts::testing::World;
+use bulk_contacts::{Engine, Rejection, Request, Response};
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::header::CONTENT_LENGTH;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use bulk_contacts::{Engine, Rejection, Response, Timestamp};
@@ -90,13 +90,7 @@ async fn bulk(
         contacts.map_or_else(|| "-".to_owned(), |n| n.to_string()),
         started.elapsed().as_secs_f64() * 1000.0
     );
-    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        response.body,
-    )
-        .into_response()
+    response.into_http().map(Body::from).into_response()
 }
 
 /// SPEC §3's order: 401 (format, then the account's keys), 413 on the body, then the engine

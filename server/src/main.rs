@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use bulk_contacts::{Engine, World};
+use bulk_contacts::Engine;
+use bulk_contacts::testing::World;
 use bulk_contacts_server::{App, Store, serve};
 
 const USAGE: &str =

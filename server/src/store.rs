@@ -8,10 +8,10 @@ use std::fmt;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use bulk_contacts::world::{Entry, Validation};
+use bulk_contacts::testing::{Entry, Validation, World};
 use bulk_contacts::{
-    AcceptedContact, Batch, Billing, Carrier, CarrierMap, Counts, DirectoryMap, Evaluation,
-    ProviderError, Response, SendingList, ValidationResult, World,
+    Batch, Billing, Carrier, CarrierValidationMap, Counts, DirectoryMap, Evaluation, ProviderError,
+    Response, SendingList, ValidationResult,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
@@ -317,9 +317,14 @@ impl Store {
     pub fn apply(&self, account: i64, batch: &Batch<'_>) -> Result<Response, StoreError> {
         let mut connection = self.lock();
         let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let fetched = prefetch(&tx, account, batch)?;
-        let evaluation = batch
-            .evaluate(&fetched.lists, &fetched.carrier, &fetched.directory)
+        let mut fetched = prefetch(&tx, account, batch)?;
+        let screened = batch
+            .screen(&fetched.lists, &fetched.carrier)
+            .map_err(StoreError::Lookup)?;
+        // The paid validation is asked only about contacts that pass rules 9 and 10.
+        fetch_validations(&tx, &screened.validation_keys(), &mut fetched.carrier)?;
+        let evaluation = screened
+            .evaluate(&fetched.carrier, &fetched.directory)
             .map_err(StoreError::Lookup)?;
         let now = batch.now().to_string();
         let inserted = write(&tx, &fetched.list_ids, &evaluation, &now)?;
@@ -339,7 +344,7 @@ impl Store {
 struct Fetched {
     lists: HashMap<String, SendingList>,
     list_ids: HashMap<String, i64>,
-    carrier: CarrierMap,
+    carrier: CarrierValidationMap,
     directory: DirectoryMap,
 }
 
@@ -360,7 +365,7 @@ fn prefetch(tx: &Transaction<'_>, account: i64, batch: &Batch<'_>) -> rusqlite::
     }
 
     let phones = to_json(&keys.phones)?;
-    let mut carrier = CarrierMap::default();
+    let mut carrier = CarrierValidationMap::default();
     let mut query = tx.prepare_cached(
         "SELECT v.phone, v.verdict FROM json_each(?1) AS k
          JOIN carrier_verdicts AS v ON v.phone = k.value",
@@ -371,7 +376,7 @@ fn prefetch(tx: &Transaction<'_>, account: i64, batch: &Batch<'_>) -> rusqlite::
             "not_sendable" => Carrier::NotSendable,
             _ => Carrier::Sendable,
         };
-        carrier.verdicts.insert(row.get(0)?, verdict);
+        carrier.carrier_verdicts.insert(row.get(0)?, verdict);
     }
 
     let mut directory = DirectoryMap::default();
@@ -380,7 +385,7 @@ fn prefetch(tx: &Transaction<'_>, account: i64, batch: &Batch<'_>) -> rusqlite::
     )?;
     let mut rows = query.query([&phones])?;
     while let Some(row) = rows.next()? {
-        directory.contacts.insert(row.get(0)?);
+        directory.contact_phones.insert(row.get(0)?);
     }
     let mut query = tx.prepare_cached(
         "SELECT m.phone, l.list_number FROM json_each(?2) AS k
@@ -392,31 +397,6 @@ fn prefetch(tx: &Transaction<'_>, account: i64, batch: &Batch<'_>) -> rusqlite::
         directory.add_membership(row.get_ref(0)?.as_str()?, row.get_ref(1)?.as_str()?);
     }
 
-    // The paid validation is asked only about contacts that pass rules 9 and 10.
-    let wanted = batch
-        .validation_keys(&lists, &carrier)
-        .map_err(|error| rusqlite::Error::ToSqlConversionFailure(error.into()))?;
-    if !wanted.is_empty() {
-        let mut found = HashMap::new();
-        let mut query = tx.prepare_cached(
-            "SELECT v.phone, v.result FROM json_each(?1) AS k
-             JOIN validation_results AS v ON v.phone = k.value",
-        )?;
-        let mut rows = query.query([to_json(&wanted)?])?;
-        while let Some(row) = rows.next()? {
-            found.insert(row.get::<_, String>(0)?, row.get::<_, String>(1)?);
-        }
-        for phone in wanted {
-            let result = match found.get(phone) {
-                None => Ok(ValidationResult::ok(phone)),
-                Some(text) if text == PROVIDER_ERROR => Err(ProviderError),
-                // A row the provider stand-in cannot read is the provider failing for that
-                // number — a per-contact `provider_error`, never a 500.
-                Some(text) => serde_json::from_str(text).map_err(|_| ProviderError),
-            };
-            carrier.validations.insert(phone.to_owned(), result);
-        }
-    }
     Ok(Fetched {
         lists,
         list_ids,
@@ -425,11 +405,42 @@ fn prefetch(tx: &Transaction<'_>, account: i64, batch: &Batch<'_>) -> rusqlite::
     })
 }
 
+/// The paid validation's results for `wanted`, in one query.
+fn fetch_validations(
+    tx: &Transaction<'_>,
+    wanted: &[&str],
+    carrier: &mut CarrierValidationMap,
+) -> rusqlite::Result<()> {
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let mut found = HashMap::new();
+    let mut query = tx.prepare_cached(
+        "SELECT v.phone, v.result FROM json_each(?1) AS k
+         JOIN validation_results AS v ON v.phone = k.value",
+    )?;
+    let mut rows = query.query([to_json(wanted)?])?;
+    while let Some(row) = rows.next()? {
+        found.insert(row.get::<_, String>(0)?, row.get::<_, String>(1)?);
+    }
+    for &phone in wanted {
+        let result = match found.get(phone) {
+            None => Ok(ValidationResult::ok(phone)),
+            Some(text) if text == PROVIDER_ERROR => Err(ProviderError),
+            // A row the provider stand-in cannot read is the provider failing for that
+            // number — a per-contact `provider_error`, never a 500.
+            Some(text) => serde_json::from_str(text).map_err(|_| ProviderError),
+        };
+        carrier.validation_results.insert(phone.to_owned(), result);
+    }
+    Ok(())
+}
+
 /// Writes the accepted contacts in index order; returns the rows inserted.
 fn write(
     tx: &Transaction<'_>,
     list_ids: &HashMap<String, i64>,
-    evaluation: &Evaluation<'_, '_>,
+    evaluation: &Evaluation<'_>,
     now: &str,
 ) -> Result<Written, StoreError> {
     let mut written = Written::default();
@@ -469,12 +480,12 @@ fn write(
         };
         let phone = contact.phone;
         let signup_date = contact.signup_date.to_string();
-        let extra = other_members(&contact)?;
-        let validation = match &contact.acceptance.validation {
+        let extra = to_json(&contact.other_members_map())?;
+        let validation = match &contact.validation {
             Some(result) => Some(to_json(result)?),
             None => None,
         };
-        let (ip, url) = (contact.ip_address(), contact.url());
+        let (ip, url) = (contact.ip_address, contact.url);
         if insert_contact.execute(params![phone, signup_date, ip, url, extra, validation, now])?
             == 1
         {
@@ -482,7 +493,7 @@ fn write(
         } else {
             update_contact.execute(params![phone, ip, url, extra, validation, now])?;
         }
-        let fields = match contact.custom_fields() {
+        let fields = match contact.custom_fields {
             Some(fields) => Some(to_json(fields)?),
             None => None,
         };
@@ -499,7 +510,7 @@ fn write(
             };
             update.execute(params![list_id, phone, fields, now])?;
         }
-        for journey in 1..=contact.acceptance.journeys {
+        for journey in 1..=contact.journeys {
             written.enrollments += enroll.execute(params![list_id, phone, journey, now])? as u64;
         }
     }
@@ -509,16 +520,6 @@ fn write(
 fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> rusqlite::Result<String> {
     serde_json::to_string(value)
         .map_err(|error| rusqlite::Error::ToSqlConversionFailure(error.into()))
-}
-
-/// The members the rules do not read, as a JSON object.
-fn other_members(contact: &AcceptedContact<'_>) -> rusqlite::Result<String> {
-    let members = contact
-        .other_members()
-        .map(|(name, value)| Ok((name.to_owned(), serde_json::to_value(value)?)))
-        .collect::<Result<serde_json::Map<_, _>, serde_json::Error>>()
-        .map_err(|error| rusqlite::Error::ToSqlConversionFailure(error.into()))?;
-    to_json(&members)
 }
 
 fn billing_name(billing: Billing) -> &'static str {
@@ -572,11 +573,11 @@ mod tests {
             .with_connection(|c| c.execute_batch(SCHEMA))
             .expect("the schema again is a no-op");
         let account = store
-            .find_account(bulk_contacts::world::DEFAULT_API_KEY)
+            .find_account(bulk_contacts::testing::DEFAULT_API_KEY)
             .expect("query")
             .expect("the demo account");
         assert_eq!(account.billing, Billing::Active);
-        assert_eq!(account.api_keys, [bulk_contacts::world::DEFAULT_API_KEY]);
+        assert_eq!(account.api_keys, [bulk_contacts::testing::DEFAULT_API_KEY]);
         assert_eq!(store.find_account("trk_unknown").expect("query"), None);
     }
 }

@@ -7,8 +7,8 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use bulk_contacts::world::Entry;
-use bulk_contacts::{Carrier, Engine, Request, SendingList, Timestamp, World};
+use bulk_contacts::testing::{Entry, World};
+use bulk_contacts::{Carrier, Engine, Request, SendingList, Timestamp};
 use common::{KEY, Server, phone};
 use serde_json::{Value, json};
 

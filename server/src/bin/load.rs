@@ -16,11 +16,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bulk_contacts::{CarrierMap, DirectoryMap, Engine, SendingList, Timestamp, World};
+use bulk_contacts::testing::World;
+use bulk_contacts::{CarrierValidationMap, DirectoryMap, Engine, SendingList, Timestamp};
 use bulk_contacts_server::client::Client;
 use bulk_contacts_server::{App, Store};
 
-const KEY: &str = bulk_contacts::world::DEFAULT_API_KEY;
+const KEY: &str = bulk_contacts::testing::DEFAULT_API_KEY;
 const LIST: &str = "+18005551234";
 /// Distinct phone numbers the batches cycle through: the first batches create contacts,
 /// the later ones find them.
@@ -121,7 +122,7 @@ fn in_process_figures(contacts: usize) -> Result<(), Box<dyn std::error::Error>>
             welcome_journeys: 1,
         },
     )]);
-    let (carrier, directory) = (CarrierMap::default(), DirectoryMap::default());
+    let (carrier, directory) = (CarrierValidationMap::default(), DirectoryMap::default());
     let mut failed = None;
     let engine_time = median_of(50, || {
         let outcome = engine.read(&body, now).and_then(|batch| {

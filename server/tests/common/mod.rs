@@ -6,12 +6,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bulk_contacts::{Engine, Limits, Rejection, Response, World};
+use bulk_contacts::testing::World;
+use bulk_contacts::{Engine, Limits, Rejection, Response};
 use bulk_contacts_server::client::{Client, Reply};
 use bulk_contacts_server::{App, Store};
 
 /// The demo key (SPEC §8).
-pub const KEY: &str = bulk_contacts::world::DEFAULT_API_KEY;
+pub const KEY: &str = bulk_contacts::testing::DEFAULT_API_KEY;
 
 /// Every request of the tests gets this long at most.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
