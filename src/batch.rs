@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use yoke::{Yoke, Yokeable};
 
 use crate::account::Billing;
-use crate::codes::{ContactCode, ContactError, Rejection, member};
+use crate::codes::{ContactCode, ContactError, Field, Rejection, member};
 use crate::json::{Json, Object};
 use crate::limits::Limits;
 use crate::lookup::{
@@ -76,7 +76,7 @@ impl<'a> Batch<'a> {
         let wants_validation = contacts.iter().any(|contact| {
             contact
                 .as_object()
-                .and_then(|object| object.get(crate::codes::Field::UseValidation.as_str()))
+                .and_then(|object| object.get(Field::UseValidation.as_str()))
                 == Some(&Json::Bool(true))
         });
         Batch {

@@ -160,7 +160,7 @@ fn boolean(object: &Object<'_>, field: Field, default: bool) -> Result<bool, Con
 }
 
 /// A string field in a given format; `parse` returns what the format yields, or `None`.
-/// Present and well formed: its position in the object and what `parse` yielded.
+/// Present and well formed: the field's position in the object and what `parse` yielded.
 fn formatted<'c, T>(
     object: &'c Object<'_>,
     field: Field,
