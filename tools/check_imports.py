@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Check that the modules of src/ import each other without a cycle.
+"""Check that the modules of src/ import each other without a cycle, and that the public API
+has one path per item.
 
 Reads every `crate::<module>` path in src/**/*.rs (in `use` lines and in code, doc comments
 and comments excluded), builds the graph "module -> modules it names", and prints it in
 dependency order; exits 1 with the cycle if there is one. Submodules count as their top-level
 module (`crate::testing::world` is `testing`); `lib.rs` (the re-export list) is left out, as
-it names every module by design.
+it names every module by design. For the public API: the only public modules are `e164` and
+`testing` (whose items are not re-exported at the root), and no name is re-exported twice.
 
 Usage: python3 tools/check_imports.py
 """
@@ -58,6 +60,23 @@ def main() -> int:
         graph[module] = {reexports.get(n, n) for n in graph[module]} - {module}
         graph[module] = {n for n in graph[module] if (SRC / f"{n}.rs").exists() or (SRC / n).is_dir()}
 
+    public_modules = set(re.findall(r"^pub mod (\w+);", lib, re.M))
+    if public_modules - {"e164", "testing"}:
+        print(f"public modules beyond e164 and testing: {sorted(public_modules)}")
+        return 1
+    names_seen: dict[str, str] = {}
+    for item, module in list(reexports.items()):
+        if module in public_modules:
+            print(f"{item} is reachable as {module}::{item} and at the root")
+            return 1
+    root_items = re.findall(r"pub use \w+::\{([^}]*)\}", lib) + re.findall(r"pub use [\w:]+::(\w+);", lib)
+    for group in root_items:
+        for item in (i.strip() for i in group.split(",")):
+            if item and item in names_seen:
+                print(f"{item} is re-exported twice")
+                return 1
+            names_seen[item] = item
+
     order: list[str] = []
     state: dict[str, str] = {}
 
@@ -83,7 +102,8 @@ def main() -> int:
     for module in order:
         deps = ", ".join(sorted(graph.get(module, ()))) or "-"
         print(f"{module:10} <- {deps}")
-    print(f"no import cycle among {len(order)} modules of src/")
+    print(f"no import cycle among {len(order)} modules of src/; "
+          f"{len(names_seen)} root items, each re-exported once; public modules: e164, testing")
     return 0
 
 
