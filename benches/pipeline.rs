@@ -14,7 +14,8 @@ mod support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use bulk_contacts::{Engine, Request, World};
+use bulk_contacts::testing::World;
+use bulk_contacts::{Engine, Request};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde::Deserialize;
 use support::Mix;

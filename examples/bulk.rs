@@ -11,8 +11,8 @@
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use bulk_contacts::case::{Case, envelope};
-use bulk_contacts::{Engine, Request, Response, World};
+use bulk_contacts::testing::{Case, World, envelope};
+use bulk_contacts::{Engine, Request, Response};
 
 const USAGE: &str = "usage: bulk [--world WORLD.json] [--api-key KEY | --no-api-key] REQUEST.json\n       bulk --case CASE.json\n(`-` reads standard input)";
 

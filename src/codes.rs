@@ -2,11 +2,13 @@
 //!
 //! A row gives the variant, its wire code and its message (with `{limit}` standing for the
 //! configured limit it names); the enum, `as_str()`, the message and the list of all codes
-//! follow from the row. The rows are in the SPEC's order.
+//! follow from the row. The rows are in the SPEC's order. [`ContactError`], the error a
+//! contact ends with, is here too: a code, or the field or validation result its entry needs.
 
 use std::borrow::Cow;
 
 use crate::limits::Limits;
+use crate::lookup::ValidationResult;
 
 macro_rules! code_table {
     (
@@ -165,6 +167,87 @@ impl Field {
     /// The message of `invalid_field` for this field.
     pub const fn message(self) -> &'static str {
         self.template()
+    }
+}
+
+/// The names of the contact members the rules read besides the [`Field`]s: each spelled once.
+pub(crate) mod member {
+    /// Rules 3 and 5.
+    pub const PHONE_NUMBER: &str = "phone_number";
+    /// Rules 4 and 6.
+    pub const LIST_NUMBER: &str = "list_number";
+    /// Rule 8.
+    pub const CUSTOM_FIELDS: &str = "custom_fields";
+}
+
+/// Whether the rules read the member `name`: the two numbers, the [`Field`] table, and
+/// `custom_fields`. Every other member is kept for the store as sent.
+pub(crate) fn is_known_member(name: &str) -> bool {
+    name == member::PHONE_NUMBER
+        || name == member::LIST_NUMBER
+        || name == member::CUSTOM_FIELDS
+        || Field::ALL.iter().any(|field| field.as_str() == name)
+}
+
+/// Why one contact failed: the one error of SPEC §4 it ends with.
+///
+/// An error that needs more than a code carries it: `invalid_field` its [`Field`],
+/// `validation_failed` the provider's [`ValidationResult`] (echoed in the entry). The engine
+/// builds [`ContactCode::InvalidField`] and [`ContactCode::ValidationFailed`] only as those two
+/// variants, never as [`ContactError::Code`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContactError {
+    /// A code whose entry has no member beyond `code` and `error`.
+    Code(ContactCode),
+    /// Rule 7: the first optional field with a wrong type or format.
+    InvalidField(Field),
+    /// Rule 12: the paid validation's result, whose disposition is `invalid` or `unreachable`.
+    ValidationFailed(Box<ValidationResult>),
+}
+
+impl From<ContactCode> for ContactError {
+    fn from(code: ContactCode) -> Self {
+        ContactError::Code(code)
+    }
+}
+
+impl ContactError {
+    /// The code of the entry.
+    pub fn code(&self) -> ContactCode {
+        match self {
+            ContactError::Code(code) => *code,
+            ContactError::InvalidField(_) => ContactCode::InvalidField,
+            ContactError::ValidationFailed(_) => ContactCode::ValidationFailed,
+        }
+    }
+
+    /// The field of an `invalid_field` entry.
+    pub fn field(&self) -> Option<Field> {
+        match self {
+            ContactError::InvalidField(field) => Some(*field),
+            _ => None,
+        }
+    }
+
+    /// The validation result of a `validation_failed` entry.
+    pub fn validation(&self) -> Option<&ValidationResult> {
+        match self {
+            ContactError::ValidationFailed(result) => Some(result),
+            _ => None,
+        }
+    }
+
+    /// The human-readable message of the entry, with the configured limits.
+    pub fn message(&self, limits: &Limits) -> Cow<'static, str> {
+        match self {
+            ContactError::InvalidField(field) => Cow::Borrowed(field.message()),
+            ContactError::ValidationFailed(result) => Cow::Owned(
+                ContactCode::validation_failed_message(result.disposition.as_str()),
+            ),
+            ContactError::Code(code) => code
+                .fixed_message(limits)
+                .unwrap_or(Cow::Borrowed(code.as_str())),
+        }
     }
 }
 

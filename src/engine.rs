@@ -1,70 +1,17 @@
-//! The engine: the batch-level checks of SPEC §3 and the lookups of rules 9 to 12, in order.
-//!
-//! The steps a server takes, each one a method, so that it can do its I/O between them:
-//!
-//! 1. [`Engine::authenticate`] — the `X-Api-Key` header against the account's keys;
-//! 2. [`Engine::read`] — the body: size, JSON, `contacts`, count, then rules 1 to 8 per contact;
-//! 3. [`Batch::check_billing`] — the 402 pre-check;
-//! 4. [`Batch::keys`] and [`Batch::validation_keys`] — what to fetch, each key once;
-//! 5. [`Batch::evaluate`] — rules 9 to 12 through the lookup traits, then the summary.
-//!
-//! [`Engine::handle`] runs all of them for callers whose lookups are synchronous.
-
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+//! The engine: the batch-level checks of SPEC §3 in order, and [`Engine::handle`], the whole
+//! request for callers whose lookups are synchronous.
 
 use jiff::Timestamp;
 use subtle::ConstantTimeEq;
 
-use crate::ContactError;
-use crate::codes::{ContactCode, Field, Rejection};
-use crate::json::Json;
+use crate::account::Account;
+use crate::batch::{Batch, OwnedBatch};
+use crate::codes::Rejection;
 use crate::limits::Limits;
-use crate::lookup::{
-    Carrier, CarrierCheck, Directory, ListLookup, LookupError, SendingList, ValidationResult,
-};
+use crate::lookup::{CarrierCheck, Directory, ListLookup};
 use crate::request;
 use crate::response::Response;
-use crate::rules::{self, Valid};
-use crate::summary::{Acceptance, ContactOutcome, Evaluation};
-
-/// The account's billing status (SPEC §3, check 6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Billing {
-    /// Billing works: validation may be used.
-    #[default]
-    Active,
-    /// No billing configuration.
-    NoBillingConfig,
-    /// No payment method on file.
-    NoPaymentMethod,
-    /// The last payment failed.
-    PaymentFailed,
-    /// Billing is suspended.
-    Suspended,
-}
-
-impl Billing {
-    fn rejection(self) -> Option<Rejection> {
-        match self {
-            Billing::Active => None,
-            Billing::NoBillingConfig => Some(Rejection::NoBillingConfig),
-            Billing::NoPaymentMethod => Some(Rejection::NoPaymentMethod),
-            Billing::PaymentFailed => Some(Rejection::PaymentFailed),
-            Billing::Suspended => Some(Rejection::Suspended),
-        }
-    }
-}
-
-/// The account a request is made for.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Account {
-    /// The account's API keys.
-    pub api_keys: Vec<String>,
-    /// The account's billing status.
-    pub billing: Billing,
-}
+use crate::rules;
 
 /// One request as the HTTP layer received it.
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +25,35 @@ pub struct Request<'a> {
 }
 
 /// The decision logic, configured with its limits. Cheap to copy, shareable across threads.
+///
+/// The steps, in the order to call them (each one a method, so that the caller can do its
+/// I/O between them; see the [crate documentation](crate) for the whole protocol):
+/// [`check_key_format`](Engine::check_key_format) / [`authenticate`](Engine::authenticate),
+/// [`read`](Engine::read) or [`read_owned`](Engine::read_owned), then the [`Batch`]'s
+/// stages. [`handle`](Engine::handle) runs them all with synchronous lookups:
+///
+/// ```
+/// use bulk_contacts::{Account, CarrierValidationMap, DirectoryMap, Engine, Request, SendingList};
+/// use std::collections::HashMap;
+///
+/// let key = "trk_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6";
+/// let account = Account { api_keys: vec![key.to_owned()], ..Account::default() };
+/// let lists = HashMap::from([("+18005551234".to_owned(), SendingList { welcome_journeys: 1 })]);
+/// let request = Request {
+///     api_key: Some(key.as_bytes()),
+///     body: br#"{"contacts": [{"phone_number": "+14155559876", "list_number": "+18005551234",
+///                              "use_journeys": true}]}"#,
+///     now: "2025-06-01T00:00:00Z".parse().unwrap(),
+/// };
+/// let carrier = CarrierValidationMap::default(); // every number sendable
+/// let directory = DirectoryMap::default(); // an empty store
+/// let response = Engine::default().handle(&request, &account, &lists, &carrier, &directory);
+/// assert_eq!(response.status, 200);
+/// assert_eq!(
+///     response.body,
+///     br#"{"success_count":1,"error_count":0,"errors":[],"contacts_created":1,"list_contacts_created":1,"journeys_enrolled":1}"#
+/// );
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Engine {
     limits: Limits,
@@ -146,19 +122,14 @@ impl Engine {
             .iter()
             .map(|contact| rules::check(contact, &self.limits, now, &mut memo))
             .collect();
-        let wants_validation = contacts.iter().any(|contact| {
-            contact
-                .as_object()
-                .and_then(|object| object.get(Field::UseValidation.as_str()))
-                == Some(&Json::Bool(true))
-        });
-        Ok(Batch {
-            limits: self.limits,
-            now,
-            contacts,
-            checks,
-            wants_validation,
-        })
+        Ok(Batch::new(self.limits, now, contacts, checks))
+    }
+
+    /// [`Engine::read`] on a body the batch keeps: the result is `Send + 'static`, so it can
+    /// be read on a blocking thread and sent back. A `bytes::Bytes` body converts with
+    /// `Vec::from(bytes)` (without a copy when the buffer is not shared).
+    pub fn read_owned(&self, body: Vec<u8>, now: Timestamp) -> Result<OwnedBatch, Rejection> {
+        OwnedBatch::read(body, |body| self.read(body, now))
     }
 
     /// The whole request, with synchronous lookups: status and body.
@@ -185,250 +156,5 @@ impl Engine {
             Ok(evaluation) => Response::summary(&evaluation),
             Err(_) => rejected(Rejection::InternalError),
         }
-    }
-}
-
-/// A request that passed checks 2 to 5, with rules 1 to 8 applied to each contact.
-#[derive(Debug, Clone)]
-pub struct Batch<'a> {
-    limits: Limits,
-    now: Timestamp,
-    contacts: Vec<Json<'a>>,
-    checks: Vec<Result<Valid<'a>, ContactError>>,
-    wants_validation: bool,
-}
-
-/// The distinct keys a batch may need, in order of first appearance, so that a server can
-/// fetch each kind in one round trip. They cover every contact that passed rules 1 to 8 — a
-/// superset of what evaluation asks, since a contact may still fail rule 9 or 10 — and none
-/// of them costs money: the paid validation's keys come from [`Batch::validation_keys`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Keys<'b> {
-    /// List numbers, for [`ListLookup`].
-    pub lists: Vec<&'b str>,
-    /// Phone numbers, for [`CarrierCheck::carrier`] and [`Directory::contact_exists`].
-    pub phones: Vec<&'b str>,
-    /// (phone, list) pairs, for [`Directory::is_member`].
-    pub memberships: Vec<(&'b str, &'b str)>,
-}
-
-/// Where a contact stands after rules 9 and 10.
-enum Stage<'b> {
-    Failed(ContactError),
-    Passed(&'b Valid<'b>, SendingList),
-}
-
-impl<'a> Batch<'a> {
-    /// The number of contacts.
-    pub fn len(&self) -> usize {
-        self.contacts.len()
-    }
-
-    /// Whether the batch has no contact (never true: an empty `contacts` is rejected).
-    pub fn is_empty(&self) -> bool {
-        self.contacts.is_empty()
-    }
-
-    /// The contacts as sent.
-    pub fn contacts(&self) -> &[Json<'a>] {
-        &self.contacts
-    }
-
-    /// The result of rules 1 to 8 for each contact.
-    pub fn checks(&self) -> &[Result<Valid<'a>, ContactError>] {
-        &self.checks
-    }
-
-    /// The errors of rules 1 to 8, by index: the pre-check a client can run before sending.
-    pub fn precheck_errors(&self) -> impl Iterator<Item = (usize, &ContactError)> {
-        self.checks
-            .iter()
-            .enumerate()
-            .filter_map(|(index, check)| check.as_ref().err().map(|error| (index, error)))
-    }
-
-    /// The time this batch is evaluated at.
-    pub fn now(&self) -> Timestamp {
-        self.now
-    }
-
-    /// The limits this batch was read with.
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
-    /// Whether some contact is an object whose `use_validation` is `true`.
-    pub fn wants_validation(&self) -> bool {
-        self.wants_validation
-    }
-
-    /// Check 6: a batch asking for validation needs working billing.
-    pub fn check_billing(&self, billing: Billing) -> Result<(), Rejection> {
-        match billing.rejection() {
-            Some(rejection) if self.wants_validation => Err(rejection),
-            _ => Ok(()),
-        }
-    }
-
-    fn valid(&self) -> impl Iterator<Item = &Valid<'a>> {
-        self.checks.iter().filter_map(|check| check.as_ref().ok())
-    }
-
-    /// The distinct free lookup keys this batch may need (see [`Keys`]).
-    pub fn keys(&self) -> Keys<'_> {
-        let mut keys = Keys::default();
-        let (mut lists, mut phones, mut pairs) = (HashSet::new(), HashSet::new(), HashSet::new());
-        for valid in self.valid() {
-            let (phone, list) = (valid.phone.as_ref(), valid.list.as_ref());
-            if lists.insert(list) {
-                keys.lists.push(list);
-            }
-            if phones.insert(phone) {
-                keys.phones.push(phone);
-            }
-            if pairs.insert((phone, list)) {
-                keys.memberships.push((phone, list));
-            }
-        }
-        keys
-    }
-
-    /// The distinct numbers the paid validation will be asked about, given the answers of the
-    /// free lookups: contacts with `use_validation` that pass rules 9 and 10.
-    pub fn validation_keys(
-        &self,
-        lists: &impl ListLookup,
-        carrier: &impl CarrierCheck,
-    ) -> Result<Vec<&str>, LookupError> {
-        let mut seen = HashSet::new();
-        Ok(self
-            .free_stages(lists, carrier)?
-            .into_iter()
-            .filter_map(|stage| match stage {
-                Stage::Passed(valid, _) if valid.flags.use_validation => Some(valid.phone.as_ref()),
-                _ => None,
-            })
-            .filter(|phone| seen.insert(*phone))
-            .collect())
-    }
-
-    /// Rules 9 and 10 for every contact that passed rules 1 to 8: all list lookups, then all
-    /// carrier lookups, each distinct key once. Any failure ends the batch before anything
-    /// is paid for.
-    fn free_stages<'b>(
-        &'b self,
-        lists: &impl ListLookup,
-        carrier: &impl CarrierCheck,
-    ) -> Result<Vec<Stage<'b>>, LookupError> {
-        let mut found: HashMap<&str, Option<SendingList>> = HashMap::with_capacity(self.len());
-        let mut stages = Vec::with_capacity(self.checks.len());
-        for check in &self.checks {
-            stages.push(match check {
-                Err(error) => Stage::Failed(error.clone()),
-                Ok(valid) => match memo(&mut found, &valid.list, |k| lists.list(k))? {
-                    None => Stage::Failed(ContactCode::ListNotFound.into()),
-                    Some(list) => Stage::Passed(valid, list),
-                },
-            });
-        }
-        let mut verdicts: HashMap<&str, Carrier> = HashMap::with_capacity(self.len());
-        for stage in &mut stages {
-            if let Stage::Passed(valid, _) = stage
-                && memo(&mut verdicts, &valid.phone, |k| carrier.carrier(k))?
-                    == Carrier::NotSendable
-            {
-                *stage = Stage::Failed(ContactCode::NotSendable.into());
-            }
-        }
-        Ok(stages)
-    }
-
-    /// Rules 9 to 12, then the summary (SPEC §5). A failed list, carrier or directory lookup
-    /// is returned as the error, to be answered with 500 `internal_error`.
-    pub fn evaluate<'b>(
-        &'b self,
-        lists: &impl ListLookup,
-        carrier: &impl CarrierCheck,
-        directory: &impl Directory,
-    ) -> Result<Evaluation<'b, 'a>, LookupError> {
-        let stages = self.free_stages(lists, carrier)?;
-        let mut validations: HashMap<&str, Result<ValidationResult, crate::ProviderError>> =
-            HashMap::new();
-        let mut passed = Vec::with_capacity(stages.len());
-        for stage in stages {
-            passed.push(match stage {
-                Stage::Failed(error) => Err(error),
-                Stage::Passed(valid, list) if !valid.flags.use_validation => {
-                    Ok((valid, list, None))
-                }
-                Stage::Passed(valid, list) => {
-                    let result = validations
-                        .entry(valid.phone.as_ref())
-                        .or_insert_with_key(|phone| carrier.validate(phone));
-                    match result {
-                        Err(_) => Err(ContactCode::ProviderError.into()),
-                        Ok(result) if result.disposition.fails() => {
-                            Err(ContactError::validation_failed(result.clone()))
-                        }
-                        Ok(result) => Ok((valid, list, Some(Box::new(result.clone())))),
-                    }
-                }
-            });
-        }
-        let outcomes = apply(passed, directory)?;
-        Ok(Evaluation::new(self, outcomes))
-    }
-}
-
-type Passed<'b> = Result<(&'b Valid<'b>, SendingList, Option<Box<ValidationResult>>), ContactError>;
-
-/// Applies the accepted contacts in index order, as a store would (SPEC §5).
-fn apply<'b>(
-    passed: Vec<Passed<'b>>,
-    directory: &impl Directory,
-) -> Result<Vec<ContactOutcome>, LookupError> {
-    let mut phones_seen: HashSet<&str> = HashSet::with_capacity(passed.len());
-    let mut pairs_seen: HashMap<(&str, &str), usize> = HashMap::with_capacity(passed.len());
-    let mut outcomes = Vec::with_capacity(passed.len());
-    for (index, item) in passed.into_iter().enumerate() {
-        let (valid, list, validation) = match item {
-            Err(error) => {
-                outcomes.push(ContactOutcome::Failed(error));
-                continue;
-            }
-            Ok(accepted) => accepted,
-        };
-        let (phone, list_number) = (valid.phone.as_ref(), valid.list.as_ref());
-        let is_new_contact = phones_seen.insert(phone) && !directory.contact_exists(phone)?;
-        let (is_new_list_contact, duplicate_of) = match pairs_seen.entry((phone, list_number)) {
-            Entry::Occupied(first) => (false, Some(*first.get())),
-            Entry::Vacant(slot) => {
-                slot.insert(index);
-                (!directory.is_member(phone, list_number)?, None)
-            }
-        };
-        let enrolls = valid.flags.use_journeys
-            && (is_new_list_contact || !valid.flags.skip_journey_if_exists);
-        outcomes.push(ContactOutcome::Accepted(Acceptance {
-            list,
-            is_new_contact,
-            is_new_list_contact,
-            journeys: if enrolls { list.welcome_journeys } else { 0 },
-            duplicate_of,
-            validation,
-        }));
-    }
-    Ok(outcomes)
-}
-
-/// Asks `lookup` about `key` unless this batch already did.
-fn memo<'k, T: Copy>(
-    cache: &mut HashMap<&'k str, T>,
-    key: &'k str,
-    lookup: impl FnOnce(&str) -> Result<T, LookupError>,
-) -> Result<T, LookupError> {
-    match cache.entry(key) {
-        Entry::Occupied(known) => Ok(*known.get()),
-        Entry::Vacant(slot) => Ok(*slot.insert(lookup(key)?)),
     }
 }

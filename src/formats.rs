@@ -13,6 +13,9 @@ pub const SIGNUP_DATE_TOLERANCE: SignedDuration = SignedDuration::from_secs(5 * 
 /// The most bytes a `url` may have.
 pub const MAX_URL_BYTES: usize = 2048;
 
+/// `0000-01-01T00:00:00Z`, the first instant RFC 3339 can write in UTC.
+const EARLIEST_UTC: Timestamp = Timestamp::constant(-62_167_219_200, 0);
+
 /// A parsed RFC 3339 date-time: the instant at nanosecond precision, and whether digits past
 /// the nanosecond made it a little later than that.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,8 +27,9 @@ pub struct DateTimeValue {
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`, upper-case `T` and `Z`, a real
-/// calendar time, no leap second. `None` when the text is not such a date-time, or names an
-/// instant past what `jiff` represents (only possible beyond the year 9999 in UTC).
+/// calendar time, no leap second. `None` when the text is not such a date-time, or when its
+/// instant cannot be written back in UTC as RFC 3339 (years 0000 to 9999): `0000-01-01T00:00:00+01:00`
+/// is in the year −1 in UTC, `9999-12-31T23:59:59-01:00` in the year 10000.
 pub fn parse_rfc3339(s: &str) -> Option<DateTimeValue> {
     let b = s.as_bytes();
     let (head, rest) = (b.get(..19)?, b.get(19..)?);
@@ -57,6 +61,10 @@ pub fn parse_rfc3339(s: &str) -> Option<DateTimeValue> {
     )
     .ok()?;
     let at = offset.to_timestamp(civil).ok()?;
+    // The upper end needs no check: `jiff` holds no instant past 9999-12-30T22:00:00Z.
+    if at < EARLIEST_UTC {
+        return None;
+    }
     Some(DateTimeValue {
         at,
         below_nanosecond,
@@ -124,8 +132,10 @@ pub fn ip_address_ok(s: &str) -> bool {
 }
 
 /// Rule 7 for `url`: at most 2048 bytes, `http://` or `https://` (any case) followed by an
-/// authority, no whitespace, control character or backslash (the WHATWG parser would silently
-/// drop or rewrite them), and a non-empty host.
+/// authority, no whitespace, control character or backslash anywhere (the WHATWG parser would
+/// silently drop, rewrite or percent-encode them), and a non-empty host. Whitespace and
+/// control characters are Unicode's: `White_Space` (space, tab, NBSP, U+2028, U+3000, …) and
+/// the `Cc` category (U+0000–U+001F, U+007F–U+009F).
 pub fn url_ok(s: &str) -> bool {
     if s.len() > MAX_URL_BYTES {
         return false;
@@ -137,7 +147,9 @@ pub fn url_ok(s: &str) -> bool {
     if !(starts_with("http://") || starts_with("https://")) {
         return false;
     }
-    if s.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'\\') {
+    if s.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
         return false;
     }
     // WHATWG would skip extra slashes and read `https:///path` as host `path`.
@@ -215,7 +227,26 @@ mod tests {
         assert!(signup_date_ok("2025-06-01T05:35:00+05:30", now).is_some());
         assert!(signup_date_ok("2025-06-01T05:35:01+05:30", now).is_none());
         assert!(signup_date_ok("9999-12-31T23:59:59-23:59", now).is_none());
-        assert!(signup_date_ok("0000-01-01T00:00:00+23:59", now).is_some());
+    }
+
+    #[test]
+    fn date_times_outside_the_years_0000_to_9999_in_utc_are_refused() {
+        let at = |s| parse_rfc3339(s).map(|v| v.at);
+        assert_eq!(at("0000-01-01T00:00:00Z"), Some(EARLIEST_UTC));
+        assert_eq!(at("0000-01-01T05:00:00+05:00"), Some(EARLIEST_UTC));
+        assert_eq!(at("0000-01-01T00:00:00-00:00"), Some(EARLIEST_UTC));
+        assert!(at("0000-01-01T00:00:00-01:00").is_some());
+        for outside in [
+            "0000-01-01T00:00:00+23:59",
+            "0000-01-01T00:00:00+00:01",
+            "0000-01-01T04:59:59.999999999+05:00",
+            "9999-12-31T23:59:59-00:01",
+        ] {
+            assert_eq!(at(outside), None, "{outside}");
+        }
+        let now = ts("2025-06-01T00:00:00Z");
+        assert!(signup_date_ok("0000-01-01T00:00:00+23:59", now).is_none());
+        assert!(signup_date_ok("0000-01-01T00:00:00Z", now).is_some());
     }
 
     #[test]
@@ -235,6 +266,7 @@ mod tests {
         assert!(url_ok("https://example.com/signup?x=1"));
         assert!(url_ok("HTTP://EXAMPLE.COM"));
         assert!(url_ok("http://192.0.2.1:8080/"));
+        assert!(url_ok("https://bücher.example/café?q=\u{a1}"));
         for bad in [
             "http://",
             "https:///path",
@@ -249,6 +281,14 @@ mod tests {
             "https:///path",
             "http://\\example.com",
             "http://example.com\\path",
+            "http://example.com/\u{85}",
+            "http://example.com/\u{80}",
+            "http://example.com/\u{9f}",
+            "http://exa\u{a0}mple.com",
+            "http://example.com/a\u{2028}",
+            "http://example.com/\u{3000}",
+            "http://example.com/\u{1680}",
+            "http://example.com/\u{202f}",
         ] {
             assert!(!url_ok(bad), "{bad}");
         }

@@ -50,6 +50,11 @@ pub struct Object<'a> {
 }
 
 impl<'a> Object<'a> {
+    /// The object without members.
+    pub const EMPTY: Object<'static> = Object {
+        members: Vec::new(),
+    };
+
     /// The value of member `name`, if present (a `null` value is returned as [`Json::Null`]).
     pub fn get(&self, name: &str) -> Option<&Json<'a>> {
         self.members
@@ -61,6 +66,28 @@ impl<'a> Object<'a> {
     /// The value of member `name`, with `null` counted as absent (SPEC §4).
     pub fn field(&self, name: &str) -> Option<&Json<'a>> {
         self.get(name).filter(|value| !matches!(value, Json::Null))
+    }
+
+    /// Where member `name` is, and its value, with `null` counted as absent: the rules keep
+    /// the position, so that what they checked is found again without a search by name.
+    pub(crate) fn find_field(&self, name: &str) -> Option<(usize, &Json<'a>)> {
+        self.members
+            .iter()
+            .position(|(key, _)| key == name)
+            .and_then(|at| Some((at, &self.members.get(at)?.1)))
+            .filter(|(_, value)| !matches!(value, Json::Null))
+    }
+
+    /// The value of the member at `position` (as [`Object::find_field`] gave it).
+    pub(crate) fn value_at(&self, position: usize) -> Option<&Json<'a>> {
+        self.members.get(position).map(|(_, value)| value)
+    }
+
+    /// The object as a `serde_json` map, ready for a store that keeps JSON.
+    pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.iter()
+            .map(|(name, value)| (name.to_owned(), serde_json::Value::from(value)))
+            .collect()
     }
 
     /// The members, in order of first occurrence.
@@ -115,6 +142,20 @@ fn dedup_last_wins<'a>(members: Vec<(Cow<'a, str>, Json<'a>)>) -> Vec<(Cow<'a, s
         }
     }
     out
+}
+
+impl From<&Json<'_>> for serde_json::Value {
+    /// The value `serde_json` parses from the same text.
+    fn from(json: &Json<'_>) -> Self {
+        match json {
+            Json::Null => serde_json::Value::Null,
+            Json::Bool(b) => serde_json::Value::Bool(*b),
+            Json::Number(n) => serde_json::Value::Number(n.clone()),
+            Json::String(s) => serde_json::Value::String(s.as_ref().to_owned()),
+            Json::Array(items) => items.iter().map(serde_json::Value::from).collect(),
+            Json::Object(object) => serde_json::Value::Object(object.to_map()),
+        }
+    }
 }
 
 impl<'a> Json<'a> {
@@ -441,5 +482,12 @@ mod tests {
         let mine = serde_json::to_value(parse(text)).expect("serializable");
         let theirs: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
         assert_eq!(mine, theirs);
+    }
+
+    #[test]
+    fn converting_the_tree_gives_the_value_serde_json_parses() {
+        let text = r#"{"z": 1, "a": [1.5, "x\ty", -3], "m": {"k": null, "b": true}, "z": 2}"#;
+        let theirs: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
+        assert_eq!(serde_json::Value::from(&parse(text)), theirs);
     }
 }

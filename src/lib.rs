@@ -6,42 +6,73 @@
 //!
 //! The crate does no I/O. It reads no clock, file, network or environment, and holds no global
 //! mutable state: `now` is an argument, and everything that needs a database or a provider
-//! comes in through three small traits, [`ListLookup`], [`CarrierCheck`] and [`Directory`].
-//! A server can instead ask a batch for the keys it needs ([`Batch::keys`]), fetch them
-//! asynchronously in one round trip per kind, and hand the answers in as maps.
+//! comes in through three small traits, [`ListLookup`], [`CarrierCheck`] and [`Directory`],
+//! or as maps filled beforehand from the keys the batch lists.
 //!
-//! The pipeline, one module a step: [`limits`] → `request` (bytes → contacts) → `rules`
-//! (rules 1–8) → [`e164`] (the phone rule) → [`lookup`] (rules 9–12's traits) → `engine`
-//! (the order of everything) → `summary` and `response` (the counters and the exact bodies);
-//! [`world`] and [`case`] are the in-memory world and the conformance case format.
+//! ## The steps of one request
+//!
+//! Each step is a method, so that the caller does its I/O (async or not) between two of them.
+//! Each step's error is the whole answer: `Response::rejected(rejection, engine.limits())`.
+//!
+//! | # | call | SPEC | what it needs |
+//! |---|---|---|---|
+//! | 1 | [`Engine::check_key_format`] | §3 check 1 (format) | the `X-Api-Key` header |
+//! | 2 | [`Engine::authenticate`] | §3 check 1 | the account's keys (found by the key) |
+//! | 3 | [`Engine::read`] or [`Engine::read_owned`] → [`Batch`] | §3 checks 2–5, §4 rules 1–8 | the body (read under the limit), `now` |
+//! | 4 | [`Batch::check_billing`] | §3 check 6 (402) | the account's [`Billing`] |
+//! | 5 | [`Batch::keys`] → [`Keys`] | §7 | — fetch lists, carrier verdicts, contacts, memberships |
+//! | 6 | [`Batch::screen`] → [`Screened`] | §4 rules 9–10 | the lists and carrier verdicts |
+//! | 7 | [`Screened::validation_keys`] | §7 | — have exactly these numbers validated (paid) |
+//! | 8 | [`Screened::evaluate`] → [`Evaluation`] | §4 rules 11–12, §5 | the validation results, the directory |
+//! | 9 | [`Response::summary`], [`Evaluation::accepted`] | §5 | — answer, and write each [`AcceptedContact`] |
+//!
+//! A lookup error at steps 6 or 8 is answered with
+//! [`Rejection::InternalError`] (500). Skipping step 7 is not an error the engine can see: a
+//! contact with `use_validation` whose number has no result in the map gets `provider_error`.
+//! With lookups that answer anything synchronously, [`Batch::evaluate`] runs steps 6 and 8
+//! together, and [`Engine::handle`] runs every step.
+//!
+//! A client SDK stops after step 3: [`Batch::precheck_errors`] are the errors it can catch
+//! before sending. [`AcceptedContact`] says how to write an accepted contact (merge or
+//! replace, duplicates).
+//!
+//! ## Public API
+//!
+//! Every item has one path, at the crate root, except the phone rule's own items in [`e164`]
+//! and, with the feature `testing`, the in-memory world and the case format in `testing`.
+//! The feature `http` adds `Response::into_http`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
 #![doc = include_str!("../README.md")]
 
-pub mod case;
-pub mod codes;
+mod account;
+mod batch;
+mod codes;
 pub mod e164;
 mod engine;
-pub mod formats;
-pub mod json;
-pub mod limits;
-pub mod lookup;
+mod formats;
+mod json;
+mod limits;
+mod lookup;
 mod request;
 mod response;
-pub mod rules;
+mod rules;
 mod summary;
-pub mod world;
+#[cfg(feature = "testing")]
+pub mod testing;
 
-pub use codes::{ContactCode, Field, Rejection};
-pub use engine::{Account, Batch, Billing, Engine, Keys, Request};
+pub use account::{Account, Billing};
+pub use batch::{Batch, Keys, OwnedBatch, Screened};
+pub use codes::{ContactCode, ContactError, Field, Rejection};
+pub use engine::{Engine, Request};
 pub use jiff::Timestamp;
 pub use json::{Json, Object};
 pub use limits::Limits;
 pub use lookup::{
-    Carrier, CarrierCheck, CarrierMap, Directory, DirectoryMap, Disposition, LineType, ListLookup,
-    LookupError, ProviderError, SendingList, ValidationResult,
+    Carrier, CarrierCheck, CarrierValidationMap, Cost, Directory, DirectoryMap, Disposition,
+    InvalidCost, LineType, ListLookup, LookupError, ProviderError, SendingList, ValidationResult,
 };
-pub use response::{Response, rejection_body};
+pub use response::Response;
 pub use rules::{Flags, Valid};
-pub use summary::{Acceptance, AcceptedContact, ContactError, ContactOutcome, Counts, Evaluation};
-pub use world::World;
+pub use summary::{AcceptedContact, ContactOutcome, Counts, Evaluation, FailedContact};

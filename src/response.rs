@@ -6,7 +6,20 @@ use crate::codes::Rejection;
 use crate::limits::Limits;
 use crate::summary::Evaluation;
 
-/// A status and a serialized JSON body, ready to send.
+/// A status and a serialized JSON body, ready to send with the content type
+/// [`Response::CONTENT_TYPE`].
+///
+/// ```
+/// use bulk_contacts::{Limits, Rejection, Response};
+///
+/// let response = Response::rejected(Rejection::TooManyContacts, &Limits::default());
+/// assert_eq!(response.status, 413);
+/// assert_eq!(
+///     response.body,
+///     br#"{"error":"contacts exceeds the limit of 1000 per request","code":"too_many_contacts"}"#
+/// );
+/// assert_eq!(Response::CONTENT_TYPE, "application/json");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     /// The HTTP status.
@@ -23,29 +36,49 @@ struct RejectionBody<'m> {
 }
 
 impl Response {
+    /// The content type of every body: `application/json`.
+    pub const CONTENT_TYPE: &'static str = "application/json";
+
     /// The answer to a rejected request.
     pub fn rejected(rejection: Rejection, limits: &Limits) -> Self {
         Response {
             status: rejection.status(),
-            body: rejection_body(rejection, limits),
+            body: to_json(&RejectionBody {
+                error: &rejection.message(limits),
+                code: rejection.as_str(),
+            }),
         }
     }
 
     /// The 200 answer: the summary of an evaluated batch.
-    pub fn summary(evaluation: &Evaluation<'_, '_>) -> Self {
+    pub fn summary(evaluation: &Evaluation<'_>) -> Self {
         Response {
             status: 200,
             body: to_json(evaluation),
         }
     }
-}
 
-/// The body of a rejected request.
-pub fn rejection_body(rejection: Rejection, limits: &Limits) -> Vec<u8> {
-    to_json(&RejectionBody {
-        error: &rejection.message(limits),
-        code: rejection.as_str(),
-    })
+    /// The same answer as an `http::Response`, with `content-type: application/json`
+    /// (feature `http`). With axum: `response.into_http().map(axum::body::Body::from)`.
+    ///
+    /// ```
+    /// # use bulk_contacts::{Limits, Rejection, Response};
+    /// let response = Response::rejected(Rejection::MissingApiKey, &Limits::default());
+    /// let http = response.into_http();
+    /// assert_eq!(http.status(), 401);
+    /// assert_eq!(http.headers()["content-type"], "application/json");
+    /// ```
+    #[cfg(feature = "http")]
+    pub fn into_http(self) -> http::Response<Vec<u8>> {
+        let mut response = http::Response::new(self.body);
+        *response.status_mut() = http::StatusCode::from_u16(self.status)
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(Self::CONTENT_TYPE),
+        );
+        response
+    }
 }
 
 fn to_json(value: &impl Serialize) -> Vec<u8> {

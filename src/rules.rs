@@ -9,8 +9,7 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
-use crate::ContactError;
-use crate::codes::{ContactCode, Field};
+use crate::codes::{ContactCode, ContactError, Field, member};
 use crate::e164;
 use crate::formats;
 use crate::json::{Json, Object};
@@ -40,6 +39,17 @@ pub struct Valid<'a> {
     pub flags: Flags,
     /// `signup_date` in UTC, when sent.
     pub signup_date: Option<Timestamp>,
+    /// Where the optional members the rules checked are in the contact object, so that the
+    /// accepted contact hands them out without looking them up by name again.
+    pub(crate) members: Members,
+}
+
+/// Positions in the contact object of the optional members a store writes, when present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Members {
+    pub(crate) ip_address: Option<usize>,
+    pub(crate) url: Option<usize>,
+    pub(crate) custom_fields: Option<usize>,
 }
 
 /// Verdicts already reached in this batch on values that repeat from contact to contact (the
@@ -63,19 +73,24 @@ pub(crate) fn check<'a: 'c, 'c>(
     let Json::Object(object) = contact else {
         return Err(ContactCode::InvalidContact.into());
     };
-    let phone = required(object, "phone_number", ContactCode::MissingPhoneNumber)?;
-    let list = required(object, "list_number", ContactCode::MissingListNumber)?;
+    let phone = required(
+        object,
+        member::PHONE_NUMBER,
+        ContactCode::MissingPhoneNumber,
+    )?;
+    let list = required(object, member::LIST_NUMBER, ContactCode::MissingListNumber)?;
     let phone = e164_number(phone, ContactCode::InvalidPhone, e164::is_valid)?;
     let list = e164_number(list, ContactCode::InvalidListNumber, |s| {
         *memo.lists.entry(s).or_insert_with(|| e164::is_valid(s))
     })?;
-    let (flags, signup_date) = optional_fields(object, now, &mut memo.urls)?;
-    custom_fields(object)?;
+    let (flags, signup_date, mut members) = optional_fields(object, now, &mut memo.urls)?;
+    members.custom_fields = custom_fields(object)?;
     Ok(Valid {
         phone,
         list,
         flags,
         signup_date,
+        members,
     })
 }
 
@@ -109,7 +124,7 @@ fn optional_fields<'c>(
     object: &'c Object<'_>,
     now: Timestamp,
     urls: &mut HashMap<&'c str, bool>,
-) -> Result<(Flags, Option<Timestamp>), ContactError> {
+) -> Result<(Flags, Option<Timestamp>, Members), ContactError> {
     let flags = Flags {
         use_journeys: boolean(object, Field::UseJourneys, false)?,
         skip_journey_if_exists: boolean(object, Field::SkipJourneyIfExists, true)?,
@@ -118,46 +133,53 @@ fn optional_fields<'c>(
     };
     let signup_date = formatted(object, Field::SignupDate, |s| {
         formats::signup_date_ok(s, now)
-    })?;
-    formatted(object, Field::IpAddress, |s| {
+    })?
+    .map(|(_, at)| at);
+    let ip_address = formatted(object, Field::IpAddress, |s| {
         formats::ip_address_ok(s).then_some(())
     })?;
-    formatted(object, Field::Url, |s| {
+    let url = formatted(object, Field::Url, |s| {
         urls.entry(s)
             .or_insert_with(|| formats::url_ok(s))
             .then_some(())
     })?;
-    Ok((flags, signup_date))
+    let members = Members {
+        ip_address: ip_address.map(|(at, ())| at),
+        url: url.map(|(at, ())| at),
+        custom_fields: None,
+    };
+    Ok((flags, signup_date, members))
 }
 
 fn boolean(object: &Object<'_>, field: Field, default: bool) -> Result<bool, ContactError> {
     match object.field(field.as_str()) {
         None => Ok(default),
         Some(Json::Bool(b)) => Ok(*b),
-        Some(_) => Err(ContactError::invalid_field(field)),
+        Some(_) => Err(ContactError::InvalidField(field)),
     }
 }
 
 /// A string field in a given format; `parse` returns what the format yields, or `None`.
+/// Present and well formed: the field's position in the object and what `parse` yielded.
 fn formatted<'c, T>(
     object: &'c Object<'_>,
     field: Field,
     parse: impl FnOnce(&'c str) -> Option<T>,
-) -> Result<Option<T>, ContactError> {
-    match object.field(field.as_str()) {
+) -> Result<Option<(usize, T)>, ContactError> {
+    match object.find_field(field.as_str()) {
         None => Ok(None),
-        Some(Json::String(s)) => parse(s)
-            .map(Some)
-            .ok_or_else(|| ContactError::invalid_field(field)),
-        Some(_) => Err(ContactError::invalid_field(field)),
+        Some((at, Json::String(s))) => parse(s)
+            .map(|value| Some((at, value)))
+            .ok_or(ContactError::InvalidField(field)),
+        Some(_) => Err(ContactError::InvalidField(field)),
     }
 }
 
 /// Rule 8: `custom_fields`, when present, is an object of non-empty names whose values are
-/// strings, numbers or booleans.
-fn custom_fields(object: &Object<'_>) -> Result<(), ContactError> {
-    let Some(value) = object.field("custom_fields") else {
-        return Ok(());
+/// strings, numbers or booleans. Present and well formed: its position in the object.
+fn custom_fields(object: &Object<'_>) -> Result<Option<usize>, ContactError> {
+    let Some((at, value)) = object.find_field(member::CUSTOM_FIELDS) else {
+        return Ok(None);
     };
     let fine = value.as_object().is_some_and(|fields| {
         fields.iter().all(|(name, value)| {
@@ -165,7 +187,7 @@ fn custom_fields(object: &Object<'_>) -> Result<(), ContactError> {
         })
     });
     if fine {
-        Ok(())
+        Ok(Some(at))
     } else {
         Err(ContactCode::InvalidCustomFields.into())
     }

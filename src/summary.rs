@@ -1,84 +1,78 @@
 //! The result of a batch (SPEC §5): one outcome per contact, the counters, and for each
 //! accepted contact everything a store needs to write it.
 
-use std::borrow::Cow;
-
 use jiff::Timestamp;
 use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
 
-use crate::codes::{ContactCode, Field};
-use crate::engine::Batch;
+use crate::codes::{ContactError, is_known_member};
 use crate::json::{Json, Object};
 use crate::limits::Limits;
 use crate::lookup::{SendingList, ValidationResult};
 use crate::rules::Flags;
 
-/// Why one contact failed: its code, and the field or validation result its entry carries.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ContactError {
-    /// The code.
-    pub code: ContactCode,
-    /// For `invalid_field`: the first field that failed.
-    pub field: Option<Field>,
-    /// For `validation_failed`: the provider's result, echoed in the entry.
-    pub validation: Option<Box<ValidationResult>>,
-}
-
-impl From<ContactCode> for ContactError {
-    fn from(code: ContactCode) -> Self {
-        ContactError {
-            code,
-            field: None,
-            validation: None,
-        }
-    }
-}
-
-impl ContactError {
-    pub(crate) fn invalid_field(field: Field) -> Self {
-        ContactError {
-            code: ContactCode::InvalidField,
-            field: Some(field),
-            validation: None,
-        }
-    }
-
-    pub(crate) fn validation_failed(result: ValidationResult) -> Self {
-        ContactError {
-            code: ContactCode::ValidationFailed,
-            field: None,
-            validation: Some(Box::new(result)),
-        }
-    }
-
-    /// The human-readable message of the entry.
-    pub fn message(&self, limits: &Limits) -> Cow<'static, str> {
-        if let Some(field) = self.field {
-            return Cow::Borrowed(field.message());
-        }
-        if let Some(validation) = &self.validation {
-            return Cow::Owned(ContactCode::validation_failed_message(
-                validation.disposition.as_str(),
-            ));
-        }
-        self.code
-            .fixed_message(limits)
-            .unwrap_or(Cow::Borrowed(self.code.as_str()))
-    }
-}
-
 /// What happened to one contact.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ContactOutcome {
-    /// Accepted: what the store will do with it.
-    Accepted(Acceptance),
+pub enum ContactOutcome<'b> {
+    /// Accepted: what the store writes.
+    Accepted(AcceptedContact<'b>),
     /// Rejected with one error.
-    Failed(ContactError),
+    Failed(FailedContact<'b>),
 }
 
-/// How an accepted contact lands in the store, applied in index order.
+/// A rejected contact: what its entry in `errors` says.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Acceptance {
+pub struct FailedContact<'b> {
+    /// Its index in `contacts`.
+    pub index: usize,
+    /// `phone_number` exactly as sent, when it was a string.
+    pub phone_number: Option<&'b str>,
+    /// Its one error.
+    pub error: ContactError,
+}
+
+/// An accepted contact, ready to be written: the numbers, the flags and members it was sent
+/// with (checked, borrowed from the body), and how it lands in the store, applied in index
+/// order.
+///
+/// # Writing it
+///
+/// The counters of the summary are the rows a store that follows these rules inserts (the
+/// reference server writes exactly this way, and checks it):
+///
+/// * **contact** (one per phone number): insert when [`is_new_contact`](Self::is_new_contact),
+///   with `signup_date`, `ip_address`, `url` and the [other members](Self::other_members_map).
+///   An existing contact keeps its first `signup_date`; an `ip_address` or `url` sent now
+///   replaces the stored one (it is the consent of this signup), an absent one keeps it; the
+///   other members are merged into the stored ones, a member sent now replacing the same name.
+/// * **membership** (one per phone number and list): insert when
+///   [`is_new_list_contact`](Self::is_new_list_contact), with
+///   [`custom_fields`](Self::custom_fields_map) (empty when absent). For an existing
+///   membership, `custom_fields` sent now are merged into the stored ones, or replace them
+///   all when `flags.replace_custom_fields` is `true`; absent `custom_fields` leave them as
+///   they are, whatever the flag.
+/// * **journeys**: enroll the membership in [`journeys`](Self::journeys) welcome journeys.
+/// * **duplicates**: a contact with [`duplicate_of`](Self::duplicate_of) repeats an earlier
+///   accepted contact of the batch (same phone, same list). Apply it all the same, in index
+///   order, as an update of what the earlier one wrote: it is new neither as a contact nor as
+///   a membership, and it enrolls only when `use_journeys` and not `skip_journey_if_exists`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcceptedContact<'b> {
+    /// Its index in `contacts`.
+    pub index: usize,
+    /// The canonical phone number.
+    pub phone: &'b str,
+    /// The canonical list number.
+    pub list_number: &'b str,
+    /// The flags, defaults applied.
+    pub flags: Flags,
+    /// `signup_date` in UTC, or `now` when absent.
+    pub signup_date: Timestamp,
+    /// `ip_address`, when sent (a valid IPv4 or IPv6 address).
+    pub ip_address: Option<&'b str>,
+    /// `url`, when sent (a valid absolute http or https URL).
+    pub url: Option<&'b str>,
+    /// `custom_fields`, when sent (an object of string, number or boolean values).
+    pub custom_fields: Option<&'b Object<'b>>,
     /// Its sending list.
     pub list: SendingList,
     /// No contact with this phone number existed, in the store or earlier in the batch.
@@ -91,6 +85,28 @@ pub struct Acceptance {
     pub duplicate_of: Option<usize>,
     /// The paid validation's result, when `use_validation` was `true`.
     pub validation: Option<Box<ValidationResult>>,
+    pub(crate) contact: &'b Object<'b>,
+}
+
+impl<'b> AcceptedContact<'b> {
+    /// The members the rules do not read (`ad_network_source`, unknown names…), as sent.
+    pub fn other_members(&self) -> impl Iterator<Item = (&'b str, &'b Json<'b>)> + use<'b> {
+        self.contact
+            .iter()
+            .filter(|(name, _)| !is_known_member(name))
+    }
+
+    /// [`AcceptedContact::other_members`] as a JSON object, ready for a store column.
+    pub fn other_members_map(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.other_members()
+            .map(|(name, value)| (name.to_owned(), serde_json::Value::from(value)))
+            .collect()
+    }
+
+    /// `custom_fields` as a JSON object, ready for a store column, when sent.
+    pub fn custom_fields_map(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        self.custom_fields.map(Object::to_map)
+    }
 }
 
 /// The counters of the summary body.
@@ -108,16 +124,17 @@ pub struct Counts {
     pub journeys_enrolled: u64,
 }
 
-/// The evaluated batch: one outcome per contact, in index order.
+/// The evaluated batch: one outcome per contact, in index order, and the counters. It holds
+/// what it reports, borrowing strings from the batch; serialized, it is the summary body.
 #[derive(Debug, Clone)]
-pub struct Evaluation<'b, 'a> {
-    batch: &'b Batch<'a>,
-    outcomes: Vec<ContactOutcome>,
+pub struct Evaluation<'b> {
+    limits: Limits,
+    outcomes: Vec<ContactOutcome<'b>>,
     counts: Counts,
 }
 
-impl<'b, 'a> Evaluation<'b, 'a> {
-    pub(crate) fn new(batch: &'b Batch<'a>, outcomes: Vec<ContactOutcome>) -> Self {
+impl<'b> Evaluation<'b> {
+    pub(crate) fn new(limits: Limits, outcomes: Vec<ContactOutcome<'b>>) -> Self {
         let mut counts = Counts::default();
         for outcome in &outcomes {
             match outcome {
@@ -131,7 +148,7 @@ impl<'b, 'a> Evaluation<'b, 'a> {
             }
         }
         Evaluation {
-            batch,
+            limits,
             outcomes,
             counts,
         }
@@ -143,117 +160,29 @@ impl<'b, 'a> Evaluation<'b, 'a> {
     }
 
     /// One outcome per contact, in index order.
-    pub fn outcomes(&self) -> &[ContactOutcome] {
+    pub fn outcomes(&self) -> &[ContactOutcome<'b>] {
         &self.outcomes
     }
 
     /// The failed contacts, in ascending index.
-    pub fn errors(&self) -> impl Iterator<Item = (usize, &ContactError)> {
-        self.outcomes
-            .iter()
-            .enumerate()
-            .filter_map(|(index, outcome)| match outcome {
-                ContactOutcome::Failed(error) => Some((index, error)),
-                ContactOutcome::Accepted(_) => None,
-            })
+    pub fn errors(&self) -> impl Iterator<Item = &FailedContact<'b>> {
+        self.outcomes.iter().filter_map(|outcome| match outcome {
+            ContactOutcome::Failed(failed) => Some(failed),
+            ContactOutcome::Accepted(_) => None,
+        })
     }
 
     /// The accepted contacts, in index order, with what a store needs to write them.
-    pub fn accepted(&self) -> impl Iterator<Item = AcceptedContact<'_>> {
-        self.outcomes
-            .iter()
-            .zip(self.batch.checks())
-            .zip(self.batch.contacts())
-            .enumerate()
-            .filter_map(|(index, ((outcome, check), contact))| {
-                let ContactOutcome::Accepted(acceptance) = outcome else {
-                    return None;
-                };
-                let valid = check.as_ref().ok()?;
-                Some(AcceptedContact {
-                    index,
-                    phone: &valid.phone,
-                    list_number: &valid.list,
-                    flags: valid.flags,
-                    signup_date: valid.signup_date.unwrap_or(self.batch.now()),
-                    contact: contact.as_object()?,
-                    acceptance,
-                })
-            })
-    }
-
-    /// The phone number of a contact as sent, when it was a string.
-    fn phone_number_sent(&self, index: usize) -> Option<&str> {
-        self.batch
-            .contacts()
-            .get(index)?
-            .as_object()?
-            .get("phone_number")?
-            .as_str()
-    }
-}
-
-/// Members of a contact that the rules read; everything else is "other members".
-const KNOWN_MEMBERS: [&str; 10] = [
-    "phone_number",
-    "list_number",
-    "use_journeys",
-    "skip_journey_if_exists",
-    "use_validation",
-    "replace_custom_fields",
-    "signup_date",
-    "ip_address",
-    "url",
-    "custom_fields",
-];
-
-/// An accepted contact, ready to be written.
-#[derive(Debug, Clone, Copy)]
-pub struct AcceptedContact<'e> {
-    /// Its index in `contacts`.
-    pub index: usize,
-    /// The canonical phone number.
-    pub phone: &'e str,
-    /// The canonical list number.
-    pub list_number: &'e str,
-    /// The flags, defaults applied.
-    pub flags: Flags,
-    /// `signup_date` in UTC, or `now` when absent.
-    pub signup_date: Timestamp,
-    /// The contact object as sent.
-    pub contact: &'e Object<'e>,
-    /// New or existing, journeys, duplicate, validation.
-    pub acceptance: &'e Acceptance,
-}
-
-impl<'e> AcceptedContact<'e> {
-    /// `ip_address`, when sent.
-    pub fn ip_address(&self) -> Option<&'e str> {
-        self.contact.field("ip_address").and_then(Json::as_str)
-    }
-
-    /// `url`, when sent.
-    pub fn url(&self) -> Option<&'e str> {
-        self.contact.field("url").and_then(Json::as_str)
-    }
-
-    /// `custom_fields`, when sent.
-    pub fn custom_fields(&self) -> Option<&'e Object<'e>> {
-        self.contact
-            .field("custom_fields")
-            .and_then(Json::as_object)
-    }
-
-    /// The members the rules do not read (`ad_network_source`, unknown names…), as sent.
-    pub fn other_members(&self) -> impl Iterator<Item = (&'e str, &'e Json<'e>)> {
-        self.contact
-            .iter()
-            .filter(|(name, _)| !KNOWN_MEMBERS.contains(name))
+    pub fn accepted(&self) -> impl Iterator<Item = &AcceptedContact<'b>> {
+        self.outcomes.iter().filter_map(|outcome| match outcome {
+            ContactOutcome::Accepted(accepted) => Some(accepted),
+            ContactOutcome::Failed(_) => None,
+        })
     }
 }
 
 /// The summary body, members in the SPEC's order.
-impl Serialize for Evaluation<'_, '_> {
+impl Serialize for Evaluation<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut body = serializer.serialize_struct("Summary", 6)?;
         body.serialize_field("success_count", &self.counts.success_count)?;
@@ -266,39 +195,39 @@ impl Serialize for Evaluation<'_, '_> {
     }
 }
 
-struct ErrorEntries<'e, 'b, 'a>(&'e Evaluation<'b, 'a>);
+struct ErrorEntries<'e, 'b>(&'e Evaluation<'b>);
 
-impl Serialize for ErrorEntries<'_, '_, '_> {
+impl Serialize for ErrorEntries<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.errors().map(|(index, error)| ErrorEntry {
-            index,
-            phone_number: self.0.phone_number_sent(index),
-            error,
-            limits: self.0.batch.limits(),
-        }))
+        let limits = &self.0.limits;
+        serializer.collect_seq(self.0.errors().map(|failed| ErrorEntry { failed, limits }))
     }
 }
 
 /// `{index, phone_number, code, error[, field | validation]}`.
-struct ErrorEntry<'e> {
-    index: usize,
-    phone_number: Option<&'e str>,
-    error: &'e ContactError,
+struct ErrorEntry<'e, 'b> {
+    failed: &'e FailedContact<'b>,
     limits: &'e Limits,
 }
 
-impl Serialize for ErrorEntry<'_> {
+impl Serialize for ErrorEntry<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let FailedContact {
+            index,
+            phone_number,
+            error,
+        } = self.failed;
         let mut entry = serializer.serialize_map(None)?;
-        entry.serialize_entry("index", &self.index)?;
-        entry.serialize_entry("phone_number", &self.phone_number)?;
-        entry.serialize_entry("code", self.error.code.as_str())?;
-        entry.serialize_entry("error", &self.error.message(self.limits))?;
-        if let Some(field) = self.error.field {
-            entry.serialize_entry("field", field.as_str())?;
-        }
-        if let Some(validation) = &self.error.validation {
-            entry.serialize_entry("validation", validation)?;
+        entry.serialize_entry("index", index)?;
+        entry.serialize_entry("phone_number", phone_number)?;
+        entry.serialize_entry("code", error.code().as_str())?;
+        entry.serialize_entry("error", &error.message(self.limits))?;
+        match error {
+            ContactError::InvalidField(field) => entry.serialize_entry("field", field.as_str())?,
+            ContactError::ValidationFailed(result) => {
+                entry.serialize_entry("validation", result)?
+            }
+            ContactError::Code(_) => {}
         }
         entry.end()
     }

@@ -3,9 +3,10 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
+use bulk_contacts::testing::World;
 use bulk_contacts::{
-    Carrier, CarrierCheck, ContactOutcome, Directory, Engine, ListLookup, LookupError,
-    ProviderError, Request, SendingList, ValidationResult, World,
+    Carrier, CarrierCheck, ContactCode, ContactOutcome, Directory, Engine, ListLookup, LookupError,
+    ProviderError, Request, SendingList, ValidationResult,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -266,30 +267,26 @@ proptest! {
 
     #[test]
     fn duplicates_are_the_only_way_contacts_affect_each_others_counters(contacts in batch()) {
-        // With every phone number made distinct, each contact counts exactly as it would alone.
-        let world = world();
-        let distinct: Vec<Value> = contacts.iter().cloned().enumerate().map(|(i, mut c)| {
-            if let Some(p) = c.get_mut("phone_number").filter(|p| p.as_str().is_some_and(|s| s.starts_with("+1415555")) ) {
-                *p = Value::from(format!("+1650555{:04}", 100 + i));
-            }
-            c
-        }).collect();
+        // Every phone number made distinct — each contact gets a fresh number that the world
+        // answers about exactly as about the number it replaces — and each contact counts
+        // exactly as it would alone. Asserted on every generated batch.
+        let (world, distinct) = with_distinct_phones(world(), &contacts);
+        let phones: Vec<&str> = distinct
+            .iter()
+            .filter_map(|c| c.get("phone_number").and_then(Value::as_str))
+            .filter(|p| bulk_contacts::e164::is_valid(p))
+            .collect();
+        prop_assert_eq!(phones.len(), phones.iter().collect::<HashSet<_>>().len());
         let (_, together) = run(&world, &body(&distinct));
         let mut sums = [0u64; 3];
         for contact in &distinct {
             let (_, alone) = run(&world, &body(std::slice::from_ref(contact)));
-            for (sum, name) in sums.iter_mut().zip(["contacts_created", "list_contacts_created", "journeys_enrolled"]) {
+            for (sum, name) in sums.iter_mut().zip(COUNTERS) {
                 *sum += alone[name].as_u64().unwrap();
             }
         }
-        let has_repeats = {
-            let phones: Vec<_> = distinct.iter().filter_map(|c| c.get("phone_number").and_then(Value::as_str)).collect();
-            phones.len() != phones.iter().collect::<HashSet<_>>().len()
-        };
-        if !has_repeats {
-            prop_assert_eq!(sums[0], together["contacts_created"].as_u64().unwrap());
-            prop_assert_eq!(sums[1], together["list_contacts_created"].as_u64().unwrap());
-            prop_assert_eq!(sums[2], together["journeys_enrolled"].as_u64().unwrap());
+        for (sum, name) in sums.into_iter().zip(COUNTERS) {
+            prop_assert_eq!(sum, together[name].as_u64().unwrap(), "{}", name);
         }
     }
 
@@ -316,7 +313,7 @@ proptest! {
             let valid = check.as_ref().ok()?;
             let passed_10 = match outcome {
                 ContactOutcome::Accepted(_) => true,
-                ContactOutcome::Failed(error) => matches!(error.code.as_str(), "provider_error" | "validation_failed"),
+                ContactOutcome::Failed(failed) => matches!(failed.error.code(), ContactCode::ProviderError | ContactCode::ValidationFailed),
             };
             (passed_10 && valid.flags.use_validation).then_some(valid.phone.as_ref())
         }).collect();
@@ -324,6 +321,46 @@ proptest! {
         let validated: HashSet<&str> = calls.get("validate").map(|c| c.keys().map(String::as_str).collect()).unwrap_or_default();
         prop_assert_eq!(validated, reached);
     }
+}
+
+const COUNTERS: [&str; 3] = [
+    "contacts_created",
+    "list_contacts_created",
+    "journeys_enrolled",
+];
+
+/// The batch with each valid phone number replaced by a fresh one (`+1650555XXXX`), and the
+/// world extended so that it answers about each fresh number as about the one it replaces:
+/// the same carrier verdict, validation result, existing contact and memberships.
+fn with_distinct_phones(mut world: World, contacts: &[Value]) -> (World, Vec<Value>) {
+    let mut distinct = contacts.to_vec();
+    for (i, contact) in distinct.iter_mut().enumerate() {
+        let Some(phone) = contact.get_mut("phone_number") else {
+            continue;
+        };
+        let Some(original) = phone.as_str().map(str::to_owned) else {
+            continue;
+        };
+        if !bulk_contacts::e164::is_valid(&original) {
+            continue;
+        }
+        let fresh = format!("+1650555{:04}", 1000 + i);
+        assert!(bulk_contacts::e164::is_valid(&fresh), "{fresh}");
+        if let Some(verdict) = world.carrier.get(&original).cloned() {
+            world.carrier.insert(fresh.clone(), verdict);
+        }
+        if let Some(validation) = world.validation.get(&original).cloned() {
+            world.validation.insert(fresh.clone(), validation);
+        }
+        if world.contacts.contains(&original) {
+            world.contacts.insert(fresh.clone());
+        }
+        if let Some(lists) = world.list_contacts.get(&original).cloned() {
+            world.list_contacts.insert(fresh.clone(), lists);
+        }
+        *phone = Value::from(fresh);
+    }
+    (world, distinct)
 }
 
 /// A world that counts every call by kind and key.

@@ -9,7 +9,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use bulk_contacts::{Engine, Rejection, Request, Response, World};
+use bulk_contacts::testing::World;
+use bulk_contacts::{Engine, Rejection, Request, Response};
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------------
@@ -525,4 +526,37 @@ fn absent_empty_and_malformed_keys_are_rejected_before_the_account() {
             "{malformed:?}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The validation result, echoed as the provider wrote it.
+
+#[test]
+fn a_validation_cost_is_echoed_with_the_digits_the_provider_sent() {
+    let world = World::from_json(
+        r#"{"lists": {"+18005551234": {}},
+            "validation": {
+              "+12125550000": {"phone": "+12125550000", "valid": true, "line_type": "fixed line",
+                "carrier": "Frontier", "carrier_raw": "FRONTIER", "ported": true, "country": "US",
+                "state": "NY", "city": "", "on_dnc": false, "disposition": "unreachable",
+                "cost": 1.50, "cached": false},
+              "+12125550001": {"phone": "+12125550001", "valid": false, "line_type": "unknown",
+                "carrier": "", "carrier_raw": "", "ported": false, "country": "US", "state": "",
+                "city": "", "on_dnc": false, "disposition": "invalid", "cost": 3.0E-3,
+                "cached": true}}}"#,
+    )
+    .expect("a world");
+    let body = br#"{"contacts": [
+        {"phone_number": "+12125550000", "list_number": "+18005551234", "use_validation": true},
+        {"phone_number": "+12125550001", "list_number": "+18005551234", "use_validation": true}]}"#;
+    let request = Request {
+        api_key: world.api_keys.first().map(String::as_bytes),
+        body,
+        now: world.now,
+    };
+    let response = Engine::default().handle(&request, &world.account(), &world, &world, &world);
+    let text = String::from_utf8(response.body).expect("UTF-8");
+    assert_eq!(response.status, 200, "{text}");
+    assert!(text.contains(r#""cost":1.50,"#), "{text}");
+    assert!(text.contains(r#""cost":3.0E-3,"#), "{text}");
 }

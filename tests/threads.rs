@@ -6,13 +6,14 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use bulk_contacts::case::Case;
+use bulk_contacts::testing::{Case, World};
 use bulk_contacts::{
-    Account, Batch, CarrierMap, DirectoryMap, Engine, Evaluation, Keys, Limits, Rejection, Request,
-    Response, SendingList, World,
+    Account, Batch, CarrierValidationMap, DirectoryMap, Engine, Evaluation, Keys, Limits,
+    OwnedBatch, Rejection, Request, Response, Screened, SendingList,
 };
 
 const fn send_sync<T: Send + Sync + ?Sized>() {}
+const fn send_static<T: Send + 'static>() {}
 
 /// Fails to compile if one of these is not `Send + Sync`.
 const _: () = {
@@ -21,21 +22,25 @@ const _: () = {
     send_sync::<Account>();
     send_sync::<World>();
     send_sync::<Batch<'static>>();
-    send_sync::<Evaluation<'static, 'static>>();
+    send_sync::<Evaluation<'static>>();
+    send_sync::<Screened<'static>>();
+    send_sync::<OwnedBatch>();
+    send_static::<OwnedBatch>();
     send_sync::<Keys<'static>>();
     send_sync::<Request<'static>>();
     send_sync::<Response>();
     send_sync::<Rejection>();
-    send_sync::<CarrierMap>();
+    send_sync::<CarrierValidationMap>();
     send_sync::<DirectoryMap>();
     send_sync::<HashMap<String, SendingList>>();
 };
 
 /// Every conformance case, and one batch of 1000 contacts with duplicates and every outcome.
 fn cases() -> Vec<Case> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/conformance")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
+    let mut paths: Vec<_> = ["generated", "hand"]
+        .into_iter()
+        .flat_map(|folder| std::fs::read_dir(root.join(folder)).expect("tests/conformance/*"))
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
         .collect();
@@ -89,6 +94,31 @@ fn evaluate(engine: &Engine, batch: &Batch<'_>, world: &World) -> Response {
     match batch.evaluate(world, world, world) {
         Ok(evaluation) => Response::summary(&evaluation),
         Err(_) => Response::rejected(Rejection::InternalError, engine.limits()),
+    }
+}
+
+#[test]
+fn a_batch_read_on_another_thread_comes_back_owning_its_body() {
+    let engine = Engine::default();
+    let world = World::builtin();
+    for case in cases() {
+        let body = case.body.clone();
+        let now = case.world.now;
+        let owned = std::thread::spawn(move || engine.read_owned(body, now))
+            .join()
+            .expect("no panic");
+        match (owned, engine.read(&case.body, now)) {
+            (Ok(owned), Ok(borrowed)) => {
+                assert_eq!(owned.body(), case.body.as_slice());
+                assert_eq!(owned.batch().checks(), borrowed.checks());
+                assert_eq!(
+                    evaluate(&engine, owned.batch(), &world),
+                    evaluate(&engine, &borrowed, &world)
+                );
+            }
+            (Err(a), Err(b)) => assert_eq!(a, b),
+            (owned, borrowed) => panic!("{}: {owned:?} vs {borrowed:?}", case.description),
+        }
     }
 }
 

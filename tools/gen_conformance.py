@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate the conformance cases of SPEC section 8 into tests/conformance/.
+"""Generate the conformance cases of SPEC section 8 into tests/conformance/generated/.
 
 Standard library only and deterministic: running it twice gives byte-identical files.
 Every phone number below was checked once with the oracle named by SPEC section 6
@@ -12,9 +12,10 @@ to the size it claims and the script asserts it. `compact_size` equals the lengt
 arrays and objects without duplicate keys (Python and serde_json escape exactly the same
 characters: `"`, `\\`, the control characters, with short forms for \\b \\t \\n \\f \\r).
 
-`tests/conformance/doc-example.json` is a verbatim copy of the shared documented example and
-is not written by this script (it is left untouched; every other `*.json` file in the
-directory is regenerated, and stale ones are removed).
+The script owns tests/conformance/generated/ and nothing else: it writes its cases there and
+removes the `*.json` files there that it no longer writes. Hand-written cases live in
+tests/conformance/hand/ (the documented example, the JSON nesting limits, …); the script only
+reads their names, so that no generated case takes the name of a hand-written one.
 
 Usage: python3 tools/gen_conformance.py
 """
@@ -27,8 +28,9 @@ import unicodedata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "tests" / "conformance"
-KEEP = {"doc-example.json"}
+OUT = ROOT / "tests" / "conformance" / "generated"
+HAND = ROOT / "tests" / "conformance" / "hand"
+HAND_NAMES = {path.stem for path in HAND.glob("*.json")}
 
 # --------------------------------------------------------------------------------------------
 # The SPEC tables (sections 3 and 4), verbatim.
@@ -263,7 +265,7 @@ CASES: dict[str, dict] = {}
 
 def case(name: str, description: str, expect: dict, *, body=ABSENT, body_raw: str | None = None,
          world=ABSENT, api_key=ABSENT) -> None:
-    assert name not in CASES and name + ".json" not in KEEP, name
+    assert name not in CASES and name not in HAND_NAMES, name
     assert name == name.lower() and " " not in name and "_" not in name, name
     assert (body is ABSENT) != (body_raw is None), name
     c = {"description": description}
@@ -334,6 +336,10 @@ def auth_cases() -> None:
          "No X-Api-Key header (api_key null) -> 401 unauthorized 'API key required' (SPEC 3 row 1), "
          "although the body is otherwise fine.",
          batch("api_key_required"), body=GOOD_BODY, world=W1, api_key=None)
+    case("batch-auth-absent-key-invalid-json",
+         "No X-Api-Key header and a body that is not JSON: the key is checked first (row 1 before "
+         "row 3) -> 401 'API key required'.",
+         batch("api_key_required"), body_raw='{"contacts": [', world=W1, api_key=None)
     case("batch-auth-empty-key",
          "An empty X-Api-Key header counts as absent -> 401 'API key required' (SPEC 3 row 1).",
          batch("api_key_required"), body=GOOD_BODY, world=W1, api_key="")
@@ -547,11 +553,33 @@ def billing_cases() -> None:
          world={**W1, "billing": "no_payment_method"})
 
 
+def billing_status_cases() -> None:
+    """For each 402 status, the same three shapes: so that each code is pinned several times."""
+    for status in ["no_billing_config", "no_payment_method", "payment_failed", "suspended"]:
+        name = status.replace("_", "-")
+        bad = contact("415-555-0100", L1, use_validation=True)
+        case(f"batch-billing-{name}-invalid-phone-triggers",
+             f"Billing {status}; the only contact asking for validation would fail rule 5 (a "
+             f"national-format phone): it is an object whose use_validation is true -> 402 {status}.",
+             batch(status), body={"contacts": [bad]}, world={**W1, "billing": status})
+        case(f"batch-billing-{name}-among-others",
+             f"Billing {status}; the middle one of three contacts asks for validation -> 402 "
+             f"{status}, the other contacts are not evaluated.",
+             batch(status),
+             body={"contacts": [contact(P(100)), contact(P(101), use_validation=True), contact(P(102))]},
+             world={**W1, "billing": status})
+        case(f"batch-billing-{name}-before-lookup-error",
+             f"Billing {status}, a contact asking for validation whose list lookup fails: the 402 "
+             f"(row 6) comes before the 500 (row 7) -> 402 {status}.",
+             batch(status), body={"contacts": [contact(P(100), LE, use_validation=True)]},
+             world={**W1, "billing": status, "lists": {L1: {"welcome_journeys": 1}, LE: "error"}})
+
 def batch_cases() -> None:
     auth_cases()
     json_cases()
     missing_contacts_cases()
     billing_cases()
+    billing_status_cases()
 
 
 # ============================================================================================
@@ -605,6 +633,39 @@ def limit_cases() -> None:
          "-> 413 payload_too_large 'Request body exceeds the 5242880 byte limit'.",
          batch("payload_too_large"), body_raw=over, world=W1)
 
+    # More bodies over the limit: each is refused before anything else is looked at.
+    spaced = head + " " * (pad + 1) + tail
+    assert len(spaced.encode()) == BODY_LIMIT + 1
+    case("limit-body-5242881-bytes-valid-json",
+         "A body of 5,242,881 bytes that is valid JSON (one more space between tokens): the size "
+         "alone decides -> 413 payload_too_large.",
+         batch("payload_too_large"), body_raw=spaced, world=W1)
+    vtail = compact(contact(P(100), L1, use_validation=True)) + "]}"
+    vover = head + " " * (BODY_LIMIT + 1 - len((head + vtail).encode())) + vtail
+    assert len(vover.encode()) == BODY_LIMIT + 1
+    case("limit-body-over-before-billing",
+         "A 5,242,881-byte body whose contact asks for validation, billing suspended: the size "
+         "(row 2) comes before the 402 (row 6) -> 413 payload_too_large.",
+         batch("payload_too_large"), body_raw=vover, world={**W1, "billing": "suspended"})
+    zeros = "0," * ((BODY_LIMIT - len(head) - len("0]}")) // 2)
+    many = head + zeros + "0]}"
+    many = many[:len(head)] + " " * (BODY_LIMIT + 1 - len(many)) + many[len(head):]
+    assert len(many.encode()) == BODY_LIMIT + 1
+    case("limit-body-over-before-too-many",
+         "A 5,242,881-byte body of about 2.6 million elements: the size (row 2) comes before the "
+         "count (row 5) -> 413 payload_too_large, not too_many_contacts.",
+         batch("payload_too_large"), body_raw=many, world=W1)
+    etail = compact({"phone_number": P(100), "list_number": LE}) + "]}"
+    eover = head + " " * (BODY_LIMIT + 1 - len((head + etail).encode())) + etail
+    assert len(eover.encode()) == BODY_LIMIT + 1
+    case("limit-body-over-before-internal-error",
+         "A 5,242,881-byte body whose contact's list lookup would fail: the size is checked "
+         "before any lookup -> 413 payload_too_large, not 500.",
+         batch("payload_too_large"), body_raw=eover, world={"lists": {LE: "error"}})
+    case("limit-1001-nulls",
+         "1001 elements that are all null (each would fail rule 2): the count check comes first "
+         "-> 413 too_many_contacts.",
+         batch("too_many_contacts"), body={"contacts": [None] * 1001}, world=W1)
 
 # ============================================================================================
 # rule01-: the per-contact size limit (SPEC 2, SPEC 4 rule 1).
@@ -881,6 +942,13 @@ def rule06_cases() -> None:
              "list_number \"+200237082111\" is not canonical (libphonenumber reads +20237082111) -> "
              "invalid_list_number 'list_number must be a valid E.164 number'.",
              contact(P(100), "+200237082111"), "invalid_list_number")
+    rejected("rule06-list-number-integer",
+             "list_number 18005551234 sent as a JSON number: not a string -> invalid_list_number.",
+             contact(P(100), 18005551234), "invalid_list_number")
+    rejected("rule06-list-number-national-format",
+             "list_number \"(800) 555-1234\": a national format, not E.164 (no normalization) -> "
+             "invalid_list_number.",
+             contact(P(100), "(800) 555-1234"), "invalid_list_number")
     il = "invalid_list_number"
     multi("rule06-invalid-formats",
           "list_number values that are not valid E.164 numbers (same rule as phone_number):",
@@ -1001,6 +1069,13 @@ def rule10_cases() -> None:
 def rule11_cases() -> None:
     c0 = contact(VP, L1, use_validation=True)
     c1 = contact(P(100), L1, use_validation=True)
+    c2 = contact(VP, L3, use_validation=True, use_journeys=True)
+    case("rule11-provider-error-no-enrollment",
+         "use_validation and use_journeys on a 3-journey list, and the provider cannot be reached: "
+         "provider_error, so the contact is not written and enrolls in nothing -> 200 with no "
+         "contact created.",
+         ok(1, [fail(0, c2, "provider_error")], 0, 0, 0), body={"contacts": [c2]},
+         world={**W13, "validation": {VP: "provider_error"}})
     case("rule11-provider-error",
          "use_validation true and the validation provider cannot be reached for this number -> "
          "provider_error 'Phone validation provider unavailable' for that contact only; the batch is "
@@ -1598,6 +1673,31 @@ def decision_cases() -> None:
               " https://example.com", "https://example.com ", "https://exa\tmple.com",
               "https://example.com/\n", "https://example.com/\u0001", "https://example.com/a b",
               "https://example.com/\u007f"]])
+    multi("decision-url-invalid-unicode-space-control",
+          "url containing a Unicode space (White_Space) or a C1 control character (U+0080-U+009F) "
+          "anywhere: no whitespace or control character, as for ASCII (the WHATWG parser would "
+          "percent-encode them silently) -> invalid_field url:",
+          [(label, contact(P(100 + i), L1, url=u), uf) for i, (label, u) in enumerate([
+              ("U+0080 in the path", "https://example.com/\u0080"),
+              ("U+0085 NEXT LINE", "https://example.com/a\u0085b"),
+              ("U+009F at the end", "https://example.com/\u009f"),
+              ("U+00A0 NO-BREAK SPACE in the host", "https://exa\u00a0mple.com/"),
+              ("U+00A0 NO-BREAK SPACE at the end", "https://example.com/\u00a0"),
+              ("U+1680 OGHAM SPACE MARK", "https://example.com/\u1680"),
+              ("U+2003 EM SPACE", "https://example.com/a\u2003b"),
+              ("U+2028 LINE SEPARATOR", "https://example.com/\u2028"),
+              ("U+2029 PARAGRAPH SEPARATOR", "https://example.com/?q=\u2029"),
+              ("U+202F NARROW NO-BREAK SPACE", "https://example.com/#\u202f"),
+              ("U+205F MEDIUM MATHEMATICAL SPACE", "https://example.com/\u205f"),
+              ("U+3000 IDEOGRAPHIC SPACE", "https://example.com/\u3000")])])
+    multi("decision-url-valid-non-ascii-visible",
+          "url with visible non-ASCII characters (letters, symbols, a soft hyphen is a format "
+          "character, not a space) -> accepted:",
+          [(label, contact(P(100 + i), L1, url=u), None) for i, (label, u) in enumerate([
+              ("U+00A1 INVERTED EXCLAMATION MARK", "https://example.com/\u00a1"),
+              ("U+00E9 in the path", "https://example.com/caf\u00e9"),
+              ("U+4E2D in the query", "https://example.com/?q=\u4e2d"),
+              ("U+00AD SOFT HYPHEN", "https://example.com/a\u00adb")])])
     multi("decision-url-invalid-other",
           "Other strings that fail the prefix or host requirement -> invalid_field url:",
           [(json.dumps(u), contact(P(100), L1, url=u), uf) for u in [
@@ -1619,29 +1719,23 @@ def decision_cases() -> None:
                ("2025-03-15T14:30:00Z ", "(trailing space)", sd),
                ("+12025-03-15T14:30:00Z", "(expanded year)", sd)])])
 
-    # JSON parser limits.
-    deep = '{"contacts": [' + "[" * 198 + "]" * 198 + "]}"
-    case("decision-json-nesting-200",
-         "Arrays nested 200 levels deep (the top object and contacts included): deeper than 128 -> "
-         "400 invalid_json.", batch("invalid_json"), body_raw=deep, world=W1)
-    deep = '{"contacts": [' + "[" * 98 + "]" * 98 + "]}"
-    case("decision-json-nesting-100",
-         "Arrays nested 100 levels deep: within the limit; the element is an array -> 200 with "
-         "invalid_contact.", ok(1, [err(0, None, "invalid_contact")], 0, 0, 0), body_raw=deep, world=W1)
-    # serde_json's recursion limit: 127 nested arrays/objects are read, 128 are not.
-    deep = '{"contacts": [' + "[" * 125 + "]" * 125 + "]}"
-    case("decision-json-nesting-127",
-         "127 nested levels (top object, contacts array, 125 arrays): the deepest serde_json "
-         "reads -> 200 with invalid_contact.", ok(1, [err(0, None, "invalid_contact")], 0, 0, 0),
-         body_raw=deep, world=W1)
-    deep = '{"contacts": [' + "[" * 126 + "]" * 126 + "]}"
-    case("decision-json-nesting-128",
-         "128 nested levels: one past serde_json's recursion limit -> 400 invalid_json.",
-         batch("invalid_json"), body_raw=deep, world=W1)
-    deep = '{"other": ' + "{\"a\": " * 127 + "1" + "}" * 127 + ', "contacts": [1]}'
-    case("decision-json-nesting-128-in-ignored-member",
-         "128 nested levels inside a top-level member the engine does not use: still past the "
-         "parser's limit -> 400 invalid_json.", batch("invalid_json"), body_raw=deep, world=W1)
+    multi("decision-signup-date-year-0000",
+          "signup_date must name an instant in the years 0000 to 9999 in UTC, so that the store "
+          "can write it back as RFC 3339; the year 0000 with a positive offset is the year -1 in "
+          "UTC (now is 2025-06-01T00:00:00Z):",
+          [(d + " " + why, contact(P(100 + i), L1, signup_date=d), exp)
+           for i, (d, why, exp) in enumerate([
+               ("0000-01-01T00:00:00Z", "(the first instant of the year 0000)", None),
+               ("0000-01-01T05:00:00+05:00", "(0000-01-01T00:00:00Z exactly)", None),
+               ("0000-01-01T00:00:00-05:00", "(0000-01-01T05:00:00Z)", None),
+               ("0000-01-01T00:00:00-00:00", "(-00:00 is UTC)", None),
+               ("0000-01-01T00:00:00+00:01", "(-0001-12-31T23:59:00Z)", sd),
+               ("0000-01-01T04:59:59.999999999+05:00", "(one nanosecond before the year 0000 in UTC)", sd),
+               ("0000-01-01T00:00:00+23:59", "(-0001-12-31T00:01:00Z)", sd),
+               ("0000-12-31T23:59:59+01:00", "(still the year 0000 in UTC)", None)])])
+
+    # JSON parser limits: the nesting cases are hand-written (tests/conformance/hand/), as they
+    # pin the parser's recursion limit rather than a rule of the SPEC.
     case("decision-case-body-null",
          "\"body\": null is the request body `null`: valid JSON whose top level is not an object "
          "-> 400 missing_contacts.", batch("missing_contacts"), body=None, world=W1)
@@ -1650,12 +1744,6 @@ def decision_cases() -> None:
          batch("invalid_json"),
          body_raw='{"contacts": [{"phone_number": "+14155550100", "list_number": "+18005551234", '
                   '"score": 1e400}]}', world=W1)
-    deep_tail = '{"contacts": [' + ",".join(["1"] * 1001) + "," + "[" * 200 + "]" * 200 + "]}"
-    case("decision-json-deep-nesting-after-1001-contacts",
-         "1001 elements, the last nested 200 levels deep: the body is not valid JSON for the parser "
-         "(invalid_json, row 3) before the count check (row 5) -> 400 invalid_json.",
-         batch("invalid_json"), body_raw=deep_tail, world=W1)
-
     # custom_fields.
     rejected("decision-custom-fields-null-value",
              "custom_fields {\"nickname\": null}: null is not a string, number or boolean -> "
@@ -1724,8 +1812,10 @@ def main() -> int:
 
     OUT.mkdir(parents=True, exist_ok=True)
     wanted = {name + ".json" for name in CASES}
+    # Only this script's own folder: a stale generated case goes, nothing else is touched.
     for old in sorted(OUT.glob("*.json")):
-        if old.name not in wanted and old.name not in KEEP:
+        assert old.parent == OUT
+        if old.name not in wanted:
             old.unlink()
     for name, c in CASES.items():
         text = _escape_invisible(render(c)) + "\n"
@@ -1733,7 +1823,8 @@ def main() -> int:
         path = OUT / (name + ".json")
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8", newline="\n")
-    print(f"{len(CASES)} cases written to {OUT.relative_to(ROOT)}/ (plus {', '.join(sorted(KEEP))})")
+    print(f"{len(CASES)} cases written to {OUT.relative_to(ROOT)}/ "
+          f"({len(HAND_NAMES)} hand-written in {HAND.relative_to(ROOT)}/)")
     return 0
 
 

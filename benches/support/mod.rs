@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 
-use bulk_contacts::World;
+use bulk_contacts::testing::World;
 use flate2::read::GzDecoder;
 use serde_json::{Value, json};
 

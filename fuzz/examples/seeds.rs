@@ -13,7 +13,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 
-use bulk_contacts::case::Case;
+use bulk_contacts::testing::Case;
 use bulk_contacts_fuzz::worlds::{INVALID_NUMBERS, VALID_NUMBERS};
 use serde_json::Value;
 

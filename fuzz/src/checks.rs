@@ -11,8 +11,12 @@
 //!   `Response`), and answering or evaluating twice gives byte-identical results;
 //! * the pre-check's errors (rules 1–8) are exactly the full evaluation's errors whose code is
 //!   a rule 1–8 code;
+//! * the counters (and each accepted contact's `is_new_*`, `journeys`, `duplicate_of`) are
+//!   recomputed from the world's directory and lists and the body as `serde_json` reads it,
+//!   given only which contacts were accepted — never from the engine's own bookkeeping;
 //! * each distinct lookup key is asked at most once per evaluation, every key asked is among
-//!   `Batch::keys`, and the paid validation is asked about exactly `Batch::validation_keys`;
+//!   `Batch::keys`, and the paid validation is asked about exactly
+//!   `Screened::validation_keys`;
 //! * the sans-I/O path (prefetch `keys()` into the map-backed impls, then evaluate) gives the
 //!   same body as evaluating against the world directly;
 //! * `Engine::read` agrees with a reference reading through `serde_json::Value` (which
@@ -23,10 +27,11 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use bulk_contacts::e164;
+use bulk_contacts::testing::{Entry, World};
 use bulk_contacts::{
-    Batch, Carrier, CarrierCheck, CarrierMap, ContactCode, ContactError, Directory, DirectoryMap,
-    Engine, Evaluation, Json, ListLookup, LookupError, ProviderError, Rejection, Request, Response,
-    SendingList, Timestamp, ValidationResult, World,
+    Batch, Carrier, CarrierCheck, CarrierValidationMap, ContactCode, ContactError, Directory,
+    DirectoryMap, Engine, Evaluation, Json, ListLookup, LookupError, ProviderError, Rejection,
+    Request, Response, SendingList, Timestamp, ValidationResult,
 };
 use serde_json::Value;
 
@@ -104,6 +109,7 @@ pub fn full(engine: &Engine, world: &World, body: &[u8]) {
             assert_eq!(summary, Response::summary(b), "two summaries differ");
             assert_eq!(summary, response, "handle differs from evaluate");
             evaluation_invariants(&batch, a, &response);
+            counters_from_the_directory(world, body, a);
             recorder.assert_each_key_once();
             recorder.assert_within_keys(&batch, world);
             prefetched_agrees(&batch, world, &response);
@@ -245,23 +251,20 @@ pub fn batch_invariants(engine: &Engine, batch: &Batch<'_>) {
                 );
             }
             Err(error) => {
-                assert!(rule(error.code) <= 8, "pre-check gave {:?}", error.code);
-                assert_eq!(
-                    error.field.is_some(),
-                    error.code == ContactCode::InvalidField
-                );
-                assert!(error.validation.is_none());
+                let code = error.code();
+                assert!(rule(code) <= 8, "pre-check gave {code:?}");
+                assert!(!matches!(
+                    error,
+                    ContactError::Code(ContactCode::InvalidField | ContactCode::ValidationFailed)
+                ));
+                assert!(error.validation().is_none());
                 let too_large = size > limits.max_contact_bytes;
-                assert_eq!(
-                    too_large,
-                    error.code == ContactCode::PayloadTooLarge,
-                    "rule 1"
-                );
+                assert_eq!(too_large, code == ContactCode::PayloadTooLarge, "rule 1");
                 if !too_large && object.is_none() {
-                    assert_eq!(error.code, ContactCode::InvalidContact, "rule 2");
+                    assert_eq!(code, ContactCode::InvalidContact, "rule 2");
                 }
                 if !too_large && object.is_some_and(|o| o.field("phone_number").is_none()) {
-                    assert_eq!(error.code, ContactCode::MissingPhoneNumber, "rule 3");
+                    assert_eq!(code, ContactCode::MissingPhoneNumber, "rule 3");
                 }
             }
         }
@@ -283,11 +286,7 @@ pub fn batch_invariants(engine: &Engine, batch: &Batch<'_>) {
 }
 
 /// What holds of a successful evaluation and its 200 response.
-pub fn evaluation_invariants(
-    batch: &Batch<'_>,
-    evaluation: &Evaluation<'_, '_>,
-    response: &Response,
-) {
+pub fn evaluation_invariants(batch: &Batch<'_>, evaluation: &Evaluation<'_>, response: &Response) {
     let count = batch.len();
     let counts = evaluation.counts();
     assert_eq!(evaluation.outcomes().len(), count);
@@ -299,26 +298,31 @@ pub fn evaluation_invariants(
     let precheck: Vec<(usize, &ContactError)> = batch.precheck_errors().collect();
     let early: Vec<(usize, &ContactError)> = evaluation
         .errors()
-        .filter(|(_, error)| rule(error.code) <= 8)
+        .filter(|failed| rule(failed.error.code()) <= 8)
+        .map(|failed| (failed.index, &failed.error))
         .collect();
     assert_eq!(
         precheck, early,
         "pre-check and evaluation disagree on rules 1-8"
     );
-    for (index, error) in evaluation.errors() {
-        assert_eq!(
-            error.field.is_some(),
-            error.code == ContactCode::InvalidField
-        );
-        assert_eq!(
-            error.validation.is_some(),
-            error.code == ContactCode::ValidationFailed
-        );
-        if rule(error.code) > 8 {
+    for (position, outcome) in evaluation.outcomes().iter().enumerate() {
+        let index = match outcome {
+            bulk_contacts::ContactOutcome::Accepted(accepted) => accepted.index,
+            bulk_contacts::ContactOutcome::Failed(failed) => failed.index,
+        };
+        assert_eq!(index, position, "outcomes in index order");
+    }
+    for failed in evaluation.errors() {
+        let code = failed.error.code();
+        assert!(!matches!(
+            failed.error,
+            ContactError::Code(ContactCode::InvalidField | ContactCode::ValidationFailed)
+        ));
+        if rule(code) > 8 {
             assert!(
-                batch.checks()[index].is_ok(),
+                batch.checks()[failed.index].is_ok(),
                 "rule {} after a rule 1-8 failure",
-                rule(error.code)
+                rule(code)
             );
         }
     }
@@ -328,7 +332,34 @@ pub fn evaluation_invariants(
     let mut pairs = HashMap::new();
     for accepted in evaluation.accepted() {
         assert!(e164::is_valid(accepted.phone) && e164::is_valid(accepted.list_number));
-        let a = accepted.acceptance;
+        let a = accepted;
+        let object = batch.contacts()[a.index]
+            .as_object()
+            .expect("an accepted contact is an object");
+        let sent = |name: &str| object.field(name);
+        assert_eq!(a.ip_address, sent("ip_address").and_then(Json::as_str));
+        assert_eq!(a.url, sent("url").and_then(Json::as_str));
+        assert_eq!(
+            a.custom_fields,
+            sent("custom_fields").and_then(Json::as_object)
+        );
+        let mut members: Vec<&str> = a.other_members().map(|(name, _)| name).collect();
+        members.extend(object.iter().map(|(name, _)| name).filter(|name| {
+            [
+                "phone_number",
+                "list_number",
+                "use_journeys",
+                "skip_journey_if_exists",
+                "use_validation",
+                "replace_custom_fields",
+                "signup_date",
+                "ip_address",
+                "url",
+                "custom_fields",
+            ]
+            .contains(name)
+        }));
+        assert_eq!(members.len(), object.len(), "other members + known = all");
         created += usize::from(a.is_new_contact);
         list_created += usize::from(a.is_new_list_contact);
         journeys += u64::from(a.journeys);
@@ -369,7 +400,8 @@ pub fn evaluation_invariants(
     let entries = body["errors"].as_array().expect("errors is an array");
     assert_eq!(entries.len(), counts.error_count);
     let mut previous = None;
-    for (entry, (index, error)) in entries.iter().zip(evaluation.errors()) {
+    for (entry, failed) in entries.iter().zip(evaluation.errors()) {
+        let (index, error) = (failed.index, &failed.error);
         let at = entry["index"].as_u64().expect("index is a count") as usize;
         assert_eq!(at, index);
         assert!(at < count, "index {at} out of range");
@@ -378,25 +410,42 @@ pub fn evaluation_invariants(
             "errors unsorted or repeated"
         );
         previous = Some(at);
-        assert_eq!(entry["code"], error.code.as_str());
+        assert_eq!(entry["code"], error.code().as_str());
         let sent = batch.contacts()[at]
             .as_object()
             .and_then(|o| o.get("phone_number"))
             .and_then(Json::as_str);
         assert_eq!(entry["phone_number"].as_str(), sent, "phone_number as sent");
+        assert_eq!(failed.phone_number, sent);
         let members: Vec<&str> = entry
             .as_object()
             .expect("entry is an object")
             .keys()
             .map(String::as_str)
             .collect();
-        let extra = usize::from(error.field.is_some()) + usize::from(error.validation.is_some());
+        let extra =
+            usize::from(error.field().is_some()) + usize::from(error.validation().is_some());
         assert_eq!(members.len(), 4 + extra, "entry members: {members:?}");
-        if let Some(field) = error.field {
+        if let Some(field) = error.field() {
             assert_eq!(entry["field"], field.as_str());
             assert_eq!(entry["error"], field.message());
         }
-        if error.code == ContactCode::ValidationFailed {
+        if let Some(validation) = error.validation() {
+            assert_eq!(
+                serde_json::to_string(&entry["validation"]["cost"]).expect("a number"),
+                serde_json::to_string(
+                    &serde_json::from_str::<Value>(validation.cost.as_str()).expect("a number")
+                )
+                .expect("a number"),
+            );
+            let text = std::str::from_utf8(&response.body).expect("UTF-8");
+            assert!(
+                text.contains(&format!("\"cost\":{},", validation.cost.as_str())),
+                "cost echoed as sent: {}",
+                validation.cost.as_str()
+            );
+        }
+        if error.code() == ContactCode::ValidationFailed {
             let disposition = entry["validation"]["disposition"]
                 .as_str()
                 .expect("disposition");
@@ -409,13 +458,86 @@ pub fn evaluation_invariants(
     }
 }
 
+/// The counters, recomputed from the world's directory and lists and the body as
+/// `serde_json` reads it, knowing only which contacts the engine accepted: SPEC §5 applied by
+/// hand, in index order. Each accepted contact's `is_new_contact`, `is_new_list_contact`,
+/// `journeys` and `duplicate_of` are checked against the same recomputation.
+pub fn counters_from_the_directory(world: &World, body: &[u8], evaluation: &Evaluation<'_>) {
+    let value: Value = serde_json::from_slice(body).expect("an evaluated body is JSON");
+    let contacts = value["contacts"]
+        .as_array()
+        .expect("an evaluated body has contacts");
+    let (mut created, mut list_created, mut journeys) = (0usize, 0usize, 0u64);
+    let mut phones: HashSet<&str> = HashSet::new();
+    let mut pairs: HashMap<(&str, &str), usize> = HashMap::new();
+    for accepted in evaluation.accepted() {
+        let contact = &contacts[accepted.index];
+        let phone = contact["phone_number"].as_str().expect("a string phone");
+        let list = contact["list_number"]
+            .as_str()
+            .expect("a string list number");
+        let is_new_contact = !world.contacts.contains(phone) && phones.insert(phone);
+        let member = world
+            .list_contacts
+            .get(phone)
+            .is_some_and(|lists| lists.contains(list));
+        let first = pairs.get(&(phone, list)).copied();
+        let is_new_list_contact = first.is_none() && !member;
+        pairs.entry((phone, list)).or_insert(accepted.index);
+        let use_journeys = contact["use_journeys"] == Value::Bool(true);
+        let skip = contact["skip_journey_if_exists"] != Value::Bool(false);
+        let welcome = match world.lists.get(list) {
+            Some(Entry::Answer(found)) => found.welcome_journeys,
+            other => panic!("an accepted contact's list {list} is {other:?}"),
+        };
+        let enrolled = if use_journeys && (is_new_list_contact || !skip) {
+            welcome
+        } else {
+            0
+        };
+        assert_eq!(
+            accepted.is_new_contact, is_new_contact,
+            "is_new_contact of {}",
+            accepted.index
+        );
+        assert_eq!(
+            accepted.is_new_list_contact, is_new_list_contact,
+            "is_new_list_contact of {}",
+            accepted.index
+        );
+        assert_eq!(
+            accepted.journeys, enrolled,
+            "journeys of {}",
+            accepted.index
+        );
+        assert_eq!(
+            accepted.duplicate_of, first,
+            "duplicate_of of {}",
+            accepted.index
+        );
+        created += usize::from(is_new_contact);
+        list_created += usize::from(is_new_list_contact);
+        journeys += u64::from(enrolled);
+    }
+    let counts = evaluation.counts();
+    assert_eq!(
+        (
+            counts.contacts_created,
+            counts.list_contacts_created,
+            counts.journeys_enrolled
+        ),
+        (created, list_created, journeys),
+        "counters vs the directory"
+    );
+}
+
 /// The sans-I/O path: prefetch every key of `keys()` (and then `validation_keys`) from the
 /// world into the map-backed impls, evaluate against the maps: the same body. Skipped when a
 /// prefetch fails (the prefetch asks a superset of what evaluation asks).
 pub fn prefetched_agrees(batch: &Batch<'_>, world: &World, expected: &Response) {
     let keys = batch.keys();
     let mut lists: HashMap<String, SendingList> = HashMap::new();
-    let mut carrier = CarrierMap::default();
+    let mut carrier = CarrierValidationMap::default();
     let mut directory = DirectoryMap::default();
     for &list in &keys.lists {
         match world.list(list) {
@@ -430,9 +552,9 @@ pub fn prefetched_agrees(batch: &Batch<'_>, world: &World, expected: &Response) 
         let (Ok(verdict), Ok(exists)) = (world.carrier(phone), world.contact_exists(phone)) else {
             return;
         };
-        carrier.verdicts.insert(phone.to_owned(), verdict);
+        carrier.carrier_verdicts.insert(phone.to_owned(), verdict);
         if exists {
-            directory.contacts.insert(phone.to_owned());
+            directory.contact_phones.insert(phone.to_owned());
         }
     }
     for &(phone, list) in &keys.memberships {
@@ -442,16 +564,16 @@ pub fn prefetched_agrees(batch: &Batch<'_>, world: &World, expected: &Response) 
             Err(_) => return,
         }
     }
-    let validation_keys = batch
-        .validation_keys(&lists, &carrier)
+    let screened = batch
+        .screen(&lists, &carrier)
         .expect("map-backed lookups never fail");
-    for phone in validation_keys {
+    for phone in screened.validation_keys() {
         carrier
-            .validations
+            .validation_results
             .insert(phone.to_owned(), world.validate(phone));
     }
-    let evaluation = batch
-        .evaluate(&lists, &carrier, &directory)
+    let evaluation = screened
+        .evaluate(&carrier, &directory)
         .expect("map-backed lookups never fail");
     assert_eq!(
         &Response::summary(&evaluation),
@@ -598,8 +720,9 @@ impl<'w> Recorder<'w> {
             );
         }
         let expected = batch
-            .validation_keys(world, world)
-            .expect("the evaluation's free lookups succeeded");
+            .screen(world, world)
+            .expect("the evaluation's free lookups succeeded")
+            .validation_keys();
         assert_eq!(
             log.validate, expected,
             "validations asked vs validation_keys()"

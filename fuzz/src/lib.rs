@@ -9,7 +9,7 @@
 //!
 //! | target | input | entry points exercised |
 //! |---|---|---|
-//! | [`request`] | the request body, raw bytes | `Engine::handle`, `read`, `check_billing`, `keys`, `validation_keys`, `evaluate`, `Response` — against several fixed worlds and keys |
+//! | [`request`] | the request body, raw bytes | `Engine::handle`, `read`, `check_billing`, `keys`, `screen`, `validation_keys`, `evaluate`, `Response` — against several fixed worlds and keys |
 //! | [`structured`] | an [`arbitrary`] model of a world and a batch ([`model::Input`]) | the same, on near-valid contacts that reach rules 5 to 12 |
 //! | [`precheck`] | the request body, raw bytes | `Engine::read` (checks 2–5, rules 1–8), differentially against `serde_json::Value` |
 //! | [`e164`] | one candidate string | `e164::is_valid`, `e164::classify`, `e164::has_e164_syntax` |

@@ -15,9 +15,10 @@
 use std::fmt::Write as _;
 
 use arbitrary::{Arbitrary, Unstructured};
-use bulk_contacts::lookup::{Carrier, Disposition, LineType, SendingList, ValidationResult};
-use bulk_contacts::world::{Entry, ErrorMarker, Failure, ProviderErrorMarker, Validation};
-use bulk_contacts::{Billing, Limits, World};
+use bulk_contacts::testing::{Entry, ErrorMarker, Failure, ProviderErrorMarker, Validation, World};
+use bulk_contacts::{
+    Billing, Carrier, Cost, Disposition, Limits, LineType, SendingList, ValidationResult,
+};
 use jiff::tz::Offset;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
@@ -337,8 +338,10 @@ impl Input {
                     valid: *valid,
                     on_dnc: *on_dnc,
                     cached: *cached,
-                    cost: serde_json::Number::from_f64(f64::from(*cost_thousandths) / 1000.0)
-                        .unwrap_or_else(|| 0u8.into()),
+                    // Trailing zeros kept (`0.500`): the cost is echoed as the provider wrote it.
+                    cost: format!("{}.{:03}", cost_thousandths / 1000, cost_thousandths % 1000)
+                        .parse::<Cost>()
+                        .unwrap_or_default(),
                     carrier: carrier.clone(),
                     carrier_raw: carrier.to_uppercase(),
                     ..ValidationResult::ok(phone)
@@ -680,14 +683,42 @@ mod tests {
     }
 
     #[test]
-    fn padding_reaches_the_exact_size() {
-        let data: Vec<u8> = (0..4096u32)
-            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-            .collect();
-        if let Ok(input) = Input::decode(&data) {
+    fn decoded_inputs_render_json_objects_with_their_contacts() {
+        // The structured target exists to reach rules 5 to 12: its bodies parse, but for the
+        // out-of-range numbers it writes on purpose. (This replaces an assertion that held for
+        // any non-empty body, so could not fail.)
+        let (mut decoded, mut parsed) = (0, 0);
+        for seed in 0..64u32 {
+            let data: Vec<u8> = (0..4096u32)
+                .map(|i| {
+                    ((i ^ seed.wrapping_mul(0x9e37_79b9)).wrapping_mul(2654435761) >> 13) as u8
+                })
+                .collect();
+            let Ok(input) = Input::decode(&data) else {
+                continue;
+            };
+            decoded += 1;
             let body = input.body(&Limits::default());
-            assert!(serde_json::from_slice::<Value>(&body).is_ok() || !body.is_empty());
+            match serde_json::from_slice::<Value>(&body) {
+                Ok(value) => {
+                    parsed += 1;
+                    let contacts = value["contacts"].as_array().expect("a contacts array");
+                    assert!(contacts.len() >= input.contacts.len(), "seed {seed}");
+                }
+                // The one invalidity the model makes on purpose: a number past the f64 range.
+                Err(error) => assert!(
+                    error.to_string().contains("number out of range"),
+                    "seed {seed}: {error}: {}",
+                    String::from_utf8_lossy(&body)
+                ),
+            }
         }
+        assert!(parsed * 2 > decoded, "{parsed} of {decoded} bodies parse");
+        assert!(decoded > 0, "no seed decoded");
+    }
+
+    #[test]
+    fn padding_reaches_the_exact_size() {
         let object = ObjectModel {
             phone: right(NumberField::Valid(1)),
             list: right(NumberField::Valid(0)),

@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use bulk_contacts::Timestamp;
-use bulk_contacts::World;
+use bulk_contacts::testing::World;
 
 /// Valid, canonical E.164 numbers of several countries (checked by a test of this crate).
 pub const VALID_NUMBERS: [&str; 14] = [

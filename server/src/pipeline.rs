@@ -7,10 +7,10 @@
 
 use std::collections::HashMap;
 
-use bulk_contacts::world::{Entry, Validation};
+use bulk_contacts::testing::{Entry, Validation, World};
 use bulk_contacts::{
-    Billing, Carrier, CarrierMap, DirectoryMap, Engine, Evaluation, ProviderError, Rejection,
-    Response, SendingList, Timestamp, ValidationResult, World,
+    Billing, Carrier, CarrierValidationMap, DirectoryMap, Engine, Evaluation, ProviderError,
+    Rejection, Response, SendingList, Timestamp, ValidationResult,
 };
 
 use crate::blocking;
@@ -183,10 +183,11 @@ impl<S: Store> App<S> {
             )
             .await?;
         let mut fetched = Fetched::from(free);
-        // The paid validation is asked only about contacts that pass rules 9 and 10.
-        let wanted = batch
-            .validation_keys(&fetched.lists, &fetched.carrier)
+        // Rules 9 and 10 once; the paid validation is asked only about contacts that pass them.
+        let screened = batch
+            .screen(&fetched.lists, &fetched.carrier)
             .map_err(|error| StoreError::Data(format!("lookup: {error}")))?;
+        let wanted = screened.validation_keys();
         if !wanted.is_empty() {
             let found: HashMap<String, String> =
                 tx.validations(&wanted).await?.into_iter().collect();
@@ -198,13 +199,16 @@ impl<S: Store> App<S> {
                     // that number: a per-contact `provider_error`, never a 500.
                     Some(text) => serde_json::from_str(text).map_err(|_| ProviderError),
                 };
-                fetched.carrier.validations.insert(phone.to_owned(), result);
+                fetched
+                    .carrier
+                    .validation_results
+                    .insert(phone.to_owned(), result);
             }
         }
         let now = batch.now().to_string();
         let (plan, predicted, response) = blocking(|| {
-            let evaluation = batch
-                .evaluate(&fetched.lists, &fetched.carrier, &fetched.directory)
+            let evaluation = screened
+                .evaluate(&fetched.carrier, &fetched.directory)
                 .map_err(|error| StoreError::Data(format!("lookup: {error}")))?;
             let plan = plan(&evaluation, &fetched.list_ids, now)?;
             let counts = evaluation.counts();
@@ -237,7 +241,7 @@ impl<S: Store> App<S> {
 struct Fetched {
     lists: HashMap<String, SendingList>,
     list_ids: HashMap<String, i64>,
-    carrier: CarrierMap,
+    carrier: CarrierValidationMap,
     directory: DirectoryMap,
 }
 
@@ -246,7 +250,7 @@ impl From<Free> for Fetched {
         let mut fetched = Fetched {
             lists: HashMap::with_capacity(free.lists.len()),
             list_ids: HashMap::with_capacity(free.lists.len()),
-            carrier: CarrierMap::default(),
+            carrier: CarrierValidationMap::default(),
             directory: DirectoryMap::default(),
         };
         for list in free.lists {
@@ -261,9 +265,9 @@ impl From<Free> for Fetched {
                 "not_sendable" => Carrier::NotSendable,
                 _ => Carrier::Sendable,
             };
-            fetched.carrier.verdicts.insert(phone, verdict);
+            fetched.carrier.carrier_verdicts.insert(phone, verdict);
         }
-        fetched.directory.contacts.extend(free.contacts);
+        fetched.directory.contact_phones.extend(free.contacts);
         for (phone, list) in free.memberships {
             fetched.directory.add_membership(&phone, &list);
         }
@@ -280,7 +284,7 @@ fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError
 /// that a multi-row statement never touches a row twice and each row sees its updates in
 /// index order.
 fn plan(
-    evaluation: &Evaluation<'_, '_>,
+    evaluation: &Evaluation<'_>,
     list_ids: &HashMap<String, i64>,
     now: String,
 ) -> Result<WritePlan, StoreError> {
@@ -299,37 +303,32 @@ fn plan(
         };
         let phone = contact.phone;
         let signup_date = contact.signup_date.to_string();
-        let other: serde_json::Map<String, serde_json::Value> = contact
-            .other_members()
-            .map(|(name, value)| Ok((name.to_owned(), serde_json::to_value(value)?)))
-            .collect::<Result<_, serde_json::Error>>()
-            .map_err(|error| StoreError::Data(error.to_string()))?;
         let row = ContactRow {
             phone: phone.to_owned(),
             signup_date: signup_date.clone(),
-            ip_address: contact.ip_address().map(str::to_owned),
-            url: contact.url().map(str::to_owned),
-            extra: to_json(&other)?,
-            validation: match &contact.acceptance.validation {
+            ip_address: contact.ip_address.map(str::to_owned),
+            url: contact.url.map(str::to_owned),
+            extra: to_json(&contact.other_members_map())?,
+            validation: match &contact.validation {
                 Some(result) => Some(to_json(result)?),
                 None => None,
             },
         };
         let occurrence = next(&mut contact_seen, phone);
         let round = round(&mut plan.rounds, occurrence);
-        if occurrence == 0 && contact.acceptance.is_new_contact {
+        if occurrence == 0 && contact.is_new_contact {
             round.insert_contacts.push(row);
         } else {
             round.update_contacts.push(row);
         }
 
-        let fields = match contact.custom_fields() {
-            Some(fields) => Some(to_json(fields)?),
+        let fields = match contact.custom_fields_map() {
+            Some(fields) => Some(to_json(&fields)?),
             None => None,
         };
         let occurrence = next(&mut member_seen, (phone, list_id));
         let round = self::round(&mut plan.rounds, occurrence);
-        if occurrence == 0 && contact.acceptance.is_new_list_contact {
+        if occurrence == 0 && contact.is_new_list_contact {
             round.insert_memberships.push(MembershipRow {
                 list_id,
                 phone: phone.to_owned(),
@@ -346,7 +345,7 @@ fn plan(
                 replace: contact.flags.replace_custom_fields,
             });
         }
-        for journey in 1..=contact.acceptance.journeys {
+        for journey in 1..=contact.journeys {
             plan.enrollments.push(EnrollmentRow {
                 list_id,
                 phone: phone.to_owned(),
@@ -371,26 +370,10 @@ fn round(rounds: &mut Vec<Round>, n: usize) -> &mut Round {
     &mut rounds[n]
 }
 
-fn billing_name(billing: Billing) -> &'static str {
-    match billing {
-        Billing::Active => "active",
-        Billing::NoBillingConfig => "no_billing_config",
-        Billing::NoPaymentMethod => "no_payment_method",
-        Billing::PaymentFailed => "payment_failed",
-        Billing::Suspended => "suspended",
-    }
-}
-
 fn parse_billing(name: &str) -> Option<Billing> {
-    [
-        Billing::Active,
-        Billing::NoBillingConfig,
-        Billing::NoPaymentMethod,
-        Billing::PaymentFailed,
-        Billing::Suspended,
-    ]
-    .into_iter()
-    .find(|billing| billing_name(*billing) == name)
+    Billing::ALL
+        .into_iter()
+        .find(|billing| billing.as_str() == name)
 }
 
 /// A world (SPEC §8) as the rows of account `name`. Entries that make a lookup fail
@@ -398,7 +381,7 @@ fn parse_billing(name: &str) -> Option<Billing> {
 pub fn seed(name: &str, world: &World) -> Seed {
     let mut seed = Seed {
         name: name.to_owned(),
-        billing: billing_name(world.billing).to_owned(),
+        billing: world.billing.as_str().to_owned(),
         api_keys: world.api_keys.clone(),
         now: world.now.to_string(),
         ..Seed::default()
@@ -467,14 +450,8 @@ mod tests {
 
     #[test]
     fn every_billing_status_round_trips_through_its_column_value() {
-        for billing in [
-            Billing::Active,
-            Billing::NoBillingConfig,
-            Billing::NoPaymentMethod,
-            Billing::PaymentFailed,
-            Billing::Suspended,
-        ] {
-            assert_eq!(parse_billing(billing_name(billing)), Some(billing));
+        for billing in Billing::ALL {
+            assert_eq!(parse_billing(billing.as_str()), Some(billing));
         }
         assert_eq!(parse_billing("Active"), None);
     }
@@ -496,7 +473,11 @@ mod tests {
             },
         )]);
         let evaluation = batch
-            .evaluate(&lists, &CarrierMap::default(), &DirectoryMap::default())
+            .evaluate(
+                &lists,
+                &CarrierValidationMap::default(),
+                &DirectoryMap::default(),
+            )
             .expect("evaluation");
         let ids = HashMap::from([("+18005551234".to_owned(), 7)]);
         let plan = plan(&evaluation, &ids, "now".to_owned()).expect("plan");

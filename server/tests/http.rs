@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bulk_contacts::world::Entry;
-use bulk_contacts::{Billing, Engine, Rejection, Request, SendingList, Timestamp, World};
+use bulk_contacts::testing::Entry;
+use bulk_contacts::testing::World;
+use bulk_contacts::{Billing, Engine, Rejection, Request, SendingList, Timestamp};
 use common::{Backend, KEY, Server, assert_answer, phone, rejected};
 use serde_json::json;
 

@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::Mutex;
 
-use bulk_contacts::World;
+use bulk_contacts::testing::World;
 use common::{Backend, Db, Server, phone};
 use rusqlite::trace::{TraceEvent, TraceEventCodes};
 use serde_json::json;

@@ -24,13 +24,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bulk_contacts::{CarrierMap, DirectoryMap, Engine, SendingList, Timestamp, World};
+use bulk_contacts::testing::World;
+use bulk_contacts::{CarrierValidationMap, DirectoryMap, Engine, SendingList, Timestamp};
 use bulk_contacts_server::client::Client;
 use bulk_contacts_server::cluster::Cluster;
 use bulk_contacts_server::pipeline;
 use bulk_contacts_server::{PgStore, SqliteStore};
 
-const KEY: &str = bulk_contacts::world::DEFAULT_API_KEY;
+const KEY: &str = bulk_contacts::testing::DEFAULT_API_KEY;
 const LIST: &str = "+18005551234";
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -149,7 +150,7 @@ fn engine_alone(
             welcome_journeys: 1,
         },
     )]);
-    let (carrier, directory) = (CarrierMap::default(), DirectoryMap::default());
+    let (carrier, directory) = (CarrierValidationMap::default(), DirectoryMap::default());
     let mut times = Vec::new();
     let cpu_before = thread_ticks();
     for _ in 0..runs {
@@ -158,11 +159,10 @@ fn engine_alone(
             .read(&body, now)
             .map_err(|rejection| format!("the engine rejected the batch: {rejection}"))?;
         std::hint::black_box(batch.keys());
-        batch
-            .validation_keys(&lists, &carrier)
-            .map_err(|e| e.to_string())?;
-        let evaluation = batch
-            .evaluate(&lists, &carrier, &directory)
+        let screened = batch.screen(&lists, &carrier).map_err(|e| e.to_string())?;
+        std::hint::black_box(screened.validation_keys());
+        let evaluation = screened
+            .evaluate(&carrier, &directory)
             .map_err(|e| e.to_string())?;
         std::hint::black_box(bulk_contacts::Response::summary(&evaluation));
         times.push(started.elapsed());

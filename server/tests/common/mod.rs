@@ -11,14 +11,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bulk_contacts::{Limits, Rejection, Response, World};
+use bulk_contacts::testing::World;
+use bulk_contacts::{Limits, Rejection, Response};
 use bulk_contacts_server::client::{Client, Reply};
 use bulk_contacts_server::cluster::Cluster;
 use bulk_contacts_server::pipeline::{self, App};
 use bulk_contacts_server::{PgStore, SqliteStore, Store};
 
 /// The demo key (SPEC §8).
-pub const KEY: &str = bulk_contacts::world::DEFAULT_API_KEY;
+pub const KEY: &str = bulk_contacts::testing::DEFAULT_API_KEY;
 
 /// Every request of the tests gets this long at most.
 pub const TIMEOUT: Duration = Duration::from_secs(60);

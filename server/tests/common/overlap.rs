@@ -6,8 +6,9 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bulk_contacts::world::Entry;
-use bulk_contacts::{Carrier, Engine, Request, SendingList, Timestamp, World};
+use bulk_contacts::testing::Entry;
+use bulk_contacts::testing::World;
+use bulk_contacts::{Carrier, Engine, Request, SendingList, Timestamp};
 use bulk_contacts_server::client::{Client, Reply};
 use serde_json::{Value, json};
 

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use jiff::Timestamp;
 use serde::{Deserialize, Deserializer};
 
-use crate::engine::{Account, Billing};
+use crate::account::{Account, Billing};
 use crate::formats;
 use crate::lookup::{
     Carrier, CarrierCheck, Directory, ListLookup, LookupError, ProviderError, SendingList,
@@ -64,13 +64,30 @@ pub enum ErrorMarker {
 }
 
 /// A validation entry: a complete result, or `"provider_error"`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Validation {
     /// `"provider_error"`: the provider cannot be reached for this number.
     ProviderError(ProviderErrorMarker),
     /// The result, echoed unchanged in `validation_failed` entries.
     Result(ValidationResult),
+}
+
+/// Read by hand rather than `untagged`: an untagged enum buffers its input, and the result's
+/// [`Cost`](crate::Cost) needs `serde_json`'s own text to keep the number as written.
+impl<'de> Deserialize<'de> for Validation {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+        if let Ok(marker) = serde_json::from_str::<ProviderErrorMarker>(raw.get()) {
+            return Ok(Validation::ProviderError(marker));
+        }
+        serde_json::from_str(raw.get())
+            .map(Validation::Result)
+            .map_err(|error| {
+                serde::de::Error::custom(format!(
+                    "a validation entry is \"provider_error\" or a complete result: {error}"
+                ))
+            })
+    }
 }
 
 /// The string `"provider_error"`.

@@ -6,10 +6,10 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
+use super::world::World;
 use crate::engine::{Engine, Request};
 use crate::json::Json;
 use crate::response::Response;
-use crate::world::World;
 
 /// A case that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -176,7 +176,7 @@ mod tests {
         let absent = Case::from_json(r#"{"body": {"contacts": []}}"#).expect("case");
         assert_eq!(
             absent.api_key.as_deref(),
-            Some(crate::world::DEFAULT_API_KEY)
+            Some(super::super::world::DEFAULT_API_KEY)
         );
         let null = Case::from_json(r#"{"api_key": null, "body": {}}"#).expect("case");
         assert_eq!(null.api_key, None);
