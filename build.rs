@@ -172,6 +172,10 @@ struct Metadata {
     codes: BTreeMap<u16, Vec<Territory>>,
 }
 
+/// A territory's key: calling code and region id (`"001"` is shared by the non-geographic
+/// entities).
+type Key = (u16, String);
+
 impl Metadata {
     fn parse(text: &str) -> Result<Metadata, String> {
         let version = text
@@ -180,40 +184,13 @@ impl Metadata {
             .ok_or_else(|| format!("no {VERSION_LINE:?} header line"))?
             .trim()
             .to_owned();
-        let mut order: Vec<CodeLine> = Vec::new();
-        let mut territories: BTreeMap<(u16, String), Territory> = BTreeMap::new();
-        for (n, line) in text.lines().enumerate() {
-            if line.starts_with('#') || line.trim().is_empty() {
-                continue;
-            }
-            let at = |e: serde_json::Error| format!("line {}: {e}", n + 1);
-            if !line.starts_with("{\"id\"") {
-                order.push(serde_json::from_str(line).map_err(at)?);
-            } else {
-                let t: Territory = serde_json::from_str(line).map_err(at)?;
-                let key = (t.country_code, t.id.clone());
-                if territories.insert(key, t).is_some() {
-                    return Err(format!("line {}: territory listed twice", n + 1));
-                }
-            }
-        }
+        let (order, mut territories) = read_lines(text)?;
         let mut codes = BTreeMap::new();
-        for CodeLine {
-            country_code,
-            regions,
-        } in order
-        {
-            let mut list = Vec::new();
-            for (i, id) in regions.into_iter().enumerate() {
-                let t = territories
-                    .remove(&(country_code, id.clone()))
-                    .ok_or_else(|| format!("+{country_code}: no territory {id}"))?;
-                t.check(i == 0)
-                    .map_err(|e| format!("{id} (+{country_code}): {e}"))?;
-                list.push(t);
-            }
-            if list.is_empty() || codes.insert(country_code, list).is_some() {
-                return Err(format!("+{country_code}: listed twice or without regions"));
+        for line in order {
+            let cc = line.country_code;
+            let list = take_regions(line, &mut territories)?;
+            if list.is_empty() || codes.insert(cc, list).is_some() {
+                return Err(format!("+{cc}: listed twice or without regions"));
             }
         }
         if let Some((cc, id)) = territories.keys().next() {
@@ -227,6 +204,47 @@ impl Metadata {
         }
         Ok(Metadata { version, codes })
     }
+}
+
+/// The data lines: the calling codes' region lists, in file order, and the territories.
+fn read_lines(text: &str) -> Result<(Vec<CodeLine>, BTreeMap<Key, Territory>), String> {
+    let mut order = Vec::new();
+    let mut territories = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let at = |e: serde_json::Error| format!("line {}: {e}", n + 1);
+        if !line.starts_with("{\"id\"") {
+            order.push(serde_json::from_str(line).map_err(at)?);
+            continue;
+        }
+        let t: Territory = serde_json::from_str(line).map_err(at)?;
+        if territories
+            .insert((t.country_code, t.id.clone()), t)
+            .is_some()
+        {
+            return Err(format!("line {}: territory listed twice", n + 1));
+        }
+    }
+    Ok((order, territories))
+}
+
+/// A calling code's territories, in the order of its line, checked.
+fn take_regions(
+    line: CodeLine,
+    territories: &mut BTreeMap<Key, Territory>,
+) -> Result<Vec<Territory>, String> {
+    let cc = line.country_code;
+    let mut list = Vec::new();
+    for (i, id) in line.regions.into_iter().enumerate() {
+        let t = territories
+            .remove(&(cc, id.clone()))
+            .ok_or_else(|| format!("+{cc}: no territory {id}"))?;
+        t.check(i == 0).map_err(|e| format!("{id} (+{cc}): {e}"))?;
+        list.push(t);
+    }
+    Ok(list)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -52,7 +52,9 @@ if ! cargo test --test e164_differential --test normalize_differential --test e1
     -- --nocapture >"$log" 2>&1; then
     cat "$log" >&2
     rm -f "$log"
-    echo "== FAILED: the validator disagrees with libphonenumber $version (see above)" >&2
+    echo "== FAILED (see above). A mismatch of e164_differential is a validator defect to fix;" >&2
+    echo "   a failure of the pinned verdicts in tests/e164_properties.rs names numbers whose" >&2
+    echo "   verdict changed in $version: update that list." >&2
     exit 1
 fi
 grep -E "candidates" "$log"
