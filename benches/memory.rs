@@ -54,7 +54,10 @@ fn main() {
     for subject in &Subject::ALL[1..] {
         print!(" {} ÷ body |", subject.name());
     }
-    println!("\n|---|---:|---:|---:|{}", "---:|".repeat(Subject::ALL.len() - 1));
+    println!(
+        "\n|---|---:|---:|---:|{}",
+        "---:|".repeat(Subject::ALL.len() - 1)
+    );
     for mix in Mix::ALL {
         let body = support::body(mix, 1000);
         print!("| {} | {} |", mix.name(), body.len());
@@ -72,7 +75,12 @@ fn main() {
             } else {
                 print!(" {ratio:.2} |");
             }
-            tsv += &format!("{}\t{}\t{}\t{peak}\n", mix.name(), subject.name(), body.len());
+            tsv += &format!(
+                "{}\t{}\t{}\t{peak}\n",
+                mix.name(),
+                subject.name(),
+                body.len()
+            );
         }
         println!();
     }

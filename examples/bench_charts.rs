@@ -20,16 +20,25 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 const MIXES: [&str; 4] = ["us", "mixed", "garbage", "worst"];
 /// Subjects in bar order, with their legend and colour (ours first).
 const SUBJECTS: [(&str, &str, RGBColor); 6] = [
     ("ours", "ours (whole request)", RGBColor(214, 39, 40)),
-    ("serde_json_value", "serde_json Value (reference)", RGBColor(127, 127, 127)),
+    (
+        "serde_json_value",
+        "serde_json Value (reference)",
+        RGBColor(127, 127, 127),
+    ),
     ("sonic_rs_value", "sonic-rs Value", RGBColor(31, 119, 180)),
     ("raw_value_split", "RawValue split", RGBColor(44, 160, 44)),
     ("memchr_quotes", "memchr pass", RGBColor(148, 103, 189)),
-    ("informed_typed_rlib", "informed: typed serde + rlibphonenumber", RGBColor(255, 127, 14)),
+    (
+        "informed_typed_rlib",
+        "informed: typed serde + rlibphonenumber",
+        RGBColor(255, 127, 14),
+    ),
 ];
 const REFERENCE: &str = "serde_json_value";
 
@@ -87,8 +96,16 @@ fn draw(chart: &Chart, figures: &Figures, out: &Path) -> Result<(), Box<dyn Erro
             bars.push((x, x + width * 0.9, value, *colour));
         }
     }
-    let max = bars.iter().map(|b| b.2).fold(0.0, f64::max).max(chart.goal.map_or(0.0, |g| g.0));
-    let min = bars.iter().map(|b| b.2).filter(|v| *v > 0.0).fold(f64::MAX, f64::min);
+    let max = bars
+        .iter()
+        .map(|b| b.2)
+        .fold(0.0, f64::max)
+        .max(chart.goal.map_or(0.0, |g| g.0));
+    let min = bars
+        .iter()
+        .map(|b| b.2)
+        .filter(|v| *v > 0.0)
+        .fold(f64::MAX, f64::min);
 
     let root = SVGBackend::new(out, (960, 540)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -154,8 +171,17 @@ where
             .label(legend)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
     }
+    let value_style =
+        TextStyle::from(("sans-serif", 10).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
+    let values = bars
+        .iter()
+        .map(|&(x0, x1, v, _)| Text::new(short(v), ((x0 + x1) / 2.0, v), value_style.clone()));
+    ctx.draw_series(values)?;
     if let Some((goal, text)) = chart.goal {
-        let line = LineSeries::new([(-0.5, goal), (MIXES.len() as f64 - 0.5, goal)], BLACK.stroke_width(2));
+        let line = LineSeries::new(
+            [(-0.5, goal), (MIXES.len() as f64 - 0.5, goal)],
+            BLACK.stroke_width(2),
+        );
         ctx.draw_series(line)?
             .label(text)
             .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], BLACK.stroke_width(2)));
@@ -166,6 +192,16 @@ where
         .border_style(BLACK)
         .draw()?;
     Ok(())
+}
+
+/// A bar's value, in as few characters as still tell it.
+fn short(v: f64) -> String {
+    match v {
+        v if v >= 10.0 => format!("{v:.0}"),
+        v if v >= 1.0 => format!("{v:.1}"),
+        v if v >= 0.1 || v == 0.0 => format!("{v:.2}"),
+        v => format!("{v:.3}"),
+    }
 }
 
 fn run(dir: &Path) -> Result<(), Box<dyn Error>> {

@@ -187,11 +187,10 @@ fn informed(body: &[u8]) -> usize {
             let Ok(contact) = serde_json::from_str::<Contact>(raw.get()) else {
                 return false;
             };
-            let scalars = contact.custom_fields.as_ref().is_none_or(|fields| {
-                fields
-                    .values()
-                    .all(|v| !v.get().starts_with(['{', '[']))
-            });
+            let scalars = contact
+                .custom_fields
+                .as_ref()
+                .is_none_or(|fields| fields.values().all(|v| !v.get().starts_with(['{', '['])));
             scalars && e164(&contact.phone_number) && e164(&contact.list_number)
         })
         .count()
