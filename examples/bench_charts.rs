@@ -117,7 +117,8 @@ fn draw(chart: &Chart, figures: &Figures, out: &Path) -> Result<(), Box<dyn Erro
     };
     if chart.log {
         let bottom = 10f64.powf((min / 2.0).log10().floor());
-        let top = 10f64.powf((max * 2.0).log10().ceil());
+        // Two decades of head room: the legend sits there, above the bars.
+        let top = 10f64.powf((max * 2.0).log10().ceil() + 2.0);
         let mut ctx = ChartBuilder::on(&root)
             .caption(chart.title, ("sans-serif", 22))
             .margin(12)

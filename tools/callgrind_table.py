@@ -66,21 +66,31 @@ def callgrind(binary: Path, mix: str, subject: str, repeat: int, out: str = "/de
     return int(found.group(1)) // repeat
 
 
-def top(binary: Path, mix: str, repeat: int, count: int = 25) -> str:
+# Frames above the measured function (the process, `main`, the loop), left out of --top.
+ABOVE = re.compile(r"^(\(below main\)|__libc_start_main|0x[0-9a-f]+|main|lang_start|__rust_begin"
+                   r"|measured|\{\{closure\}\}|run)\b")
+
+
+def top(binary: Path, mix: str, repeat: int, count: int = 40) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         out = f"{tmp}/callgrind.out"
         total = callgrind(binary, mix, "ours", repeat, out)
-        annotate = subprocess.run(
-            ["callgrind_annotate", "--inclusive=yes", f"--threshold=99", out],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    lines = [f"ours on {mix}: {total:,} instructions per batch; inclusive, per batch:"]
-    rows = re.findall(r"^\s*([\d,]+) \([^)]*\)\s+\S*:(.*)$", annotate, re.M)
-    for cost, name in rows[:count]:
-        per_batch = int(cost.replace(",", "")) // repeat
-        lines.append(f"{per_batch:>13,}  {per_batch / total:6.1%}  {name.strip()[:110]}")
+        tables = {}
+        for inclusive in ("yes", "no"):
+            tables[inclusive] = subprocess.run(
+                ["callgrind_annotate", f"--inclusive={inclusive}", "--threshold=100", out],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+    lines = [f"ours on {mix}: {total:,} instructions per batch"]
+    for inclusive, title in (("yes", "inclusive"), ("no", "self (exclusive)")):
+        lines.append(f"\n{title}, per batch:")
+        rows = re.findall(r"^\s*([\d,]+) \([^)]*\)\s+\S*:(.*)$", tables[inclusive], re.M)
+        kept = [(c, n.strip()) for c, n in rows if not ABOVE.match(n.strip())]
+        for cost, name in kept[:count]:
+            per_batch = int(cost.replace(",", "")) // repeat
+            lines.append(f"{per_batch:>13,}  {per_batch / total:6.1%}  {name[:110]}")
     return "\n".join(lines)
 
 
@@ -90,8 +100,13 @@ def main() -> None:
     parser.add_argument("--mixes", default=",".join(MIXES))
     parser.add_argument("--tsv", help="also write mix, subject, instructions per batch")
     parser.add_argument("--top", metavar="MIX", help="also print ours' top functions on MIX")
+    parser.add_argument("--no-table", action="store_true", help="only --top")
     args = parser.parse_args()
     binary = build()
+    if args.no_table:
+        if args.top:
+            print(top(binary, args.top, args.repeat))
+        return
     mixes = args.mixes.split(",")
     counts = {(m, s): callgrind(binary, m, s, args.repeat) for m in mixes for s, _ in SUBJECTS}
 
