@@ -89,7 +89,7 @@ def top(binary: Path, mix: str, repeat: int, count: int = 40) -> str:
         lines.append(f"\n{title}, per batch:")
         # "cost (percent)  file:function [object]"; no debug info, so the file is "???".
         rows = re.findall(r"^\s*([\d,]+) \([^)]*\)\s+\S*?:(.*)$", tables[inclusive], re.M)
-        kept = [(c, n.strip()) for c, n in rows if not any(a in n for a in ABOVE)]
+        kept = [(c, n.strip()) for c, n in rows if not any(a in n for a in ABOVE) and not n.strip().startswith("main [")]
         for cost, name in kept[:count]:
             per_batch = int(cost.replace(",", "")) // repeat
             lines.append(f"{per_batch:>13,}  {per_batch / total:6.1%}  {name[:110]}")
