@@ -1,13 +1,15 @@
-//! Peak heap of the pipeline per 1000-contact batch, for each mix, measured with a counting
-//! global allocator, against the body's size. Prints a table; `cargo bench --bench memory`.
+//! Peak heap per 1000-contact batch, for each mix, of ours (the whole request) and of the
+//! reference and floors of `support::subjects`, measured with a counting global allocator,
+//! against the body's size. Prints a table; `cargo bench --bench memory` (add `-- --tsv FILE`
+//! to also write the figures for `examples/bench_charts.rs`).
 
 mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bulk_contacts::{Engine, Request};
 use support::Mix;
+use support::subjects::{Ours, Subject};
 
 struct Counting;
 
@@ -32,32 +34,58 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// The heap `f` holds at its peak, above what was allocated before it ran.
+fn peak_of(f: impl FnOnce() -> usize) -> usize {
+    let base = CURRENT.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    std::hint::black_box(f());
+    PEAK.load(Ordering::Relaxed) - base
+}
+
 fn main() {
-    let engine = Engine::default();
-    let world = support::world();
-    let account = world.account();
-    println!("| mix | body bytes | peak heap bytes | peak / body |");
-    println!("|---|---:|---:|---:|");
+    let args: Vec<String> = std::env::args().collect();
+    let tsv_path = args
+        .iter()
+        .position(|a| a == "--tsv")
+        .and_then(|i| args.get(i + 1));
+    let ours = Ours::default();
+    let mut tsv = String::from("mix\tsubject\tbody_bytes\tpeak_bytes\n");
+    print!("| mix | body bytes | ours: peak heap bytes | ours ÷ body |");
+    for subject in &Subject::ALL[1..] {
+        print!(" {} ÷ body |", subject.name());
+    }
+    println!(
+        "\n|---|---:|---:|---:|{}",
+        "---:|".repeat(Subject::ALL.len() - 1)
+    );
     for mix in Mix::ALL {
         let body = support::body(mix, 1000);
-        let request = Request {
-            api_key: Some(b"trk_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6"),
-            body: &body,
-            now: world.now,
-        };
-        // Warm the phone rule's lazily built tables first: they are per process, not per batch.
-        let _ = engine.handle(&request, &account, &world, &world, &world);
-        let base = CURRENT.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
-        let response = engine.handle(&request, &account, &world, &world, &world);
-        let peak = PEAK.load(Ordering::Relaxed) - base;
-        assert_eq!(response.status, 200);
-        println!(
-            "| {} | {} | {} | {:.2} |",
-            mix.name(),
-            body.len(),
-            peak,
-            peak as f64 / body.len() as f64
-        );
+        print!("| {} | {} |", mix.name(), body.len());
+        for subject in Subject::ALL {
+            // Warm up first: the phone rules' lazily built tables are per process, not per batch.
+            std::hint::black_box(subject.run(&ours, &body));
+            let peak = peak_of(|| subject.run(&ours, &body));
+            let ratio = peak as f64 / body.len() as f64;
+            if subject == Subject::Ours {
+                print!(" {peak} | {ratio:.2} |");
+                assert!(
+                    ours.handle(&body).starts_with(b"{\"success_count\""),
+                    "the batch is evaluated (a 200 summary), not rejected"
+                );
+            } else {
+                print!(" {ratio:.2} |");
+            }
+            tsv += &format!(
+                "{}\t{}\t{}\t{peak}\n",
+                mix.name(),
+                subject.name(),
+                body.len()
+            );
+        }
+        println!();
+    }
+    if let Some(path) = tsv_path {
+        std::fs::write(path, tsv).expect("the --tsv file is writable");
+        println!("\nwritten: {path}");
     }
 }

@@ -1,41 +1,27 @@
 //! The whole pipeline — request bytes to response body bytes, with the in-memory world —
-//! against, in the same run and on the same bytes:
+//! against, in the same run and on the same bytes (see `support::subjects`):
 //!
-//! * the floor: `serde_json::from_slice::<serde_json::Value>`;
-//! * the naive pipeline a user would write: serde_json into a typed struct, then the
-//!   `phonenumber` crate's parse + `is_valid` for each phone and list number.
+//! * the reference: `serde_json::from_slice::<serde_json::Value>` (parsing only);
+//! * the floors: `sonic-rs` parsing into its `Value`, serde_json splitting `contacts` into
+//!   borrowed `&RawValue`s, and a `memchr` pass over the bytes;
+//! * what an informed user would write: typed serde (borrowed strings) + `rlibphonenumber`;
+//! * the naive pipeline: serde_json into a typed struct of `Value`s, then the `phonenumber`
+//!   crate's parse + `is_valid` for each phone and list number.
 //!
 //! Four mixes (see `support`), batches of 1, 10, 100 and 1000 contacts; throughput in bytes
 //! (contacts/s follow from the batch size). Then one engine and world shared by two threads
-//! against one thread doing the same two batches.
+//! against one thread doing the same two batches. Instruction counts of the same subjects:
+//! `tools/callgrind_table.sh`.
 
 mod support;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use bulk_contacts::testing::World;
-use bulk_contacts::{Engine, Request};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde::Deserialize;
 use support::Mix;
-
-const KEY: &[u8] = b"trk_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6";
-
-fn ours(engine: &Engine, world: &World, body: &[u8]) -> Vec<u8> {
-    let request = Request {
-        api_key: Some(KEY),
-        body,
-        now: world.now,
-    };
-    engine
-        .handle(&request, &world.account(), world, world, world)
-        .body
-}
-
-fn floor(body: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(body).unwrap_or(serde_json::Value::Null)
-}
+use support::subjects::{Ours, Subject};
 
 #[derive(Deserialize)]
 struct NaiveRequest {
@@ -77,8 +63,7 @@ fn naive(body: &[u8]) -> usize {
 }
 
 fn pipeline(c: &mut Criterion) {
-    let engine = Engine::default();
-    let world = support::world();
+    let ours = Ours::default();
     for mix in Mix::ALL {
         let mut group = c.benchmark_group(format!("pipeline/{}", mix.name()));
         group.warm_up_time(Duration::from_millis(500));
@@ -87,14 +72,11 @@ fn pipeline(c: &mut Criterion) {
         for n in [1usize, 10, 100, 1000] {
             let body = support::body(mix, n);
             group.throughput(Throughput::Bytes(body.len() as u64));
-            group.bench_with_input(BenchmarkId::new("ours", n), &body, |b, body| {
-                b.iter(|| ours(&engine, &world, black_box(body)))
-            });
-            group.bench_with_input(
-                BenchmarkId::new("floor_serde_json_value", n),
-                &body,
-                |b, body| b.iter(|| floor(black_box(body))),
-            );
+            for subject in Subject::ALL {
+                group.bench_with_input(BenchmarkId::new(subject.name(), n), &body, |b, body| {
+                    b.iter(|| subject.run(&ours, black_box(body)))
+                });
+            }
             group.bench_with_input(
                 BenchmarkId::new("naive_phonenumber", n),
                 &body,
@@ -106,8 +88,7 @@ fn pipeline(c: &mut Criterion) {
 }
 
 fn threads(c: &mut Criterion) {
-    let engine = Engine::default();
-    let world = support::world();
+    let ours = Ours::default();
     let bodies = [
         support::body(Mix::Mixed, 1000),
         support::body(Mix::Us, 1000),
@@ -122,7 +103,7 @@ fn threads(c: &mut Criterion) {
             let start = Instant::now();
             for _ in 0..iters {
                 for body in &bodies {
-                    black_box(ours(&engine, &world, body));
+                    black_box(ours.handle(body));
                 }
             }
             start.elapsed()
@@ -133,10 +114,10 @@ fn threads(c: &mut Criterion) {
             let start = Instant::now();
             std::thread::scope(|scope| {
                 for body in &bodies {
-                    let (engine, world) = (&engine, &world);
+                    let ours = &ours;
                     scope.spawn(move || {
                         for _ in 0..iters {
-                            black_box(ours(engine, world, body));
+                            black_box(ours.handle(body));
                         }
                     });
                 }

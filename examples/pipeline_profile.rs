@@ -1,11 +1,18 @@
-//! Runs the pipeline (or the serde_json floor) on one 1000-contact batch of a bench mix, a
-//! number of times, for instruction counting under `valgrind --tool=callgrind`, which is
-//! repeatable on a shared, noisy machine where wall-clock figures are not. See
-//! `tools/callgrind_ratio.sh`.
+//! Runs one subject of the pipeline benches (ours, the `serde_json::Value` reference, a floor,
+//! or the informed user's pipeline: `benches/support/subjects.rs`) on one 1000-contact batch of
+//! a bench mix, for instruction counting under callgrind, which is repeatable on a shared,
+//! noisy machine where wall-clock figures are not. See `tools/callgrind_table.sh`.
 //!
 //! ```text
-//! pipeline_profile MIX (ours|floor) [REPEAT]      MIX: us | mixed | garbage | worst
+//! pipeline_profile MIX SUBJECT [REPEAT]
+//!     MIX: us | mixed | garbage | worst
+//!     SUBJECT: ours | serde_json_value | sonic_rs_value | raw_value_split | memchr_quotes
+//!              | informed_typed_rlib
 //! ```
+//!
+//! The subject runs once to warm up (lazily built tables are per process), then `REPEAT`
+//! times (default 10) inside `measured`, the one function to count:
+//! `valgrind --tool=callgrind --toggle-collect='pipeline_profile::measured*'`.
 
 #[path = "../benches/support/mod.rs"]
 mod support;
@@ -13,8 +20,16 @@ mod support;
 use std::hint::black_box;
 use std::process::ExitCode;
 
-use bulk_contacts::{Engine, Request};
 use support::Mix;
+use support::subjects::{Ours, Subject};
+
+/// Everything callgrind counts: `repeat` runs of `subject` on `body`.
+#[inline(never)]
+fn measured(subject: Subject, ours: &Ours, body: &[u8], repeat: usize) -> usize {
+    (0..repeat)
+        .map(|_| subject.run(ours, black_box(body)))
+        .sum()
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,41 +40,25 @@ fn main() -> ExitCode {
         Some("worst") => Mix::Worst,
         _ => return usage(),
     };
-    let floor = match args.get(1).map(String::as_str) {
-        Some("ours") => false,
-        Some("floor") => true,
-        _ => return usage(),
+    let Some(subject) = args.get(1).and_then(|s| Subject::from_name(s)) else {
+        return usage();
     };
     let Ok(repeat) = args.get(2).map_or(Ok(10), |r| r.parse::<usize>()) else {
         return usage();
     };
-    let world = support::world();
-    let account = world.account();
+    let ours = Ours::default();
     let body = support::body(mix, 1000);
-    let engine = Engine::default();
-    let mut bytes = 0;
-    for _ in 0..repeat {
-        if floor {
-            let value: serde_json::Value =
-                serde_json::from_slice(black_box(&body)).unwrap_or_default();
-            bytes += black_box(value).is_object() as usize;
-        } else {
-            let request = Request {
-                api_key: Some(b"trk_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6"),
-                body: black_box(&body),
-                now: world.now,
-            };
-            bytes += engine
-                .handle(&request, &account, &world, &world, &world)
-                .body
-                .len();
-        }
-    }
-    println!("{bytes}");
+    let warm = black_box(subject.run(&ours, &body));
+    let total = measured(subject, &ours, &body, repeat);
+    println!("{} bytes, {warm} per run, {total} in all", body.len());
     ExitCode::SUCCESS
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: pipeline_profile (us|mixed|garbage|worst) (ours|floor) [REPEAT]");
+    let subjects: Vec<&str> = Subject::ALL.iter().map(|s| s.name()).collect();
+    eprintln!(
+        "usage: pipeline_profile (us|mixed|garbage|worst) ({}) [REPEAT]",
+        subjects.join("|")
+    );
     ExitCode::from(2)
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod subjects;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 
