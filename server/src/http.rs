@@ -154,14 +154,18 @@ pub async fn serve_with<S: Store>(
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
+        // `biased`: the stop is looked at first, however busy the listener.
         let permit = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
             permit = Arc::clone(&connections).acquire_owned() => match permit {
                 Ok(permit) => permit,
                 Err(_) => break,
             },
-            () = &mut shutdown => break,
         };
         let stream = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
                 Err(error) => {
@@ -171,7 +175,6 @@ pub async fn serve_with<S: Store>(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(router.clone());

@@ -121,13 +121,14 @@ async fn run<S: Store>(
              +13105558888 not sendable"
         );
     }
+    let signal = shutdown::signal()?;
     let listener = tokio::net::TcpListener::bind(options.listen).await?;
     eprintln!(
         "listening on http://{} (database {database})",
         listener.local_addr()?
     );
     let shutdown = async {
-        let signal = shutdown::signal().await;
+        let signal = signal.await;
         tracing::info!(signal, "stopping: finishing the requests in flight");
     };
     let app = App::with_limits(TimedStore(store), options.config.limits());
