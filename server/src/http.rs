@@ -34,6 +34,9 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 /// The header carrying the request id (taken from the client, or made here), echoed back.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// The most bytes a connection buffers from its socket.
+pub const READ_BUFFER: usize = 64 * 1024;
+
 /// The path of the endpoint.
 pub const PATH: &str = "/v2/contacts/bulk";
 
@@ -148,8 +151,12 @@ pub async fn serve_with<S: Store>(
     let drain = config.drain_timeout;
     let connections = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let mut http = hyper::server::conn::http1::Builder::new();
+    // A connection buffers at most 64 KiB of what it reads (hyper's default is ~400 KiB): a
+    // request head larger than that is refused (431), and idle or slow connections cost
+    // little (see the memory bound in the README).
     http.timer(TokioTimer::new())
-        .header_read_timeout(config.header_timeout);
+        .header_read_timeout(config.header_timeout)
+        .max_buf_size(READ_BUFFER);
     let router = router_with(Arc::new(Server::new(app, config)));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
