@@ -13,16 +13,18 @@ import subprocess
 import sys
 import threading
 
+SAMPLE = []  # success_count of the 200 answers
 KEY = "trk_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6"
 
 
 def body():
     note = "x" * 3800
     contacts = [
-        {"phone_number": "+1415555%04d" % i, "custom_fields": {"note": note}}
+        {"phone_number": "+1415555%04d" % i, "list_number": "+18005551234",
+         "use_journeys": True, "custom_fields": {"note": note}}
         for i in range(1000)
     ]
-    return json.dumps({"list_number": "+18005551234", "contacts": contacts},
+    return json.dumps({"contacts": contacts},
                       separators=(",", ":")).encode()
 
 
@@ -43,6 +45,8 @@ def send(addr, payload, results, index):
                     break
                 data += chunk
         results[index] = data.split(b" ", 2)[1].decode() if data else "no answer"
+        if results[index] == "200":
+            SAMPLE.append(json.loads(data.split(b"\r\n\r\n", 1)[1])["success_count"])
     except OSError as error:
         results[index] = type(error).__name__
 
@@ -69,8 +73,10 @@ def main():
             t.join()
         with open("/proc/%d/status" % server.pid) as f:
             peak = [l for l in f if l.startswith("VmHWM")][0].split()[1]
-        print("body %d bytes, %d clients: %s; server peak RSS %.0f MB" % (
-            len(payload), clients, dict(collections.Counter(results)), int(peak) / 1024))
+        print("body %d bytes, %d clients: %s (accepted contacts per 200: %s); "
+              "server peak RSS %.0f MB" % (
+                  len(payload), clients, dict(collections.Counter(results)),
+                  sorted(set(SAMPLE)), int(peak) / 1024))
     finally:
         server.terminate()
         server.wait(timeout=30)

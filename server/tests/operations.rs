@@ -495,3 +495,41 @@ async fn sigterm_drains_the_request_in_flight_and_exits_0_despite_a_half_sent_re
         assert!(closed_without_answer(&mut slow).await, "SIG{signal}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_is_503_when_the_store_stops_answering_while_healthz_stays_200() {
+    let url = common::fresh_postgres_url().await;
+    let name = url.rsplit('/').next().expect("a database name").to_owned();
+    let store = bulk_contacts_server::PgStore::connect(&url, 2)
+        .await
+        .expect("connect");
+    let addr = spawn_with(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        Arc::new(App::new(store)),
+        Config::default(),
+    )
+    .await
+    .expect("bind");
+    assert_eq!(get(addr, "/readyz").await.status, 200);
+
+    // The database goes away (its connections with it).
+    let cluster = bulk_contacts_server::cluster::Cluster::shared().expect("the cluster");
+    let (admin, connection) =
+        tokio_postgres::connect(&cluster.url("postgres"), tokio_postgres::NoTls)
+            .await
+            .expect("connect as admin");
+    let driver = tokio::spawn(connection);
+    admin
+        .batch_execute(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .await
+        .expect("drop the database");
+    drop(admin);
+    let _ = driver.await;
+
+    let ready = get(addr, "/readyz").await;
+    assert_eq!(
+        (ready.status, ready.body.as_str()),
+        (503, r#"{"status":"unavailable"}"#)
+    );
+    assert_eq!(get(addr, "/healthz").await.status, 200);
+}
