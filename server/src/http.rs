@@ -102,6 +102,7 @@ pub fn router_with<S: Store>(server: Arc<Server<S>>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz::<S>))
         .route("/metrics", get(metrics::<S>))
+        .route("/openapi.json", get(openapi))
         .with_state(server)
         .layer(
             TraceLayer::new_for_http()
@@ -222,6 +223,13 @@ pub async fn spawn_with<S: Store>(
         }
     });
     Ok(local)
+}
+
+/// The OpenAPI 3.1 document of these endpoints (`api/openapi.json`), served as is.
+pub const OPENAPI: &str = include_str!("../api/openapi.json");
+
+async fn openapi() -> impl IntoResponse {
+    json(StatusCode::OK, OPENAPI)
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -533,3 +533,61 @@ async fn readyz_is_503_when_the_store_stops_answering_while_healthz_stays_200() 
     );
     assert_eq!(get(addr, "/healthz").await.status, 200);
 }
+
+/// The OpenAPI document is served as committed, is OpenAPI 3.1, and documents every status
+/// of the endpoint with its exact bodies: each engine rejection's body (default limits) and
+/// each of the server's own bodies appear among its examples.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_is_served_and_documents_every_answer_exactly() {
+    use bulk_contacts_server::http;
+    let addr = server(Config::default()).await;
+    let served = get(addr, "/openapi.json").await;
+    assert_eq!(served.status, 200);
+    assert_eq!(served.body, http::OPENAPI);
+    let document: serde_json::Value = serde_json::from_str(&served.body).expect("JSON");
+    assert_eq!(document["openapi"], "3.1.0");
+    let responses = &document["paths"]["/v2/contacts/bulk"]["post"]["responses"];
+    let statuses: Vec<&str> = responses
+        .as_object()
+        .expect("responses")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "200", "400", "401", "402", "408", "413", "415", "500", "503"
+        ]
+    );
+    // Every example body of a status.
+    let examples = |status: u16| -> Vec<serde_json::Value> {
+        let content = &responses[status.to_string()]["content"]["application/json"];
+        let mut bodies: Vec<serde_json::Value> = content["examples"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, example)| example["value"].clone())
+            .collect();
+        if !content["example"].is_null() {
+            bodies.push(content["example"].clone());
+        }
+        bodies
+    };
+    let parse = |body: &str| serde_json::from_str::<serde_json::Value>(body).expect("JSON");
+    for &rejection in Rejection::ALL {
+        let expected = common::rejected(rejection);
+        assert!(
+            examples(expected.status).contains(&parse(&body_of(rejection))),
+            "{rejection:?} in the {} examples",
+            expected.status
+        );
+    }
+    for (status, body) in [
+        (400, http::FRAMING_BODY),
+        (408, http::TIMEOUT_BODY),
+        (415, http::UNSUPPORTED_MEDIA_TYPE_BODY),
+        (503, http::OVERLOADED_BODY),
+    ] {
+        assert!(examples(status).contains(&parse(body)), "{body}");
+    }
+}
