@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${1:-}
-VENV=${SCHEMATHESIS_VENV:-target/schemathesis-venv}
+VENV=$(realpath -m "${SCHEMATHESIS_VENV:-target/schemathesis-venv}")
 VERSION=4.32.5
 KEY=trk_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6
 
@@ -33,6 +33,9 @@ for _ in $(seq 100); do
 done
 [ -n "$ADDR" ] || { cat "$LOG"; echo "the server did not start" >&2; exit 1; }
 
+# From target/: schemathesis keeps its example database in ./.schemathesis.
+mkdir -p target
+cd target
 "$VENV/bin/st" run "http://$ADDR/openapi.json" \
   --checks all \
   --header "X-Api-Key: $KEY" \
