@@ -591,3 +591,36 @@ async fn the_openapi_document_is_served_and_documents_every_answer_exactly() {
         assert!(examples(status).contains(&parse(body)), "{body}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_limits_follow_the_configuration() {
+    let limits = bulk_contacts::Limits {
+        max_contacts: 2,
+        max_contact_bytes: 4000,
+        max_body_bytes: 1000,
+    };
+    let addr = server(Config {
+        max_contacts: limits.max_contacts,
+        max_contact_bytes: limits.max_contact_bytes,
+        max_body_bytes: limits.max_body_bytes,
+        ..Config::default()
+    })
+    .await;
+    let expected = |rejection| {
+        String::from_utf8(bulk_contacts::Response::rejected(rejection, &limits).body)
+            .expect("utf-8")
+    };
+    // examples/request.json: 3 contacts, under 1000 bytes.
+    assert!(REQUEST.len() <= 1000);
+    let three = post(addr, REQUEST, "").await;
+    assert_eq!(
+        (three.status, three.body),
+        (413, expected(Rejection::TooManyContacts))
+    );
+    assert!(expected(Rejection::TooManyContacts).contains("limit of 2 per"));
+    let big = post(addr, &[b' '; 1001], "").await;
+    assert_eq!(
+        (big.status, big.body),
+        (413, expected(Rejection::PayloadTooLarge))
+    );
+}
