@@ -1,105 +1,427 @@
-//! The HTTP side: one route, the body read under the limit, one log line per request.
+//! The HTTP side: the accept loop (connection limit, header timeout, graceful stop with a
+//! drain deadline), the routes, load shedding, the body read under its limit and timeouts,
+//! one structured log event per request, and the metrics.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::post;
+use axum::routing::{get, post};
 use http_body_util::BodyExt;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
+use crate::config::Config;
+use crate::limits::Shedder;
+use crate::metrics::{Metrics, with_store_time};
 use crate::pipeline::{Answer, App};
 use crate::store::Store;
 
 /// The header carrying the API key.
 pub const API_KEY_HEADER: &str = "x-api-key";
 
+/// The header carrying the request id (taken from the client, or made here), echoed back.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The most bytes a connection buffers from its socket.
+pub const READ_BUFFER: usize = 64 * 1024;
+
 /// The path of the endpoint.
 pub const PATH: &str = "/v2/contacts/bulk";
 
-/// The router: `POST /v2/contacts/bulk`.
-pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
-    Router::new().route(PATH, post(bulk::<S>)).with_state(app)
+/// The body of a 503 from load shedding (with `Retry-After: 1`).
+pub const OVERLOADED_BODY: &str =
+    r#"{"error":"The server is at capacity, retry later","code":"overloaded"}"#;
+
+/// The body of a 415: a `Content-Type` other than JSON.
+pub const UNSUPPORTED_MEDIA_TYPE_BODY: &str =
+    r#"{"error":"Content-Type must be application/json","code":"unsupported_media_type"}"#;
+
+/// The body of a 408: the body did not arrive within the body timeouts.
+pub const TIMEOUT_BODY: &str =
+    r#"{"error":"The request body did not arrive in time","code":"request_timeout"}"#;
+
+/// The body of a 400 for a body whose transfer framing is broken (bad chunked encoding, or
+/// the connection ended before the declared length): a transport error, not a JSON one.
+pub const FRAMING_BODY: &str =
+    r#"{"error":"The request body's transfer framing is broken","code":"bad_framing"}"#;
+
+/// What every request shares: the application, the operating limits, the load shedder and
+/// the metrics.
+#[derive(Debug)]
+pub struct Server<S> {
+    /// The engine and the store.
+    pub app: Arc<App<S>>,
+    /// Timeouts and limits.
+    pub config: Config,
+    /// The budgets of requests and body bytes in flight.
+    shedder: Shedder,
+    /// What `/metrics` reports.
+    pub metrics: Metrics,
 }
 
-/// Serves `app` on `listener` until `shutdown` completes.
+impl<S: Store> Server<S> {
+    /// `app` under `config`.
+    pub fn new(app: Arc<App<S>>, config: Config) -> Server<S> {
+        let shedder = Shedder::new(
+            config.max_in_flight,
+            config.max_body_bytes_in_flight,
+            app.body_limit(),
+        );
+        Server {
+            app,
+            config,
+            shedder,
+            metrics: Metrics::default(),
+        }
+    }
+}
+
+/// The router with the default [`Config`]: `POST /v2/contacts/bulk`, `GET /healthz`,
+/// `GET /readyz`, `GET /metrics`.
+pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
+    router_with(Arc::new(Server::new(app, Config::default())))
+}
+
+/// The router of `server`, with the per-request span carrying the request id.
+pub fn router_with<S: Store>(server: Arc<Server<S>>) -> Router {
+    let request_id = axum::http::HeaderName::from_static(REQUEST_ID_HEADER);
+    Router::new()
+        .route(PATH, post(bulk::<S>))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz::<S>))
+        .route("/metrics", get(metrics::<S>))
+        .route("/openapi.json", get(openapi))
+        .with_state(server)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<Body>| {
+                    let id = request
+                        .headers()
+                        .get(REQUEST_ID_HEADER)
+                        .and_then(|id| id.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = %id,
+                    )
+                })
+                // The bulk handler logs its own event with the outcome.
+                .on_request(())
+                .on_response(())
+                .on_failure(()),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Serves `app` with the default [`Config`] on `listener` until `shutdown` completes, then
+/// drains (see [`serve_with`]).
 pub async fn serve<S: Store>(
     listener: TcpListener,
     app: Arc<App<S>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, app, Config::default(), shutdown).await
+}
+
+/// Serves `app` under `config` on `listener` until `shutdown` completes; then stops
+/// accepting, lets the requests in flight finish (idle keep-alive connections are closed),
+/// and returns once every connection is closed or `config.drain_timeout` has passed,
+/// whichever comes first. Connections still open then are the caller's to cut (the binary
+/// returns and its runtime drops them).
+pub async fn serve_with<S: Store>(
+    listener: TcpListener,
+    app: Arc<App<S>>,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let drain = config.drain_timeout;
+    let connections = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // A connection buffers at most 64 KiB of what it reads (hyper's default is ~400 KiB): a
+    // request head larger than that is refused (431), and idle or slow connections cost
+    // little (see the memory bound in the README).
+    http.timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout)
+        .max_buf_size(READ_BUFFER);
+    let router = router_with(Arc::new(Server::new(app, config)));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        // `biased`: the stop is looked at first, however busy the listener.
+        let permit = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            permit = Arc::clone(&connections).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        let stream = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors, typically: wait for some to close.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracing::info!("stopped accepting connections; draining");
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("drained"),
+        () = tokio::time::sleep(drain) => {
+            tracing::warn!("drain deadline passed: cutting the connections still open");
+        }
+    }
+    Ok(())
 }
 
 /// Binds `addr` (port 0: any free port) and serves `app` on a background task; returns the
 /// address bound. For tests and the load tool.
 pub async fn spawn<S: Store>(addr: SocketAddr, app: Arc<App<S>>) -> std::io::Result<SocketAddr> {
+    spawn_with(addr, app, Config::default()).await
+}
+
+/// [`spawn`] under `config`.
+pub async fn spawn_with<S: Store>(
+    addr: SocketAddr,
+    app: Arc<App<S>>,
+    config: Config,
+) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tokio::spawn(async move {
-        if let Err(error) = serve(listener, app, std::future::pending()).await {
-            eprintln!("server stopped: {error}");
+        if let Err(error) = serve_with(listener, app, config, std::future::pending()).await {
+            tracing::error!(%error, "server stopped");
         }
     });
     Ok(local)
 }
 
-async fn bulk<S: Store>(
-    State(app): State<Arc<App<S>>>,
-    headers: HeaderMap,
-    body: Body,
-) -> axum::response::Response {
-    let started = Instant::now();
-    let answer = match handle(&app, &headers, body).await {
-        Ok(answer) | Err(answer) => answer,
-    };
-    eprintln!(
-        "POST {PATH} status={} contacts={} duration_ms={:.3}",
-        answer.status,
-        answer
-            .contacts
-            .map_or_else(|| "-".to_owned(), |n| n.to_string()),
-        started.elapsed().as_secs_f64() * 1000.0
-    );
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+/// The OpenAPI 3.1 document of these endpoints (`api/openapi.json`), served as is.
+pub const OPENAPI: &str = include_str!("../api/openapi.json");
+
+async fn openapi() -> impl IntoResponse {
+    json(StatusCode::OK, OPENAPI)
+}
+
+async fn healthz() -> impl IntoResponse {
+    json(StatusCode::OK, r#"{"status":"ok"}"#)
+}
+
+async fn readyz<S: Store>(State(server): State<Arc<Server<S>>>) -> impl IntoResponse {
+    let ping = tokio::time::timeout(Duration::from_secs(2), server.app.store.ping()).await;
+    match ping {
+        Ok(Ok(())) => json(StatusCode::OK, r#"{"status":"ready"}"#),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "readiness: the store does not answer");
+            json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                r#"{"status":"unavailable"}"#,
+            )
+        }
+        Err(_) => {
+            tracing::warn!("readiness: the store did not answer within 2 s");
+            json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                r#"{"status":"unavailable"}"#,
+            )
+        }
+    }
+}
+
+async fn metrics<S: Store>(State(server): State<Arc<Server<S>>>) -> impl IntoResponse {
+    (
+        [(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        server.metrics.render(),
+    )
+}
+
+fn json(status: StatusCode, body: &'static str) -> axum::response::Response {
     (
         status,
         [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        answer.body,
+        body,
     )
         .into_response()
 }
 
-/// SPEC §3's order: 401 (format, then the account's keys), 413 on the body, then the
-/// pipeline.
-async fn handle<S: Store>(app: &App<S>, headers: &HeaderMap, body: Body) -> Result<Answer, Answer> {
-    let now = App::<S>::now();
-    let header = headers.get(API_KEY_HEADER).map(HeaderValue::as_bytes);
-    let key = app.check_key_format(header)?;
-    let account = app.account(&key).await?;
-    let body = match read_limited(body, app.body_limit(), content_length(headers)).await {
-        Ok(body) => body,
-        Err(BodyError::TooLarge) => return Err(app.too_large()),
-        // The client went away mid-body: what arrived is not one JSON text.
-        Err(BodyError::Aborted) => return Err(app.aborted()),
+/// An answer outside the engine's table, and whether the connection must close after it
+/// (the body was left unread or unreadable).
+struct Reply {
+    answer: Answer,
+    close: bool,
+    retry_after: bool,
+}
+
+impl Reply {
+    fn engine(answer: Answer) -> Reply {
+        Reply {
+            answer,
+            close: false,
+            retry_after: false,
+        }
+    }
+
+    fn own(status: u16, body: &'static str, close: bool) -> Reply {
+        Reply {
+            answer: Answer {
+                status,
+                body: body.as_bytes().to_vec(),
+                contacts: None,
+            },
+            close,
+            retry_after: false,
+        }
+    }
+}
+
+async fn bulk<S: Store>(
+    State(server): State<Arc<Server<S>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> axum::response::Response {
+    let started = Instant::now();
+    let _in_flight = server.metrics.in_flight();
+    let reply = match server.shedder.admit(content_length(&headers)) {
+        // Before anything else, the body unread: the client may retry the same request.
+        None => {
+            server.metrics.shed();
+            Reply {
+                retry_after: true,
+                ..Reply::own(503, OVERLOADED_BODY, true)
+            }
+        }
+        Some(_admission) => match handle(&server, &headers, body).await {
+            Ok(reply) | Err(reply) => reply,
+        },
     };
-    Ok(app.process(&account, &body, now).await)
+    let elapsed = started.elapsed();
+    let Reply {
+        answer,
+        close,
+        retry_after,
+    } = reply;
+    server
+        .metrics
+        .answered(answer.status, elapsed, &answer.body);
+    tracing::info!(
+        status = answer.status,
+        contacts = answer.contacts,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        "answered"
+    );
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (
+        status,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        answer.body,
+    )
+        .into_response();
+    if close {
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    if retry_after {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
+}
+
+/// SPEC §3's order: 401 (format, then the account's keys), 415 on the `Content-Type`, 413
+/// on the body, then the pipeline.
+async fn handle<S: Store>(
+    server: &Server<S>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Reply, Reply> {
+    let app = &server.app;
+    let now = App::<S>::now();
+    let header = if headers.get_all(API_KEY_HEADER).iter().count() > 1 {
+        // Two keys are not one well-formed key: "Invalid API key", whatever they hold.
+        Some(&b"two X-Api-Key headers"[..])
+    } else {
+        headers.get(API_KEY_HEADER).map(HeaderValue::as_bytes)
+    };
+    let key = app.check_key_format(header).map_err(Reply::engine)?;
+    let account = app.account(&key).await.map_err(Reply::engine)?;
+    if !is_json(headers) {
+        return Err(Reply::own(415, UNSUPPORTED_MEDIA_TYPE_BODY, true));
+    }
+    let limits = (server.config.body_idle_timeout, server.config.body_timeout);
+    let body = match read_limited(body, app.body_limit(), content_length(headers), limits).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => return Err(Reply::engine(app.too_large())),
+        Err(BodyError::TimedOut) => return Err(Reply::own(408, TIMEOUT_BODY, true)),
+        Err(BodyError::Framing) => return Err(Reply::own(400, FRAMING_BODY, true)),
+    };
+    let processing = Instant::now();
+    let (answer, store) = with_store_time(app.process(&account, &body, now)).await;
+    server
+        .metrics
+        .processed(processing.elapsed().saturating_sub(store), store);
+    Ok(Reply::engine(answer))
+}
+
+/// No `Content-Type` (taken as JSON, as before this check existed), or `application/json`
+/// with any parameters (`; charset=utf-8`), case-insensitively; anything else is not.
+fn is_json(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(CONTENT_TYPE).iter();
+    match (values.next(), values.next()) {
+        (None, _) => true,
+        (Some(value), None) => value.to_str().is_ok_and(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        }),
+        (Some(_), Some(_)) => false,
+    }
 }
 
 /// Why a body was not read whole.
 enum BodyError {
     /// More than the limit: reading stopped at the first byte past it.
     TooLarge,
-    /// The connection failed mid-body.
-    Aborted,
+    /// No byte for the idle timeout, or not whole within the total timeout.
+    TimedOut,
+    /// The transfer framing failed: bad chunked encoding, or the connection ended early.
+    Framing,
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
@@ -108,19 +430,27 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 
 /// Reads the body, frame by frame, holding at most `limit` bytes: a declared length over the
 /// limit is refused before reading, and a streamed (chunked) body is cut off at the frame
-/// that crosses the limit, so a 50 MB upload costs at most `limit` bytes of memory.
+/// that crosses the limit, so a 50 MB upload costs at most `limit` bytes of memory. Each
+/// frame must come within `idle` of the previous one, and the whole body within `total`.
 async fn read_limited(
     mut body: Body,
     limit: usize,
     declared: Option<u64>,
+    (idle, total): (Duration, Duration),
 ) -> Result<Vec<u8>, BodyError> {
     let declared = declared.map(|length| usize::try_from(length).unwrap_or(usize::MAX));
     if declared.is_some_and(|length| length > limit) {
         return Err(BodyError::TooLarge);
     }
+    let deadline = tokio::time::Instant::now() + total;
     let mut bytes = Vec::with_capacity(declared.unwrap_or(0).min(limit));
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| BodyError::Aborted)?;
+    loop {
+        let next = tokio::time::Instant::now() + idle;
+        let frame = match tokio::time::timeout_at(next.min(deadline), body.frame()).await {
+            Err(_) => return Err(BodyError::TimedOut),
+            Ok(None) => break,
+            Ok(Some(frame)) => frame.map_err(|_| BodyError::Framing)?,
+        };
         if let Ok(data) = frame.into_data() {
             if data.len() > limit - bytes.len() {
                 return Err(BodyError::TooLarge);

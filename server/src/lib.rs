@@ -12,11 +12,16 @@
 
 pub mod client;
 pub mod cluster;
+pub mod config;
 pub mod http;
+pub mod limits;
+pub mod metrics;
 pub mod pipeline;
+pub mod shutdown;
 pub mod store;
 
-pub use http::{router, serve, spawn};
+pub use config::Config;
+pub use http::{router, serve, serve_with, spawn, spawn_with};
 pub use pipeline::App;
 pub use store::{PgStore, SqliteStore, Store, StoreError};
 

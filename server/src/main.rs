@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use bulk_contacts_server::metrics::TimedStore;
 use bulk_contacts_server::pipeline::{self, App};
-use bulk_contacts_server::{PgStore, SqliteStore, Store, serve};
+use bulk_contacts_server::{Config, PgStore, SqliteStore, Store, serve_with, shutdown};
 use clap::Parser;
 
 /// The reference server of bulk-contacts: POST /v2/contacts/bulk over SQLite or PostgreSQL.
@@ -49,12 +50,33 @@ struct Options {
     /// Add the demo account: the built-in world of SPEC section 8 (idempotent).
     #[arg(long, env = "BULK_CONTACTS_SEED_DEMO")]
     seed_demo: bool,
+
+    /// The log format on standard error: one JSON object per event, or text.
+    #[arg(long, env = "BULK_CONTACTS_LOG_FORMAT", value_name = "FORMAT", default_value = "json", value_parser = ["json", "text"])]
+    log_format: String,
+
+    #[command(flatten)]
+    config: Config,
 }
 
 fn main() -> ExitCode {
     let options = Options::parse();
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    if options.log_format == "json" {
+        logs.json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        logs.with_ansi(false).init();
+    }
+    // The blocking pool runs the engine's CPU-heavy calls and SQLite (`block_in_place`): at
+    // most one thread per request in flight, plus a few for the runtime's own needs.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(options.config.max_in_flight.max(1) + 4)
         .build()
     {
         Ok(runtime) => runtime,
@@ -75,6 +97,8 @@ fn main() -> ExitCode {
             }
         }
     });
+    // Whatever still runs after the drain deadline (a half-sent request) is cut here.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -97,16 +121,18 @@ async fn run<S: Store>(
              +13105558888 not sendable"
         );
     }
+    let signal = shutdown::signal()?;
     let listener = tokio::net::TcpListener::bind(options.listen).await?;
     eprintln!(
         "listening on http://{} (database {database})",
         listener.local_addr()?
     );
     let shutdown = async {
-        // Ctrl-C: finish the requests in flight, then stop.
-        let _ = tokio::signal::ctrl_c().await;
-        eprintln!("shutting down");
+        let signal = signal.await;
+        tracing::info!(signal, "stopping: finishing the requests in flight");
     };
-    serve(listener, Arc::new(App::new(store)), shutdown).await?;
+    let app = App::with_limits(TimedStore(store), options.config.limits());
+    serve_with(listener, Arc::new(app), options.config.clone(), shutdown).await?;
+    tracing::info!("stopped");
     Ok(())
 }

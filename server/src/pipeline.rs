@@ -55,6 +55,14 @@ impl<S: Store> App<S> {
         }
     }
 
+    /// The engine with `limits` over `store`.
+    pub fn with_limits(store: S, limits: bulk_contacts::Limits) -> App<S> {
+        App {
+            engine: Engine::new(limits),
+            store,
+        }
+    }
+
     /// The request's time: read once, here; the engine never reads a clock.
     pub fn now() -> Timestamp {
         Timestamp::now()

@@ -41,14 +41,20 @@ async fn the_binary_seeds_the_demo_and_answers_the_documented_example(backend: B
         reply.text(),
         r#"{"success_count":2,"error_count":1,"errors":[{"index":2,"phone_number":"+13105558888","code":"not_sendable","error":"Phone number failed carrier validation"}],"contacts_created":2,"list_contacts_created":2,"journeys_enrolled":1}"#
     );
-    // One log line per request: status, contacts, duration.
-    let log = server
-        .lines
-        .recv_timeout(Duration::from_secs(10))
-        .expect("a log line");
-    assert!(
-        log.contains("status=200") && log.contains("contacts=3") && log.contains("duration_ms="),
-        "{log}"
+    // One structured (JSON) log event per request: status, contacts, duration, request id.
+    let log = (0..20)
+        .map_while(|_| server.lines.recv_timeout(Duration::from_secs(10)).ok())
+        .find(|line| line.contains("\"status\""))
+        .expect("a log event with the status");
+    let event: serde_json::Value = serde_json::from_str(&log).expect("a JSON log line");
+    assert_eq!(event["fields"]["status"], 200, "{log}");
+    assert_eq!(event["fields"]["contacts"], 3, "{log}");
+    assert!(event["fields"]["duration_ms"].is_f64(), "{log}");
+    assert_eq!(event["span"]["path"], "/v2/contacts/bulk", "{log}");
+    assert_eq!(
+        event["span"]["request_id"].as_str().map(str::len),
+        Some(36),
+        "a UUID request id: {log}"
     );
 
     // The database holds what was written (the store migrated already: opening it again
@@ -61,8 +67,8 @@ async fn the_binary_seeds_the_demo_and_answers_the_documented_example(backend: B
     assert_eq!(
         db.query_i64("SELECT count(*) AS n FROM refinery_schema_history")
             .await,
-        1,
-        "one migration, applied once"
+        2,
+        "two migrations, each applied once"
     );
 }
 

@@ -17,6 +17,17 @@ use std::fmt;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
+/// How a key is stored and looked up: the lower-case hex SHA-256 of its bytes. The database
+/// never holds a usable key, and the lookup by hash (an index probe on a value the client
+/// cannot steer) reveals nothing about stored keys through its timing.
+pub fn key_hash(key: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 /// What `validation_results.result` holds for a number the provider cannot be reached for.
 pub const PROVIDER_ERROR: &str = "provider_error";
 
@@ -105,12 +116,13 @@ pub struct Written {
     pub enrollments: u64,
 }
 
-/// An account as stored: found by one of its keys.
+/// An account as stored: found by the SHA-256 of one of its keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRow {
     /// Its row id.
     pub id: i64,
-    /// All its keys.
+    /// The keys the header is compared with: the store holds only their hashes, so this is
+    /// the key whose hash matched (the engine's constant-time comparison then agrees).
     pub api_keys: Vec<String>,
     /// Its billing status, as the column holds it (`active`, `suspended`, …).
     pub billing: String,

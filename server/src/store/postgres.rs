@@ -16,7 +16,7 @@ use tokio_postgres::types::ToSql;
 
 use super::{
     AccountRow, Free, FreeKeys, ListRow, Seed, Store, StoreError, Transaction, WritePlan, Written,
-    expect_rows,
+    expect_rows, key_hash,
 };
 
 mod embedded {
@@ -107,17 +107,15 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         let query = client
             .prepare_cached(
-                "SELECT a.id, a.billing,
-                        array(SELECT key FROM api_keys WHERE account_id = a.id ORDER BY key)
-                 FROM api_keys AS k JOIN accounts AS a ON a.id = k.account_id
-                 WHERE k.key = $1",
+                "SELECT a.id, a.billing FROM api_keys AS k JOIN accounts AS a ON a.id = k.account_id
+                 WHERE k.key_sha256 = $1",
             )
             .await?;
-        let row = client.query_opt(&query, &[&key]).await?;
+        let row = client.query_opt(&query, &[&key_hash(key)]).await?;
         Ok(row.map(|row| AccountRow {
             id: row.get(0),
             billing: row.get(1),
-            api_keys: row.get(2),
+            api_keys: vec![key.to_owned()],
         }))
     }
 
@@ -155,11 +153,12 @@ impl Store for PgStore {
             )
             .await?
             .get(0);
+        let hashes: Vec<String> = seed.api_keys.iter().map(|key| key_hash(key)).collect();
         client
             .execute(
-                "INSERT INTO api_keys (key, account_id) SELECT k, $2 FROM unnest($1::text[]) AS k
-                 ON CONFLICT (key) DO NOTHING",
-                &[&seed.api_keys, &account],
+                "INSERT INTO api_keys (key_sha256, account_id)
+                 SELECT k, $2 FROM unnest($1::text[]) AS k ON CONFLICT (key_sha256) DO NOTHING",
+                &[&hashes, &account],
             )
             .await?;
         let (numbers, journeys): (Vec<&str>, Vec<i32>) = seed

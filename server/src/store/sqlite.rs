@@ -7,12 +7,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::{
     AccountRow, Free, FreeKeys, ListRow, Seed, Store, StoreError, Transaction, WritePlan, Written,
-    expect_rows,
+    expect_rows, key_hash,
 };
 use crate::blocking;
 
@@ -40,6 +41,7 @@ impl SqliteStore {
         let mut connection = if path == Path::new(":memory:") {
             Connection::open_in_memory()?
         } else {
+            create_private(path)?;
             let connection = Connection::open(path)?;
             // WAL: readers (a `sqlite3` shell, the tests) never block the writer.
             connection.pragma_update(None, "journal_mode", "WAL")?;
@@ -48,7 +50,18 @@ impl SqliteStore {
         };
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
         connection.pragma_update(None, "foreign_keys", true)?;
+        // V2 hashes the keys of an existing database with it.
+        connection.create_scalar_function(
+            "sha256_hex",
+            1,
+            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+            |context| Ok(key_hash(&context.get::<String>(0)?)),
+        )?;
+        // Deleted content is overwritten with zeros while migrating: V2 leaves no plaintext
+        // key in the file's free pages.
+        connection.pragma_update(None, "secure_delete", true)?;
         embedded::migrations::runner().run(&mut connection)?;
+        connection.pragma_update(None, "secure_delete", false)?;
         Ok(SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
         })
@@ -93,25 +106,39 @@ impl Store for SqliteStore {
     }
 }
 
+/// Creates the database file readable and writable by its owner only (0600), if it does not
+/// exist yet: it holds the accounts' data. SQLite gives its `-wal` and `-shm` files the same
+/// permissions. An existing file keeps its permissions.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(StoreError::Data(format!(
+            "creating {}: {error}",
+            path.display()
+        ))),
+    }
+}
+
 fn find_account(connection: &Connection, key: &str) -> Result<Option<AccountRow>, StoreError> {
     let found = connection
         .query_row(
             "SELECT a.id, a.billing FROM api_keys AS k JOIN accounts AS a ON a.id = k.account_id
-             WHERE k.key = ?1",
-            [key],
+             WHERE k.key_sha256 = ?1",
+            [key_hash(key)],
             |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
         )
         .optional()?;
     let Some((id, billing)) = found else {
         return Ok(None);
     };
-    let mut keys = connection.prepare_cached("SELECT key FROM api_keys WHERE account_id = ?1")?;
-    let api_keys = keys
-        .query_map([id], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
     Ok(Some(AccountRow {
         id,
-        api_keys,
+        api_keys: vec![key.to_owned()],
         billing,
     }))
 }
@@ -130,8 +157,8 @@ fn write_seed(connection: &mut Connection, seed: &Seed) -> Result<i64, StoreErro
     )?;
     for key in &seed.api_keys {
         tx.execute(
-            "INSERT OR IGNORE INTO api_keys (key, account_id) VALUES (?1, ?2)",
-            params![key, account],
+            "INSERT OR IGNORE INTO api_keys (key_sha256, account_id) VALUES (?1, ?2)",
+            params![key_hash(key), account],
         )?;
     }
     for (number, journeys) in &seed.lists {

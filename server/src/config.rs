@@ -1,0 +1,104 @@
+//! The server's operating limits: timeouts, load shedding, drain time, the engine's limits.
+//! Every field is a command-line option with its environment variable (SPEC §10); the
+//! defaults are what `--help` and the README state.
+
+use std::time::Duration;
+
+use bulk_contacts::Limits;
+
+/// Parses a duration given in seconds (`2`, `0.5`).
+fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(value).map_err(|error| format!("{text:?}: {error}"))
+}
+
+/// How the server protects itself: every option with its variable.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Seconds a connection may take to send a request's headers, counted from when it
+    /// starts waiting for them: also the keep-alive idle limit between requests.
+    #[arg(long, env = "BULK_CONTACTS_HEADER_TIMEOUT", value_name = "SECONDS", default_value = "10", value_parser = seconds)]
+    pub header_timeout: Duration,
+
+    /// Seconds the body may go without a byte arriving (a trickling client is cut off).
+    #[arg(long, env = "BULK_CONTACTS_BODY_IDLE_TIMEOUT", value_name = "SECONDS", default_value = "10", value_parser = seconds)]
+    pub body_idle_timeout: Duration,
+
+    /// Seconds the whole body may take to arrive.
+    #[arg(long, env = "BULK_CONTACTS_BODY_TIMEOUT", value_name = "SECONDS", default_value = "30", value_parser = seconds)]
+    pub body_timeout: Duration,
+
+    /// Seconds the requests in flight get to finish after SIGTERM or SIGINT; connections
+    /// still open then are cut.
+    #[arg(long, env = "BULK_CONTACTS_DRAIN_TIMEOUT", value_name = "SECONDS", default_value = "10", value_parser = seconds)]
+    pub drain_timeout: Duration,
+
+    /// The most connections open at once; past it, new connections wait in the listen
+    /// backlog.
+    #[arg(
+        long,
+        env = "BULK_CONTACTS_MAX_CONNECTIONS",
+        value_name = "N",
+        default_value_t = 768
+    )]
+    pub max_connections: usize,
+
+    /// The most bulk requests processed at once; past it, 503 with Retry-After, before
+    /// reading the body.
+    #[arg(
+        long,
+        env = "BULK_CONTACTS_MAX_IN_FLIGHT",
+        value_name = "N",
+        default_value_t = 32
+    )]
+    pub max_in_flight: usize,
+
+    /// The most request-body bytes held at once (each request reserves its Content-Length,
+    /// or the body limit when chunked); past it, 503 with Retry-After, before reading.
+    #[arg(long, env = "BULK_CONTACTS_MAX_BODY_BYTES_IN_FLIGHT", value_name = "BYTES", default_value_t = 64 << 20)]
+    pub max_body_bytes_in_flight: usize,
+
+    /// The engine's limit of contacts per request (SPEC §2).
+    #[arg(long, env = "BULK_CONTACTS_MAX_CONTACTS", value_name = "N", default_value_t = Limits::default().max_contacts)]
+    pub max_contacts: usize,
+
+    /// The engine's limit of bytes per contact (SPEC §2).
+    #[arg(long, env = "BULK_CONTACTS_MAX_CONTACT_BYTES", value_name = "BYTES", default_value_t = Limits::default().max_contact_bytes)]
+    pub max_contact_bytes: usize,
+
+    /// The engine's limit of bytes per request body (SPEC §2).
+    #[arg(long, env = "BULK_CONTACTS_MAX_BODY_BYTES", value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
+    pub max_body_bytes: usize,
+}
+
+impl Config {
+    /// The engine's three limits.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_contacts: self.max_contacts,
+            max_contact_bytes: self.max_contact_bytes,
+            max_body_bytes: self.max_body_bytes,
+        }
+    }
+}
+
+impl Default for Config {
+    /// The defaults of `--help`.
+    fn default() -> Config {
+        let limits = Limits::default();
+        Config {
+            header_timeout: Duration::from_secs(10),
+            body_idle_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            drain_timeout: Duration::from_secs(10),
+            max_connections: 768,
+            max_in_flight: 32,
+            max_body_bytes_in_flight: 64 << 20,
+            max_contacts: limits.max_contacts,
+            max_contact_bytes: limits.max_contact_bytes,
+            max_body_bytes: limits.max_body_bytes,
+        }
+    }
+}
