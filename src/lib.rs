@@ -48,6 +48,7 @@
 
 mod account;
 mod batch;
+mod batching;
 mod codes;
 pub mod e164;
 mod engine;
@@ -64,6 +65,10 @@ pub mod testing;
 
 pub use account::{Account, Billing};
 pub use batch::{Batch, Keys, OwnedBatch, Screened};
+pub use batching::{
+    ErrorEntry, MergeError, Merger, Pushed, RejectedBody, Report, RequestBody, Split, Splitter,
+    split,
+};
 pub use codes::{ContactCode, ContactError, Field, Rejection};
 pub use engine::{Engine, Request};
 pub use jiff::Timestamp;
