@@ -218,9 +218,7 @@ impl NotValid {
 ///
 /// Never panics, for any text.
 pub fn normalize(text: &str, region: Region) -> Result<E164, NotValid> {
-    let (code, nsn) = parse(text, region)?;
-    let mut digits = Digits::new();
-    digits.push_slice(nsn.as_slice());
+    let (code, digits) = parse(text, region)?;
     if validator::classify_national(code, digits.as_slice()).is_some() {
         let mut out = E164 {
             bytes: [0; 24],
@@ -477,7 +475,7 @@ fn extract_country_code(
         Some(normalize_text(strip_plus(number)))
     } else {
         let full = normalize_text(number);
-        match default.and_then(|(code, meta)| strip_idd(code, meta, full.as_slice())) {
+        match default.and_then(|(_, meta)| strip_idd(meta, full.as_slice())) {
             Some(after) => Some(after),
             None => {
                 return Ok(match default {
@@ -543,8 +541,8 @@ fn default_country_code(
 
 /// `maybeStripI18nPrefixAndNormalize` with the region's international prefix: the digits after
 /// it, unless the next digit is 0.
-fn strip_idd(code: &Code, meta: &Meta, full: &[u8]) -> Option<Digits> {
-    let re = region_patterns(code, meta)?.idd.as_ref()?;
+fn strip_idd(meta: &Meta, full: &[u8]) -> Option<Digits> {
+    let re = region_patterns(meta)?.idd.as_ref()?;
     let m = re.search(&Input::new(full).anchored(Anchored::Yes))?;
     let after = full.get(m.end()..)?;
     if after.first() == Some(&b'0') {
@@ -561,7 +559,7 @@ fn strip_national_prefix(code: &Code, meta: &Meta, number: &[u8]) -> Option<Digi
     if number.is_empty() {
         return None;
     }
-    let patterns = region_patterns(code, meta)?;
+    let patterns = region_patterns(meta)?;
     let (re, groups) = patterns.npfp.as_ref()?;
     let input = Input::new(number).anchored(Anchored::Yes);
     let mut slots = [None::<NonMaxUsize>; 2 * (MAX_NPFP_GROUPS + 1)];
@@ -754,7 +752,7 @@ fn digit_regex(pattern: &str) -> Option<meta::Regex> {
         .ok()
 }
 
-fn region_patterns(_code: &Code, meta: &Meta) -> Option<&'static RegionPatterns> {
+fn region_patterns(meta: &Meta) -> Option<&'static RegionPatterns> {
     REGION_PATTERNS
         .get(usize::from(meta.slot))?
         .get_or_init(|| {
