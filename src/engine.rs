@@ -6,12 +6,12 @@ use subtle::ConstantTimeEq;
 
 use crate::account::Account;
 use crate::batch::{Batch, OwnedBatch};
-use crate::codes::Rejection;
+use crate::codes::{ContactError, Rejection};
 use crate::limits::Limits;
 use crate::lookup::{CarrierCheck, Directory, ListLookup};
-use crate::request;
+use crate::request::{self, NotJson};
 use crate::response::Response;
-use crate::rules;
+use crate::rules::{self, Valid};
 
 /// One request as the HTTP layer received it.
 #[derive(Debug, Clone, Copy)]
@@ -130,6 +130,38 @@ impl Engine {
     /// `Vec::from(bytes)` (without a copy when the buffer is not shared).
     pub fn read_owned(&self, body: Vec<u8>, now: Timestamp) -> Result<OwnedBatch, Rejection> {
         OwnedBatch::read(body, |body| self.read(body, now))
+    }
+
+    /// Rules 1 to 8 on one contact given as its JSON text, exactly as if it were one element
+    /// of `contacts` in a request body read at `now`: what a client checking a file of
+    /// contacts (one JSON value each) runs on every row. The text must be one JSON value that
+    /// could stand in a body (syntax, UTF-8, number range, nesting at most 125 levels, since
+    /// the body's object and `contacts` array take two of the 127 serde_json reads); otherwise the
+    /// error is [`NotJson`].
+    ///
+    /// ```
+    /// use bulk_contacts::{ContactCode, Engine, Timestamp};
+    ///
+    /// let now: Timestamp = "2025-06-01T00:00:00Z".parse().unwrap();
+    /// let engine = Engine::default();
+    /// let valid = engine
+    ///     .check_contact(br#"{"phone_number": "+14155559876", "list_number": "+18005551234"}"#, now)
+    ///     .unwrap()
+    ///     .unwrap();
+    /// assert_eq!(valid.phone, "+14155559876");
+    /// let error = engine
+    ///     .check_contact(br#"{"phone_number": "415-555-9876", "list_number": "+18005551234"}"#, now)
+    ///     .unwrap()
+    ///     .unwrap_err();
+    /// assert_eq!(error.code(), ContactCode::InvalidPhone);
+    /// assert!(engine.check_contact(b"{\"phone_number\": ", now).is_err());
+    /// ```
+    pub fn check_contact<'t>(
+        &self,
+        text: &'t [u8],
+        now: Timestamp,
+    ) -> Result<Result<Valid<'t>, ContactError>, NotJson> {
+        request::check_one(text, &self.limits, now)
     }
 
     /// The whole request, with synchronous lookups: status and body.

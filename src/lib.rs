@@ -78,6 +78,7 @@ pub use lookup::{
     Carrier, CarrierCheck, CarrierValidationMap, Cost, Directory, DirectoryMap, Disposition,
     InvalidCost, LineType, ListLookup, LookupError, ProviderError, SendingList, ValidationResult,
 };
+pub use request::NotJson;
 pub use response::Response;
 pub use rules::{Flags, Valid};
 pub use summary::{AcceptedContact, ContactOutcome, Counts, Evaluation, FailedContact};

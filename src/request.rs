@@ -10,9 +10,47 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::codes::Rejection;
+use crate::codes::{ContactError, Rejection};
 use crate::json::{Json, Key, Skip, SkipVisitor};
 use crate::limits::Limits;
+use crate::rules::{self, Valid};
+use jiff::Timestamp;
+
+/// A contact's text that is not one JSON value that could stand in a request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not one valid JSON value (syntax, UTF-8, number range or nesting)")]
+pub struct NotJson;
+
+/// Rules 1 to 8 on one contact given as its own JSON text, as an element of `contacts`.
+pub(crate) fn check_one<'t>(
+    text: &'t [u8],
+    limits: &Limits,
+    now: Timestamp,
+) -> Result<Result<Valid<'t>, ContactError>, NotJson> {
+    let contact = read_one(text)?;
+    let mut memo = rules::Memo::default();
+    Ok(rules::check(&contact, limits, now, &mut memo))
+}
+
+/// The text as one element of `contacts`: one JSON value, at most 125 levels deep (serde_json
+/// reads at most 127 nested arrays and objects, and the body's object and array take two).
+fn read_one(text: &[u8]) -> Result<Json<'_>, NotJson> {
+    let contact: Json<'_> = serde_json::from_slice(text).map_err(|_| NotJson)?;
+    if nesting(&contact) > 125 {
+        return Err(NotJson);
+    }
+    Ok(contact)
+}
+
+/// How many arrays and objects deep a value goes (a scalar is 0). serde_json's parser bounds
+/// it to 128, so the recursion is bounded too.
+fn nesting(value: &Json<'_>) -> usize {
+    match value {
+        Json::Array(items) => 1 + items.iter().map(nesting).max().unwrap_or(0),
+        Json::Object(object) => 1 + object.iter().map(|(_, v)| nesting(v)).max().unwrap_or(0),
+        _ => 0,
+    }
+}
 
 /// The value of the top-level `contacts` member, as far as the checks need it.
 enum Contacts<'a> {
@@ -231,5 +269,24 @@ mod tests {
             read_contacts(b"not json at all, and long", &limits),
             Err(Rejection::PayloadTooLarge)
         );
+    }
+
+    #[test]
+    fn one_contact_is_read_with_the_nesting_it_would_have_in_a_body() {
+        let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        assert!(read_one(nested(125).as_bytes()).is_ok());
+        assert_eq!(read_one(nested(126).as_bytes()), Err(NotJson));
+        let in_body = |levels: usize| format!("{{\"contacts\": [{}]}}", nested(levels));
+        assert!(read(&in_body(125)).is_ok());
+        assert_eq!(read(&in_body(126)), Err(Rejection::InvalidJson));
+    }
+
+    #[test]
+    fn one_contact_must_be_exactly_one_json_value() {
+        for text in ["", "{", "{} {}", "1, 2", "[1e400]"] {
+            assert_eq!(read_one(text.as_bytes()), Err(NotJson), "{text}");
+        }
+        assert_eq!(read_one(b"\"\xff\""), Err(NotJson));
+        assert!(read_one(b" {\"a\": 1} ").is_ok());
     }
 }
