@@ -4,6 +4,7 @@
 //! Each stage is a value, so that a server can do its I/O between two of them, and no rule
 //! runs twice: the [`Screened`] batch both names the numbers to validate and evaluates.
 
+use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
@@ -11,13 +12,13 @@ use jiff::Timestamp;
 use yoke::{Yoke, Yokeable};
 
 use crate::account::Billing;
-use crate::codes::{ContactCode, ContactError, Field, Rejection, member};
-use crate::json::{Json, Object};
+use crate::codes::{ContactCode, ContactError, Rejection};
 use crate::limits::Limits;
 use crate::lookup::{
     Carrier, CarrierCheck, Directory, ListLookup, LookupError, ProviderError, SendingList,
     ValidationResult,
 };
+use crate::request::Read;
 use crate::rules::Valid;
 use crate::summary::{AcceptedContact, ContactOutcome, Evaluation, FailedContact};
 
@@ -47,7 +48,8 @@ use crate::summary::{AcceptedContact, ContactOutcome, Evaluation, FailedContact}
 pub struct Batch<'a> {
     limits: Limits,
     now: Timestamp,
-    contacts: Vec<Json<'a>>,
+    texts: Vec<&'a str>,
+    phones_sent: Vec<Option<Cow<'a, str>>>,
     checks: Vec<Result<Valid<'a>, ContactError>>,
     wants_validation: bool,
 }
@@ -67,40 +69,30 @@ pub struct Keys<'b> {
 }
 
 impl<'a> Batch<'a> {
-    pub(crate) fn new(
-        limits: Limits,
-        now: Timestamp,
-        contacts: Vec<Json<'a>>,
-        checks: Vec<Result<Valid<'a>, ContactError>>,
-    ) -> Self {
-        let wants_validation = contacts.iter().any(|contact| {
-            contact
-                .as_object()
-                .and_then(|object| object.get(Field::UseValidation.as_str()))
-                == Some(&Json::Bool(true))
-        });
+    pub(crate) fn new(limits: Limits, now: Timestamp, read: Read<'a>) -> Self {
         Batch {
             limits,
             now,
-            contacts,
-            checks,
-            wants_validation,
+            texts: read.texts,
+            phones_sent: read.phones_sent,
+            checks: read.checks,
+            wants_validation: read.wants_validation,
         }
     }
 
     /// The number of contacts.
     pub fn len(&self) -> usize {
-        self.contacts.len()
+        self.texts.len()
     }
 
     /// Whether the batch has no contact (never true: an empty `contacts` is rejected).
     pub fn is_empty(&self) -> bool {
-        self.contacts.is_empty()
+        self.texts.is_empty()
     }
 
-    /// The contacts as sent.
-    pub fn contacts(&self) -> &[Json<'a>] {
-        &self.contacts
+    /// Each contact's JSON text, exactly as sent (a slice of the body).
+    pub fn contacts(&self) -> &[&'a str] {
+        &self.texts
     }
 
     /// The result of rules 1 to 8 for each contact.
@@ -292,21 +284,18 @@ fn apply<'b>(
     let mut phones_seen: HashSet<&str> = HashSet::with_capacity(passed.len());
     let mut pairs_seen: HashMap<(&str, &str), usize> = HashMap::with_capacity(passed.len());
     let mut outcomes = Vec::with_capacity(passed.len());
-    for ((index, item), contact) in passed.into_iter().enumerate().zip(&batch.contacts) {
-        let object = contact.as_object();
+    for ((index, item), text) in passed.into_iter().enumerate().zip(&batch.texts) {
         let (valid, list, validation) = match item {
             Ok(accepted) => accepted,
             Err(error) => {
                 outcomes.push(ContactOutcome::Failed(FailedContact {
                     index,
-                    phone_number: phone_number_sent(object),
+                    phone_number: batch.phones_sent.get(index).and_then(|p| p.as_deref()),
                     error,
                 }));
                 continue;
             }
         };
-        // A contact that passed rule 2 is an object; the empty one only keeps this total.
-        let object = object.unwrap_or(&EMPTY);
         let (phone, list_number) = (valid.phone.as_ref(), valid.list.as_ref());
         let is_new_contact = phones_seen.insert(phone) && !directory.contact_exists(phone)?;
         let (is_new_list_contact, duplicate_of) = match pairs_seen.entry((phone, list_number)) {
@@ -318,17 +307,16 @@ fn apply<'b>(
         };
         let enrolls = valid.flags.use_journeys
             && (is_new_list_contact || !valid.flags.skip_journey_if_exists);
-        let at = |position: Option<usize>| position.and_then(|at| object.value_at(at));
         outcomes.push(ContactOutcome::Accepted(AcceptedContact {
             index,
             phone,
             list_number,
             flags: valid.flags,
             signup_date: valid.signup_date.unwrap_or(batch.now),
-            ip_address: at(valid.members.ip_address).and_then(Json::as_str),
-            url: at(valid.members.url).and_then(Json::as_str),
-            custom_fields: at(valid.members.custom_fields).and_then(Json::as_object),
-            contact: object,
+            ip_address: valid.ip_address.as_deref(),
+            url: valid.url.as_deref(),
+            custom_fields: valid.custom_fields,
+            text,
             list,
             is_new_contact,
             is_new_list_contact,
@@ -338,13 +326,6 @@ fn apply<'b>(
         }));
     }
     Ok(outcomes)
-}
-
-static EMPTY: Object<'static> = Object::EMPTY;
-
-/// `phone_number` as sent, when it was a string: what an error entry echoes.
-fn phone_number_sent<'b>(object: Option<&'b Object<'b>>) -> Option<&'b str> {
-    object?.get(member::PHONE_NUMBER)?.as_str()
 }
 
 /// Asks `lookup` about `key` unless this batch already did.

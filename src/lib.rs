@@ -53,12 +53,12 @@ mod codes;
 pub mod e164;
 mod engine;
 mod formats;
-mod json;
 mod limits;
 mod lookup;
 mod request;
 mod response;
 mod rules;
+mod scan;
 mod summary;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -72,7 +72,6 @@ pub use batching::{
 pub use codes::{ContactCode, ContactError, Field, Rejection};
 pub use engine::{Engine, Request};
 pub use jiff::Timestamp;
-pub use json::{Json, Object};
 pub use limits::Limits;
 pub use lookup::{
     Carrier, CarrierCheck, CarrierValidationMap, Cost, Directory, DirectoryMap, Disposition,

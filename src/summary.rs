@@ -5,7 +5,6 @@ use jiff::Timestamp;
 use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
 
 use crate::codes::{ContactError, is_known_member};
-use crate::json::{Json, Object};
 use crate::limits::Limits;
 use crate::lookup::{SendingList, ValidationResult};
 use crate::rules::Flags;
@@ -71,8 +70,9 @@ pub struct AcceptedContact<'b> {
     pub ip_address: Option<&'b str>,
     /// `url`, when sent (a valid absolute http or https URL).
     pub url: Option<&'b str>,
-    /// `custom_fields`, when sent (an object of string, number or boolean values).
-    pub custom_fields: Option<&'b Object<'b>>,
+    /// The JSON text of `custom_fields` as sent, when sent (an object of string, number or
+    /// boolean values; [`custom_fields_map`](Self::custom_fields_map) reads it).
+    pub custom_fields: Option<&'b str>,
     /// Its sending list.
     pub list: SendingList,
     /// No contact with this phone number existed, in the store or earlier in the batch.
@@ -85,28 +85,35 @@ pub struct AcceptedContact<'b> {
     pub duplicate_of: Option<usize>,
     /// The paid validation's result, when `use_validation` was `true`.
     pub validation: Option<Box<ValidationResult>>,
-    pub(crate) contact: &'b Object<'b>,
+    /// The contact's JSON text, as sent.
+    pub(crate) text: &'b str,
 }
 
 impl<'b> AcceptedContact<'b> {
-    /// The members the rules do not read (`ad_network_source`, unknown names…), as sent.
-    pub fn other_members(&self) -> impl Iterator<Item = (&'b str, &'b Json<'b>)> + use<'b> {
-        self.contact
-            .iter()
-            .filter(|(name, _)| !is_known_member(name))
+    /// The contact's JSON text, exactly as sent.
+    pub fn json(&self) -> &'b str {
+        self.text
     }
 
-    /// [`AcceptedContact::other_members`] as a JSON object, ready for a store column.
+    /// The members the rules do not read (`ad_network_source`, unknown names…), as a JSON
+    /// object ready for a store column: what `serde_json` reads from the contact (a repeated
+    /// name keeps its last value), without the members the rules read.
     pub fn other_members_map(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.other_members()
-            .map(|(name, value)| (name.to_owned(), serde_json::Value::from(value)))
-            .collect()
+        let mut members = read_object(self.text);
+        members.retain(|name, _| !is_known_member(name));
+        members
     }
 
     /// `custom_fields` as a JSON object, ready for a store column, when sent.
     pub fn custom_fields_map(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
-        self.custom_fields.map(Object::to_map)
+        self.custom_fields.map(read_object)
     }
+}
+
+/// The object `text` holds, as `serde_json` reads it. The reader accepted `text` as an object,
+/// so `serde_json` does too.
+fn read_object(text: &str) -> serde_json::Map<String, serde_json::Value> {
+    serde_json::from_str(text).unwrap_or_default()
 }
 
 /// The counters of the summary body.

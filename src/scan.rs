@@ -1,0 +1,549 @@
+//! One pass over the bytes: a JSON reader that accepts exactly what `serde_json` accepts and
+//! keeps only what the rules read.
+//!
+//! The request is read once, front to back. Nothing is built for a value the rules do not
+//! read: each contact becomes its text (a slice of the body) and, when it is an object, the
+//! raw token of the last occurrence of each member the rules read ([`Member`]). The rest of
+//! the contact, and everything past the contact limit, is only checked.
+//!
+//! What is valid JSON is `serde_json`'s answer, kept exactly:
+//!
+//! * UTF-8 is checked once over the whole text (bad UTF-8 outside a string is a syntax error
+//!   for `serde_json` too); the grammar is RFC 8259's, with `serde_json`'s whitespace (space,
+//!   tab, line feed, carriage return), no trailing comma, no leading zero;
+//! * at most [`MAX_NESTING`] arrays and objects deep, as `serde_json`'s recursion limit;
+//! * the tokens where `serde_json` decides more than the grammar are handed to `serde_json`
+//!   itself: a string with an escape (surrogate pairs), a number that is not a short integer
+//!   (the `f64` range). Bodies rarely hold either, so the common path never calls it.
+//!
+//! A contact's compact size (rule 1) is never computed by a second walk: compact JSON is
+//! never longer than the text it was parsed from unless a number is written in a longer form
+//! (`1e2` is written `100.0`), so a contact without such a number and whose text fits the
+//! limit passes rule 1 as read; any other contact is measured exactly, by `serde_json`.
+
+use std::borrow::Cow;
+
+use crate::codes::Member;
+
+/// The text is not valid JSON (as `serde_json` would say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Invalid;
+
+/// `serde_json` reads at most this many nested arrays and objects.
+pub(crate) const MAX_NESTING: usize = 127;
+
+/// Integers of at most this many digits fit `u64`/`i64`, so `serde_json` writes them back
+/// digit for digit.
+const SHORT_INTEGER_DIGITS: usize = 18;
+
+/// A JSON string token as it appears in the text, quotes included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Str<'a> {
+    raw: &'a str,
+    escaped: bool,
+}
+
+impl<'a> Str<'a> {
+    /// The decoded string: borrowed from the text unless it has an escape.
+    pub(crate) fn decode(self) -> Cow<'a, str> {
+        let inner = self.raw.get(1..self.raw.len() - 1).unwrap_or_default();
+        if !self.escaped {
+            return Cow::Borrowed(inner);
+        }
+        // The reader checked this token with the same call, so it cannot fail here.
+        Cow::Owned(serde_json::from_str::<String>(self.raw).unwrap_or_default())
+    }
+
+    /// Whether the string is empty (`""`).
+    pub(crate) fn is_empty(self) -> bool {
+        self.raw.len() == 2
+    }
+}
+
+/// One value's token: its kind and its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Token<'a> {
+    /// `null`
+    Null,
+    /// `true` or `false`
+    Bool(bool),
+    /// A number.
+    Number,
+    /// A string.
+    String(Str<'a>),
+    /// An array.
+    Array,
+    /// An object, its text, and whether every member has a non-empty name and a string,
+    /// number or boolean value (what rule 8 asks of `custom_fields`).
+    Object { raw: &'a str, flat: bool },
+}
+
+/// One element of `contacts`, as the rules need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scanned<'a> {
+    /// The element's text, as sent.
+    pub(crate) text: &'a str,
+    /// Whether it is an object.
+    pub(crate) object: bool,
+    /// Whether it holds a number that `serde_json` writes back longer than it was sent.
+    pub(crate) longer_numbers: bool,
+    /// The last occurrence of each member the rules read, by [`Member`] index.
+    pub(crate) members: [Option<Token<'a>>; Member::COUNT],
+}
+
+impl<'a> Scanned<'a> {
+    /// The value of a member the rules read, `null` counting as absent.
+    pub(crate) fn field(&self, member: Member) -> Option<Token<'a>> {
+        self.members[member.index()].filter(|token| *token != Token::Null)
+    }
+}
+
+/// A reader over one JSON text.
+pub(crate) struct Reader<'a> {
+    text: &'a str,
+    at: usize,
+    nesting: usize,
+    /// Set when a number that may be written back longer is read.
+    longer_numbers: bool,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over `bytes`, which must be UTF-8; `nesting` arrays and objects are already
+    /// open around it.
+    pub(crate) fn new(bytes: &'a [u8], nesting: usize) -> Result<Self, Invalid> {
+        let text = std::str::from_utf8(bytes).map_err(|_| Invalid)?;
+        Ok(Reader {
+            text,
+            at: 0,
+            nesting,
+            longer_numbers: false,
+        })
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    /// The next byte that is not whitespace, without consuming it.
+    pub(crate) fn peek(&mut self) -> Option<u8> {
+        let bytes = self.bytes();
+        while let Some(&b) = bytes.get(self.at) {
+            if !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
+                return Some(b);
+            }
+            self.at += 1;
+        }
+        None
+    }
+
+    /// Consumes `byte` (after whitespace).
+    pub(crate) fn eat(&mut self, byte: u8) -> Result<(), Invalid> {
+        if self.peek() == Some(byte) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(Invalid)
+        }
+    }
+
+    /// Only whitespace is left.
+    pub(crate) fn end(&mut self) -> Result<(), Invalid> {
+        match self.peek() {
+            None => Ok(()),
+            Some(_) => Err(Invalid),
+        }
+    }
+
+    /// After an element or member: `true` when another follows (a comma was read), `false`
+    /// when `close` ended the container.
+    pub(crate) fn more(&mut self, close: u8) -> Result<bool, Invalid> {
+        match self.peek() {
+            Some(b',') => {
+                self.at += 1;
+                Ok(true)
+            }
+            Some(b) if b == close => {
+                self.at += 1;
+                Ok(false)
+            }
+            _ => Err(Invalid),
+        }
+    }
+
+    /// Opens an array or object (its first byte, `open`) and tells whether it is empty.
+    pub(crate) fn open(&mut self, open: u8, close: u8) -> Result<bool, Invalid> {
+        self.eat(open)?;
+        self.nesting += 1;
+        if self.nesting > MAX_NESTING {
+            return Err(Invalid);
+        }
+        if self.peek() == Some(close) {
+            self.at += 1;
+            self.nesting -= 1;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// The end of a container opened with [`Reader::open`] was read.
+    pub(crate) fn close(&mut self) {
+        self.nesting -= 1;
+    }
+
+    /// A member name and its colon.
+    pub(crate) fn key(&mut self) -> Result<Str<'a>, Invalid> {
+        if self.peek() != Some(b'"') {
+            return Err(Invalid);
+        }
+        let key = self.string()?;
+        self.eat(b':')?;
+        Ok(key)
+    }
+
+    /// A string token, at its opening quote.
+    fn string(&mut self) -> Result<Str<'a>, Invalid> {
+        let bytes = self.bytes();
+        let start = self.at;
+        let mut at = start + 1;
+        let mut escaped = false;
+        loop {
+            match bytes.get(at) {
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    escaped = true;
+                    at += 2;
+                }
+                Some(0x00..=0x1f) | None => return Err(Invalid),
+                Some(_) => at += 1,
+            }
+        }
+        self.at = at + 1;
+        let raw = self.text.get(start..self.at).ok_or(Invalid)?;
+        if escaped && serde_json::from_str::<String>(raw).is_err() {
+            return Err(Invalid);
+        }
+        Ok(Str { raw, escaped })
+    }
+
+    /// A number token, at its first byte.
+    fn number(&mut self) -> Result<(), Invalid> {
+        let bytes = self.bytes();
+        let start = self.at;
+        let mut at = start;
+        let digits = |at: &mut usize| {
+            let from = *at;
+            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
+                *at += 1;
+            }
+            *at - from
+        };
+        let negative = bytes.get(at) == Some(&b'-');
+        if negative {
+            at += 1;
+        }
+        let integer_start = at;
+        let integer = digits(&mut at);
+        if integer == 0 || (integer > 1 && bytes.get(integer_start) == Some(&b'0')) {
+            return Err(Invalid);
+        }
+        let mut plain = integer <= SHORT_INTEGER_DIGITS
+            && !(negative && integer == 1 && bytes.get(integer_start) == Some(&b'0'));
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            if digits(&mut at) == 0 {
+                return Err(Invalid);
+            }
+            plain = false;
+        }
+        if matches!(bytes.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            if matches!(bytes.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            if digits(&mut at) == 0 {
+                return Err(Invalid);
+            }
+            plain = false;
+        }
+        self.at = at;
+        if !plain {
+            // The range and the written form are serde_json's to decide.
+            let raw = self.text.get(start..at).ok_or(Invalid)?;
+            serde_json::from_str::<serde_json::Number>(raw).map_err(|_| Invalid)?;
+            self.longer_numbers = true;
+        }
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &[u8], token: Token<'a>) -> Result<Token<'a>, Invalid> {
+        if self.bytes().get(self.at..self.at + word.len()) == Some(word) {
+            self.at += word.len();
+            Ok(token)
+        } else {
+            Err(Invalid)
+        }
+    }
+
+    /// Any value: checked, and its token returned.
+    pub(crate) fn value(&mut self) -> Result<Token<'a>, Invalid> {
+        match self.peek().ok_or(Invalid)? {
+            b'"' => self.string().map(Token::String),
+            b'{' => self.object(),
+            b'[' => {
+                if !self.open(b'[', b']')? {
+                    loop {
+                        self.value()?;
+                        if !self.more(b']')? {
+                            break;
+                        }
+                    }
+                    self.close();
+                }
+                Ok(Token::Array)
+            }
+            b't' => self.literal(b"true", Token::Bool(true)),
+            b'f' => self.literal(b"false", Token::Bool(false)),
+            b'n' => self.literal(b"null", Token::Null),
+            b'-' | b'0'..=b'9' => self.number().map(|()| Token::Number),
+            _ => Err(Invalid),
+        }
+    }
+
+    /// An object, noting whether it is flat (rule 8's shape).
+    fn object(&mut self) -> Result<Token<'a>, Invalid> {
+        let start = self.at;
+        let mut flat = true;
+        if !self.open(b'{', b'}')? {
+            loop {
+                let key = self.key()?;
+                let value = self.value()?;
+                flat &= !key.is_empty()
+                    && matches!(value, Token::String(_) | Token::Number | Token::Bool(_));
+                if !self.more(b'}')? {
+                    break;
+                }
+            }
+            self.close();
+        }
+        let raw = self.text.get(start..self.at).ok_or(Invalid)?;
+        Ok(Token::Object { raw, flat })
+    }
+
+    /// One element of `contacts`: checked, with the members the rules read.
+    pub(crate) fn contact(&mut self) -> Result<Scanned<'a>, Invalid> {
+        let first = self.peek().ok_or(Invalid)?;
+        let start = self.at;
+        self.longer_numbers = false;
+        let mut members = [None; Member::COUNT];
+        let object = first == b'{';
+        if object {
+            if !self.open(b'{', b'}')? {
+                loop {
+                    let key = self.key()?;
+                    let value = self.value()?;
+                    let member = if key.escaped {
+                        Member::of(&key.decode())
+                    } else {
+                        Member::of(key.decode().as_ref())
+                    };
+                    if let Some(member) = member {
+                        members[member.index()] = Some(value);
+                    }
+                    if !self.more(b'}')? {
+                        break;
+                    }
+                }
+                self.close();
+            }
+        } else {
+            self.value()?;
+        }
+        Ok(Scanned {
+            text: self.text.get(start..self.at).ok_or(Invalid)?,
+            object,
+            longer_numbers: self.longer_numbers,
+            members,
+        })
+    }
+}
+
+/// The exact length of `serde_json::to_vec` of the value `text` holds.
+pub(crate) fn compact_len(text: &str) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // The reader checked `text`; serde_json parses what it accepts and writes to a counter.
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+        let _ = serde_json::to_writer(&mut count, &value);
+    }
+    count.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid(text: &str) -> bool {
+        let Ok(mut reader) = Reader::new(text.as_bytes(), 0) else {
+            return false;
+        };
+        reader.value().is_ok() && reader.end().is_ok()
+    }
+
+    fn serde_valid(text: &str) -> bool {
+        serde_json::from_slice::<serde_json::Value>(text.as_bytes()).is_ok()
+    }
+
+    #[test]
+    fn accepts_exactly_what_serde_json_accepts() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let objects = |n: usize| format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
+        let cases = [
+            "",
+            " ",
+            "1",
+            "-1",
+            "-",
+            "01",
+            "-01",
+            "1.",
+            "1.5",
+            ".5",
+            "1e5",
+            "1E+5",
+            "1e",
+            "1e+",
+            "-0",
+            "-0.0",
+            "1e400",
+            "-1e400",
+            "1e-400",
+            "123456789012345678901234567890",
+            "1_0",
+            "0x10",
+            "true",
+            "tru",
+            "truex",
+            "null",
+            "nul",
+            "\"\"",
+            "\"a\"",
+            "\"\\\"\"",
+            "\"\\/\"",
+            "\"\\x\"",
+            "\"\\u00e9\"",
+            "\"\\u00g9\"",
+            "\"\\ud83d\\ude00\"",
+            "\"\\ud83d\"",
+            "\"\\ude00\"",
+            "\"\\ud83d\\u0041\"",
+            "\"a\tb\"",
+            "\"a\u{7f}b\"",
+            "\"\u{2028}\"",
+            "[]",
+            "[1,]",
+            "[,1]",
+            "[1 2]",
+            "{}",
+            "{,}",
+            "{\"a\"}",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "{\"a\":1 \"b\":2}",
+            "{1:2}",
+            "{\"a\":1}",
+            "{\"a\":1,\"a\":2}",
+            " [ 1 , { \"a\" : [ ] } ] ",
+            "[1] x",
+            "[1]]",
+            "\u{feff}1",
+            "\x0b1",
+            "\x0c1",
+            "\"\\",
+            "\"abc",
+            "[\"a\\\"]",
+            "1 2",
+        ];
+        for text in cases {
+            assert_eq!(valid(text), serde_valid(text), "{text:?}");
+        }
+        for n in [1, 126, 127, 128, 129] {
+            assert_eq!(valid(&nested(n)), serde_valid(&nested(n)), "arrays {n}");
+            assert_eq!(valid(&objects(n)), serde_valid(&objects(n)), "objects {n}");
+        }
+        assert!(valid(&nested(127)) && !valid(&nested(128)));
+    }
+
+    #[test]
+    fn bad_utf8_is_invalid_anywhere() {
+        assert!(Reader::new(b"\"\xff\"", 0).is_err());
+        assert!(Reader::new(b"[1] \xc3", 0).is_err());
+    }
+
+    #[test]
+    fn a_contact_keeps_the_last_occurrence_of_each_member_it_reads() {
+        let text = r#"{"phone_number": "+1", "x": [1, {"phone_number": 2}],
+                       "phone_number": "+2", "list_n\u0075mber": "+3", "custom_fields": {"a": 1}}"#;
+        let mut reader = Reader::new(text.as_bytes(), 2).expect("UTF-8");
+        let scanned = reader.contact().expect("valid");
+        assert!(scanned.object && !scanned.longer_numbers);
+        assert_eq!(scanned.text, text);
+        let string = |m| match scanned.field(m) {
+            Some(Token::String(s)) => s.decode().into_owned(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(string(Member::PhoneNumber), "+2");
+        assert_eq!(string(Member::ListNumber), "+3");
+        assert!(matches!(
+            scanned.field(Member::CustomFields),
+            Some(Token::Object {
+                raw: "{\"a\": 1}",
+                flat: true
+            })
+        ));
+    }
+
+    #[test]
+    fn flat_objects_are_those_of_non_empty_names_and_scalar_values() {
+        for (text, flat) in [
+            ("{}", true),
+            (r#"{"a": "x", "b": 1.5, "c": false}"#, true),
+            (r#"{"": "x"}"#, false),
+            (r#"{"a": null}"#, false),
+            (r#"{"a": []}"#, false),
+            (r#"{"a": {}}"#, false),
+        ] {
+            let mut reader = Reader::new(text.as_bytes(), 0).expect("UTF-8");
+            assert!(
+                matches!(reader.value(), Ok(Token::Object { flat: f, .. }) if f == flat),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn compact_json_is_never_longer_than_its_text_without_longer_numbers() {
+        for text in [
+            r#"{"a" : "\u00e9\/\n\u0001", "a": 1, "b": [true, null, -12]}"#,
+            r#"{"k": "\ud83d\ude00", "n": 123456789012345678}"#,
+        ] {
+            let mut reader = Reader::new(text.as_bytes(), 0).expect("UTF-8");
+            let scanned = reader.contact().expect("valid");
+            assert!(!scanned.longer_numbers);
+            assert!(compact_len(text) <= text.len(), "{text}");
+        }
+        for (text, compact) in [("1e2", "100.0"), ("-0", "-0.0"), ("1E5", "100000.0")] {
+            let mut reader = Reader::new(text.as_bytes(), 0).expect("UTF-8");
+            assert!(reader.contact().expect("valid").longer_numbers, "{text}");
+            assert_eq!(compact_len(text), compact.len(), "{text}");
+        }
+    }
+}
