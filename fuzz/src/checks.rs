@@ -813,7 +813,7 @@ pub fn reader(engine: &Engine, data: &[u8], now: Timestamp) {
     );
     assert_eq!(
         batch.checks(),
-        [checked.clone()],
+        std::slice::from_ref(&checked),
         "alone and inside a body decide alike"
     );
     let size = serde_json::to_vec(&value).expect("serializes").len();
