@@ -6,13 +6,13 @@
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 use yoke::{Yoke, Yokeable};
 
 use crate::account::Billing;
 use crate::codes::{ContactCode, ContactError, Rejection};
+use crate::hashing::{self, Map, Recall};
 use crate::limits::Limits;
 use crate::lookup::{
     Carrier, CarrierCheck, Directory, ListLookup, LookupError, ProviderError, SendingList,
@@ -138,7 +138,8 @@ impl<'a> Batch<'a> {
     /// The distinct free lookup keys this batch may need (see [`Keys`]).
     pub fn keys(&self) -> Keys<'_> {
         let mut keys = Keys::default();
-        let (mut lists, mut phones, mut pairs) = (HashSet::new(), HashSet::new(), HashSet::new());
+        let (mut lists, mut phones, mut pairs) =
+            (hashing::set(0), hashing::set(0), hashing::set(0));
         for valid in self.valid() {
             let (phone, list) = (valid.phone.as_ref(), valid.list.as_ref());
             if lists.insert(list) {
@@ -162,18 +163,18 @@ impl<'a> Batch<'a> {
         lists: &impl ListLookup,
         carrier: &impl CarrierCheck,
     ) -> Result<Screened<'b>, LookupError> {
-        let mut found: HashMap<&str, Option<SendingList>> = HashMap::with_capacity(self.len());
+        let mut found: Recall<'_, Option<SendingList>> = Recall::default();
         let mut stages = Vec::with_capacity(self.checks.len());
         for check in &self.checks {
             stages.push(match check {
                 Err(error) => Stage::Failed(error.clone()),
-                Ok(valid) => match memo(&mut found, &valid.list, |k| lists.list(k))? {
+                Ok(valid) => match found.get_or(&valid.list, |k| lists.list(k))? {
                     None => Stage::Failed(ContactCode::ListNotFound.into()),
                     Some(list) => Stage::Passed(valid, list),
                 },
             });
         }
-        let mut verdicts: HashMap<&str, Carrier> = HashMap::with_capacity(self.len());
+        let mut verdicts: Map<&str, Carrier> = hashing::map(self.len());
         for stage in &mut stages {
             if let Stage::Passed(valid, _) = stage
                 && memo(&mut verdicts, &valid.phone, |k| carrier.carrier(k))?
@@ -225,7 +226,7 @@ impl<'b> Screened<'b> {
     /// appearance: those of contacts with `use_validation` that passed rules 1 to 10. Nothing
     /// else is ever validated, so nothing else is paid for.
     pub fn validation_keys(&self) -> Vec<&'b str> {
-        let mut seen = HashSet::new();
+        let mut seen = hashing::set(0);
         self.stages
             .iter()
             .filter_map(|stage| match stage {
@@ -245,8 +246,7 @@ impl<'b> Screened<'b> {
         validator: &impl CarrierCheck,
         directory: &impl Directory,
     ) -> Result<Evaluation<'b>, LookupError> {
-        let mut validations: HashMap<&str, Result<ValidationResult, ProviderError>> =
-            HashMap::new();
+        let mut validations: Map<&str, Result<ValidationResult, ProviderError>> = hashing::map(0);
         let mut passed = Vec::with_capacity(self.stages.len());
         for stage in &self.stages {
             passed.push(match stage {
@@ -281,8 +281,8 @@ fn apply<'b>(
     passed: Vec<Passed<'b>>,
     directory: &impl Directory,
 ) -> Result<Vec<ContactOutcome<'b>>, LookupError> {
-    let mut phones_seen: HashSet<&str> = HashSet::with_capacity(passed.len());
-    let mut pairs_seen: HashMap<(&str, &str), usize> = HashMap::with_capacity(passed.len());
+    let mut phones_seen = hashing::set::<&str>(passed.len());
+    let mut pairs_seen = hashing::map::<(&str, &str), usize>(passed.len());
     let mut outcomes = Vec::with_capacity(passed.len());
     for ((index, item), text) in passed.into_iter().enumerate().zip(&batch.texts) {
         let (valid, list, validation) = match item {
@@ -330,7 +330,7 @@ fn apply<'b>(
 
 /// Asks `lookup` about `key` unless this batch already did.
 fn memo<'k, T: Copy>(
-    cache: &mut HashMap<&'k str, T>,
+    cache: &mut Map<&'k str, T>,
     key: &'k str,
     lookup: impl FnOnce(&str) -> Result<T, LookupError>,
 ) -> Result<T, LookupError> {

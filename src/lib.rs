@@ -53,6 +53,7 @@ mod codes;
 pub mod e164;
 mod engine;
 mod formats;
+mod hashing;
 mod limits;
 mod lookup;
 mod request;

@@ -58,7 +58,7 @@ pub(crate) struct Read<'a> {
 }
 
 impl<'a> Read<'a> {
-    fn push(&mut self, contact: Scanned<'a>, check: Result<Valid<'a>, ContactError>) {
+    fn push(&mut self, contact: &Scanned<'a>, check: Result<Valid<'a>, ContactError>) {
         let member = |m: Member| contact.members[m.index()];
         self.wants_validation |=
             member(Member::Field(Field::UseValidation)) == Some(Token::Bool(true));
@@ -144,13 +144,14 @@ fn contacts_array<'a>(
     }
     let mut read = Read::default();
     let mut memo = rules::Memo::default();
+    let mut contact = Scanned::default();
     let mut total = 0usize;
     if !reader.open(b'[', b']')? {
         loop {
             if total < limits.max_contacts {
-                let contact = reader.contact()?;
+                reader.contact_into(&mut contact)?;
                 let check = rules::check(&contact, limits, now, &mut memo);
-                read.push(contact, check);
+                read.push(&contact, check);
             } else {
                 reader.value()?;
             }

@@ -7,13 +7,14 @@
 //! members a store writes, ready for the lookups of rules 9 to 12.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::convert::Infallible;
 
 use jiff::Timestamp;
 
 use crate::codes::{ContactCode, ContactError, Field, Member};
 use crate::e164;
 use crate::formats;
+use crate::hashing::Recall;
 use crate::limits::Limits;
 use crate::scan::{self, Scanned, Str, Token};
 
@@ -53,22 +54,23 @@ pub struct Valid<'a> {
 /// list number, the signup page's URL), so that each distinct value is checked once.
 #[derive(Debug, Default)]
 pub(crate) struct Memo<'a> {
-    lists: HashMap<&'a str, bool>,
-    urls: HashMap<&'a str, bool>,
+    lists: Recall<'a, bool>,
+    urls: Recall<'a, bool>,
 }
 
-impl<'a> Memo<'a> {
-    /// `check(value)`, asked once per distinct value borrowed from the body.
-    #[allow(clippy::ptr_arg)] // the variant matters: only text borrowed from the body is kept
-    fn verdict(
-        cache: &mut HashMap<&'a str, bool>,
-        value: &Cow<'a, str>,
-        check: impl Fn(&str) -> bool,
-    ) -> bool {
-        match value {
-            Cow::Borrowed(text) => *cache.entry(text).or_insert_with(|| check(text)),
-            Cow::Owned(text) => check(text),
-        }
+/// `check(value)`, recalled when `value` is borrowed from the body (an escaped value, decoded,
+/// is checked each time).
+#[allow(clippy::ptr_arg)] // the variant matters: only text borrowed from the body is kept
+fn recalled<'a>(
+    recall: &mut Recall<'a, bool>,
+    value: &Cow<'a, str>,
+    check: fn(&str) -> bool,
+) -> bool {
+    match value {
+        Cow::Borrowed(text) => recall
+            .get_or(text, |text| Ok::<_, Infallible>(check(text)))
+            .unwrap_or_else(|never| match never {}),
+        Cow::Owned(text) => check(text),
     }
 }
 
@@ -93,7 +95,7 @@ pub(crate) fn check<'a>(
     let list = required(contact, Member::ListNumber, ContactCode::MissingListNumber)?;
     let phone = e164_number(phone, ContactCode::InvalidPhone, |s| e164::is_valid(s))?;
     let list = e164_number(list, ContactCode::InvalidListNumber, |s| {
-        Memo::verdict(&mut memo.lists, s, e164::is_valid)
+        recalled(&mut memo.lists, s, e164::is_valid)
     })?;
     let flags = Flags {
         use_journeys: boolean(contact, Field::UseJourneys, false)?,
@@ -108,7 +110,7 @@ pub(crate) fn check<'a>(
     })?;
     let ip_address = formatted(contact, Field::IpAddress, |s| formats::ip_address_ok(s))?;
     let url = formatted(contact, Field::Url, |s| {
-        Memo::verdict(&mut memo.urls, s, formats::url_ok)
+        recalled(&mut memo.urls, s, formats::url_ok)
     })?;
     let custom_fields = custom_fields(contact)?;
     Ok(Valid {

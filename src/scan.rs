@@ -79,7 +79,7 @@ pub(crate) enum Token<'a> {
 }
 
 /// One element of `contacts`, as the rules need it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Scanned<'a> {
     /// The element's text, as sent.
     pub(crate) text: &'a str,
@@ -207,14 +207,15 @@ impl<'a> Reader<'a> {
         let mut at = start + 1;
         let mut escaped = false;
         loop {
+            at = next_special(bytes, at);
             match bytes.get(at) {
                 Some(b'"') => break,
                 Some(b'\\') => {
                     escaped = true;
                     at += 2;
                 }
-                Some(0x00..=0x1f) | None => return Err(Invalid),
-                Some(_) => at += 1,
+                // A control character, or the end of the text inside a string.
+                _ => return Err(Invalid),
             }
         }
         self.at = at + 1;
@@ -331,12 +332,20 @@ impl<'a> Reader<'a> {
 
     /// One element of `contacts`: checked, with the members the rules read.
     pub(crate) fn contact(&mut self) -> Result<Scanned<'a>, Invalid> {
+        let mut contact = Scanned::default();
+        self.contact_into(&mut contact)?;
+        Ok(contact)
+    }
+
+    /// [`Reader::contact`] into `contact`, whatever it held before: one buffer serves every
+    /// contact of a body.
+    pub(crate) fn contact_into(&mut self, contact: &mut Scanned<'a>) -> Result<(), Invalid> {
         let first = self.peek().ok_or(Invalid)?;
         let start = self.at;
         self.longer_numbers = false;
-        let mut members = [None; Member::COUNT];
-        let object = first == b'{';
-        if object {
+        contact.members = [None; Member::COUNT];
+        contact.object = first == b'{';
+        if contact.object {
             if !self.open(b'{', b'}')? {
                 loop {
                     let key = self.key()?;
@@ -347,7 +356,7 @@ impl<'a> Reader<'a> {
                         Member::of(key.decode().as_ref())
                     };
                     if let Some(member) = member {
-                        members[member.index()] = Some(value);
+                        contact.members[member.index()] = Some(value);
                     }
                     if !self.more(b'}')? {
                         break;
@@ -358,13 +367,40 @@ impl<'a> Reader<'a> {
         } else {
             self.value()?;
         }
-        Ok(Scanned {
-            text: self.text.get(start..self.at).ok_or(Invalid)?,
-            object,
-            longer_numbers: self.longer_numbers,
-            members,
-        })
+        contact.text = self.text.get(start..self.at).ok_or(Invalid)?;
+        contact.longer_numbers = self.longer_numbers;
+        Ok(())
     }
+}
+
+/// The position of the first byte at or after `at` that ends a run of plain string content:
+/// a quote, a backslash or a control character (or `bytes.len()`). Eight bytes at a time: for
+/// each byte of a word, "is zero" and "is below 0x20" are bit tricks on the whole word, whose
+/// lowest flagged byte is exact (borrows only run upward).
+fn next_special(bytes: &[u8], mut at: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const QUOTES: u64 = u64::from_ne_bytes([b'"'; 8]);
+    const BACKSLASHES: u64 = u64::from_ne_bytes([b'\\'; 8]);
+    const SPACES: u64 = u64::from_ne_bytes([0x20; 8]);
+    let zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let special = zero(word ^ QUOTES)
+            | zero(word ^ BACKSLASHES)
+            | (word.wrapping_sub(SPACES) & !word & HIGHS);
+        if special != 0 {
+            return at + (special.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while let Some(&b) = bytes.get(at) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            return at;
+        }
+        at += 1;
+    }
+    at
 }
 
 /// The exact length of `serde_json::to_vec` of the value `text` holds.
@@ -480,6 +516,42 @@ mod tests {
             assert_eq!(valid(&objects(n)), serde_valid(&objects(n)), "objects {n}");
         }
         assert!(valid(&nested(127)) && !valid(&nested(128)));
+    }
+
+    #[test]
+    fn the_word_scan_finds_the_first_quote_backslash_or_control_character() {
+        let naive = |bytes: &[u8], at: usize| {
+            (at..bytes.len())
+                .find(|&i| matches!(bytes[i], b'"' | b'\\' | 0x00..=0x1f))
+                .unwrap_or(bytes.len())
+        };
+        let mut texts: Vec<Vec<u8>> = vec![
+            b"abcdefghijklmnop\"".to_vec(),
+            "é€😀 plain text that is long enough\\".as_bytes().to_vec(),
+            b"\x1f".to_vec(),
+            b"short".to_vec(),
+            Vec::new(),
+        ];
+        // Every special byte after every prefix of non-ASCII and ASCII bytes.
+        for special in [b'"', b'\\', 0x00, 0x1f, 0x0a] {
+            for len in 0..20 {
+                let mut text: Vec<u8> = (0..len)
+                    .map(|i| [b'a', 0x80, 0xff, 0x20, 0x7f][i % 5])
+                    .collect();
+                text.push(special);
+                text.extend_from_slice(b"x\"y");
+                texts.push(text);
+            }
+        }
+        for text in &texts {
+            for at in 0..=text.len() {
+                assert_eq!(
+                    next_special(text, at),
+                    naive(text, at),
+                    "{text:?} from {at}"
+                );
+            }
+        }
     }
 
     #[test]
