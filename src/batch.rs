@@ -49,7 +49,7 @@ pub struct Batch<'a> {
     limits: Limits,
     now: Timestamp,
     texts: Vec<&'a str>,
-    phones_sent: Vec<Option<Cow<'a, str>>>,
+    failed_phones: Vec<(usize, Cow<'a, str>)>,
     checks: Vec<Result<Valid<'a>, ContactError>>,
     wants_validation: bool,
 }
@@ -74,9 +74,24 @@ impl<'a> Batch<'a> {
             limits,
             now,
             texts: read.texts,
-            phones_sent: read.phones_sent,
+            failed_phones: read.failed_phones,
             checks: read.checks,
             wants_validation: read.wants_validation,
+        }
+    }
+
+    /// `phone_number` as sent, when it was a string: the canonical number of a contact that
+    /// passed rules 1 to 8, else what the reader kept for the failed ones.
+    fn phone_sent(&self, index: usize) -> Option<&str> {
+        match self.checks.get(index)? {
+            Ok(valid) => Some(valid.phone.as_ref()),
+            Err(_) => {
+                let at = self
+                    .failed_phones
+                    .binary_search_by_key(&index, |(at, _)| *at)
+                    .ok()?;
+                self.failed_phones.get(at).map(|(_, phone)| phone.as_ref())
+            }
         }
     }
 
@@ -237,37 +252,33 @@ impl<'b> Screened<'b> {
             .collect()
     }
 
-    /// Rules 11 and 12 ([`CarrierCheck::validate`] only, each number once), then the
-    /// accepted contacts applied in index order against the `directory` (SPEC §5). A failed
-    /// directory lookup is the error, to be answered with 500 `internal_error`; a provider
-    /// failure is the contact's `provider_error`.
+    /// Rules 11 and 12 ([`CarrierCheck::validate`] only, each number once) and the accepted
+    /// contacts applied against the `directory` (SPEC §5), contact by contact in index order.
+    /// A failed directory lookup is the error, to be answered with 500 `internal_error` (the
+    /// contacts after it are not validated); a provider failure is the contact's
+    /// `provider_error`.
     pub fn evaluate(
         &self,
         validator: &impl CarrierCheck,
         directory: &impl Directory,
     ) -> Result<Evaluation<'b>, LookupError> {
         let mut validations: Map<&str, Result<ValidationResult, ProviderError>> = hashing::map(0);
-        let mut passed = Vec::with_capacity(self.stages.len());
-        for stage in &self.stages {
-            passed.push(match stage {
-                Stage::Failed(error) => Err(error.clone()),
-                Stage::Passed(valid, list) if !valid.flags.use_validation => {
-                    Ok((*valid, *list, None))
-                }
-                Stage::Passed(valid, list) => {
-                    let result = validations
-                        .entry(valid.phone.as_ref())
-                        .or_insert_with_key(|phone| validator.validate(phone));
-                    match result {
-                        Err(_) => Err(ContactCode::ProviderError.into()),
-                        Ok(result) if result.disposition.fails() => {
-                            Err(ContactError::ValidationFailed(Box::new(result.clone())))
-                        }
-                        Ok(result) => Ok((*valid, *list, Some(Box::new(result.clone())))),
+        let passed = self.stages.iter().map(|stage| match stage {
+            Stage::Failed(error) => Err(error.clone()),
+            Stage::Passed(valid, list) if !valid.flags.use_validation => Ok((*valid, *list, None)),
+            Stage::Passed(valid, list) => {
+                let result = validations
+                    .entry(valid.phone.as_ref())
+                    .or_insert_with_key(|phone| validator.validate(phone));
+                match result {
+                    Err(_) => Err(ContactCode::ProviderError.into()),
+                    Ok(result) if result.disposition.fails() => {
+                        Err(ContactError::ValidationFailed(Box::new(result.clone())))
                     }
+                    Ok(result) => Ok((*valid, *list, Some(Box::new(result.clone())))),
                 }
-            });
-        }
+            }
+        });
         let outcomes = apply(self.batch, passed, directory)?;
         Ok(Evaluation::new(self.batch.limits, outcomes))
     }
@@ -275,10 +286,11 @@ impl<'b> Screened<'b> {
 
 type Passed<'b> = Result<(&'b Valid<'b>, SendingList, Option<Box<ValidationResult>>), ContactError>;
 
-/// Applies the accepted contacts in index order, as a store would (SPEC §5).
+/// Applies the accepted contacts in index order, as a store would (SPEC §5), as each one's
+/// stages end.
 fn apply<'b>(
     batch: &'b Batch<'b>,
-    passed: Vec<Passed<'b>>,
+    passed: impl ExactSizeIterator<Item = Passed<'b>>,
     directory: &impl Directory,
 ) -> Result<Vec<ContactOutcome<'b>>, LookupError> {
     let mut phones_seen = hashing::set::<&str>(passed.len());
@@ -290,7 +302,7 @@ fn apply<'b>(
             Err(error) => {
                 outcomes.push(ContactOutcome::Failed(FailedContact {
                     index,
-                    phone_number: batch.phones_sent.get(index).and_then(|p| p.as_deref()),
+                    phone_number: batch.phone_sent(index),
                     error,
                 }));
                 continue;

@@ -49,8 +49,9 @@ fn one(text: &[u8]) -> Result<Scanned<'_>, NotJson> {
 pub(crate) struct Read<'a> {
     /// Each contact's text, as sent.
     pub(crate) texts: Vec<&'a str>,
-    /// Each contact's `phone_number`, when it is a string: what its error entry echoes.
-    pub(crate) phones_sent: Vec<Option<Cow<'a, str>>>,
+    /// `phone_number` as sent, when a string, of the contacts that failed rules 1 to 8, by
+    /// index: what their error entries echo (a contact that passed has it as its number).
+    pub(crate) failed_phones: Vec<(usize, Cow<'a, str>)>,
     /// Each contact's result of rules 1 to 8.
     pub(crate) checks: Vec<Result<Valid<'a>, ContactError>>,
     /// Whether some contact is an object whose `use_validation` is `true` (check 6).
@@ -58,14 +59,20 @@ pub(crate) struct Read<'a> {
 }
 
 impl<'a> Read<'a> {
+    fn reserve(&mut self, more: usize) {
+        self.texts.reserve_exact(more);
+        self.checks.reserve_exact(more);
+    }
+
     fn push(&mut self, contact: &Scanned<'a>, check: Result<Valid<'a>, ContactError>) {
         let member = |m: Member| contact.members[m.index()];
         self.wants_validation |=
             member(Member::Field(Field::UseValidation)) == Some(Token::Bool(true));
-        self.phones_sent.push(match member(Member::PhoneNumber) {
-            Some(Token::String(s)) => Some(s.decode()),
-            _ => None,
-        });
+        if check.is_err()
+            && let Some(Token::String(s)) = member(Member::PhoneNumber)
+        {
+            self.failed_phones.push((self.texts.len(), s.decode()));
+        }
         self.texts.push(contact.text);
         self.checks.push(check);
     }
@@ -152,6 +159,12 @@ fn contacts_array<'a>(
                 reader.contact_into(&mut contact)?;
                 let check = rules::check(&contact, limits, now, &mut memo);
                 read.push(&contact, check);
+                if total == 0 {
+                    // Room for as many more contacts as the first one's size says the rest
+                    // of the body holds (at most the limit): no regrowth on a regular body.
+                    let guess = reader.remaining() / (contact.text.len() + 1);
+                    read.reserve(guess.min(limits.max_contacts - 1));
+                }
             } else {
                 reader.value()?;
             }

@@ -146,6 +146,11 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// How many bytes are left to read.
+    pub(crate) fn remaining(&self) -> usize {
+        self.text.len() - self.at
+    }
+
     /// Only whitespace is left.
     pub(crate) fn end(&mut self) -> Result<(), Invalid> {
         match self.peek() {
