@@ -20,7 +20,7 @@ use crate::lookup::{
 };
 use crate::request::Read;
 use crate::rules::Valid;
-use crate::summary::{AcceptedContact, ContactOutcome, Evaluation, FailedContact};
+use crate::summary::{Applied, Borrowed, Evaluation, Outcome};
 
 /// A request body that passed checks 2 to 5, with rules 1 to 8 applied to each contact.
 ///
@@ -77,21 +77,6 @@ impl<'a> Batch<'a> {
             failed_phones: read.failed_phones,
             checks: read.checks,
             wants_validation: read.wants_validation,
-        }
-    }
-
-    /// `phone_number` as sent, when it was a string: the canonical number of a contact that
-    /// passed rules 1 to 8, else what the reader kept for the failed ones.
-    fn phone_sent(&self, index: usize) -> Option<&str> {
-        match self.checks.get(index)? {
-            Ok(valid) => Some(valid.phone.as_ref()),
-            Err(_) => {
-                let at = self
-                    .failed_phones
-                    .binary_search_by_key(&index, |(at, _)| *at)
-                    .ok()?;
-                self.failed_phones.get(at).map(|(_, phone)| phone.as_ref())
-            }
         }
     }
 
@@ -279,8 +264,7 @@ impl<'b> Screened<'b> {
                 }
             }
         });
-        let outcomes = apply(self.batch, passed, directory)?;
-        Ok(Evaluation::new(self.batch.limits, outcomes))
+        apply(self.batch, passed, directory)
     }
 }
 
@@ -292,19 +276,15 @@ fn apply<'b>(
     batch: &'b Batch<'b>,
     passed: impl ExactSizeIterator<Item = Passed<'b>>,
     directory: &impl Directory,
-) -> Result<Vec<ContactOutcome<'b>>, LookupError> {
+) -> Result<Evaluation<'b>, LookupError> {
     let mut phones_seen = hashing::set::<&str>(passed.len());
     let mut pairs_seen = hashing::map::<(&str, &str), usize>(passed.len());
     let mut outcomes = Vec::with_capacity(passed.len());
-    for ((index, item), text) in passed.into_iter().enumerate().zip(&batch.texts) {
+    for (index, item) in passed.enumerate() {
         let (valid, list, validation) = match item {
             Ok(accepted) => accepted,
             Err(error) => {
-                outcomes.push(ContactOutcome::Failed(FailedContact {
-                    index,
-                    phone_number: batch.phone_sent(index),
-                    error,
-                }));
+                outcomes.push(Outcome::Failed(error));
                 continue;
             }
         };
@@ -319,25 +299,26 @@ fn apply<'b>(
         };
         let enrolls = valid.flags.use_journeys
             && (is_new_list_contact || !valid.flags.skip_journey_if_exists);
-        outcomes.push(ContactOutcome::Accepted(AcceptedContact {
-            index,
-            phone,
-            list_number,
-            flags: valid.flags,
-            signup_date: valid.signup_date.unwrap_or(batch.now),
-            ip_address: valid.ip_address.as_deref(),
-            url: valid.url.as_deref(),
-            custom_fields: valid.custom_fields,
-            text,
-            list,
-            is_new_contact,
-            is_new_list_contact,
-            journeys: if enrolls { list.welcome_journeys } else { 0 },
-            duplicate_of,
-            validation,
-        }));
+        outcomes.push(Outcome::Accepted(
+            valid,
+            Applied {
+                list,
+                is_new_contact,
+                is_new_list_contact,
+                journeys: if enrolls { list.welcome_journeys } else { 0 },
+                duplicate_of,
+                validation,
+            },
+        ));
     }
-    Ok(outcomes)
+    let read = Borrowed {
+        limits: batch.limits,
+        now: batch.now,
+        texts: &batch.texts,
+        checks: &batch.checks,
+        failed_phones: &batch.failed_phones,
+    };
+    Ok(Evaluation::new(read, outcomes))
 }
 
 /// Asks `lookup` about `key` unless this batch already did.

@@ -64,6 +64,15 @@ impl<'a> Read<'a> {
         self.checks.reserve_exact(more);
     }
 
+    /// Room for one more contact, growing by half (not doubling) and never past `max`: the
+    /// old and new buffers held at once during a move stay within 1.5 times the final size.
+    fn make_room(&mut self, max: usize) {
+        let len = self.texts.len();
+        if len == self.texts.capacity() || len == self.checks.capacity() {
+            self.reserve((len / 2).clamp(16, max.saturating_sub(len).max(1)));
+        }
+    }
+
     fn push(&mut self, contact: &Scanned<'a>, check: Result<Valid<'a>, ContactError>) {
         let member = |m: Member| contact.members[m.index()];
         self.wants_validation |=
@@ -158,13 +167,14 @@ fn contacts_array<'a>(
             if total < limits.max_contacts {
                 reader.contact_into(&mut contact)?;
                 let check = rules::check(&contact, limits, now, &mut memo);
-                read.push(&contact, check);
                 if total == 0 {
-                    // Room for as many more contacts as the first one's size says the rest
-                    // of the body holds (at most the limit): no regrowth on a regular body.
-                    let guess = reader.remaining() / (contact.text.len() + 1);
-                    read.reserve(guess.min(limits.max_contacts - 1));
+                    // Room for as many contacts as the first one's size says the body holds
+                    // (at most the limit): no regrowth on a regular body.
+                    let guess = reader.remaining() / (contact.text.len() + 1) + 1;
+                    read.reserve(guess.min(limits.max_contacts));
                 }
+                read.make_room(limits.max_contacts);
+                read.push(&contact, check);
             } else {
                 reader.value()?;
             }

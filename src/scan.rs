@@ -410,21 +410,25 @@ fn next_special(bytes: &[u8], mut at: usize) -> usize {
 
 /// The exact length of `serde_json::to_vec` of the value `text` holds.
 pub(crate) fn compact_len(text: &str) -> usize {
+    // The reader checked `text`; serde_json parses what it accepts.
+    serde_json::from_str::<serde_json::Value>(text).map_or(0, |value| written_len(&value))
+}
+
+/// The length of `serde_json::to_vec(value)`, without writing it anywhere.
+pub(crate) fn written_len(value: &impl serde::Serialize) -> usize {
     struct Count(usize);
     impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
     let mut count = Count(0);
-    // The reader checked `text`; serde_json parses what it accepts and writes to a counter.
-    if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
-        let _ = serde_json::to_writer(&mut count, &value);
-    }
+    // Writing to a counter fails only for non-string map keys, which JSON values never have.
+    let _ = serde_json::to_writer(&mut count, value);
     count.0
 }
 
