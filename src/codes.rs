@@ -204,6 +204,45 @@ impl Member {
         }
     }
 
+    /// The member whose quoted name `text` starts with (after its opening quote), and the
+    /// length of that name: member names the rules read are plain ASCII, so a name that
+    /// starts the text and is followed by the closing quote is that member, with no escape to
+    /// decode. `None` says nothing: the name may still be one, written with escapes.
+    pub(crate) fn named_at(text: &[u8]) -> Option<(Member, usize)> {
+        let candidates: &[Member] = match text.first()? {
+            b'p' => &[Member::PhoneNumber],
+            b'l' => &[Member::ListNumber],
+            b'c' => &[Member::CustomFields],
+            b'u' => &[
+                Member::Field(Field::UseJourneys),
+                Member::Field(Field::UseValidation),
+                Member::Field(Field::Url),
+            ],
+            b's' => &[
+                Member::Field(Field::SignupDate),
+                Member::Field(Field::SkipJourneyIfExists),
+            ],
+            b'r' => &[Member::Field(Field::ReplaceCustomFields)],
+            b'i' => &[Member::Field(Field::IpAddress)],
+            _ => return None,
+        };
+        candidates.iter().find_map(|&member| {
+            let name = member.name().as_bytes();
+            (text.starts_with(name) && text.get(name.len()) == Some(&b'"'))
+                .then_some((member, name.len()))
+        })
+    }
+
+    /// The member's name.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            Member::PhoneNumber => member::PHONE_NUMBER,
+            Member::ListNumber => member::LIST_NUMBER,
+            Member::Field(field) => field.as_str(),
+            Member::CustomFields => member::CUSTOM_FIELDS,
+        }
+    }
+
     /// The member called `name`, if the rules read it.
     pub(crate) fn of(name: &str) -> Option<Member> {
         const USE_JOURNEYS: &str = Field::UseJourneys.as_str();
@@ -377,7 +416,7 @@ mod tests {
         let mut slots: Vec<usize> = members.iter().map(|(_, m)| m.index()).collect();
         slots.sort_unstable();
         assert_eq!(slots, (0..Member::COUNT).collect::<Vec<_>>());
-        for (name, member) in members {
+        for (name, member) in members.iter().copied() {
             assert_eq!(Member::of(name), Some(member), "{name}");
         }
         for other in [

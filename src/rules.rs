@@ -148,7 +148,9 @@ fn required<'a>(
         None => Err(missing.into()),
         Some(Token::String(s)) => {
             let s = s.decode();
-            if s.trim().is_empty() {
+            // Most values start with a character that is not whitespace: no need to trim.
+            let blank = !s.starts_with(|c: char| c.is_ascii_graphic()) && s.trim().is_empty();
+            if blank {
                 Err(missing.into())
             } else {
                 Ok(Present::String(s))

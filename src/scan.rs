@@ -205,6 +205,26 @@ impl<'a> Reader<'a> {
         Ok(key)
     }
 
+    /// A contact's member name and its colon: which member the rules read it is, if any. A
+    /// name the rules read, written plainly, is recognized without scanning it as a string.
+    fn member_name(&mut self) -> Result<Option<Member>, Invalid> {
+        if self.peek() != Some(b'"') {
+            return Err(Invalid);
+        }
+        let after_quote = self.bytes().get(self.at + 1..).unwrap_or_default();
+        if let Some((member, len)) = Member::named_at(after_quote) {
+            self.at += len + 2;
+            self.eat(b':')?;
+            return Ok(Some(member));
+        }
+        let key = self.key()?;
+        Ok(if key.escaped {
+            Member::of(&key.decode())
+        } else {
+            Member::of(key.decode().as_ref())
+        })
+    }
+
     /// A string token, at its opening quote.
     fn string(&mut self) -> Result<Str<'a>, Invalid> {
         let bytes = self.bytes();
@@ -353,13 +373,8 @@ impl<'a> Reader<'a> {
         if contact.object {
             if !self.open(b'{', b'}')? {
                 loop {
-                    let key = self.key()?;
+                    let member = self.member_name()?;
                     let value = self.value()?;
-                    let member = if key.escaped {
-                        Member::of(&key.decode())
-                    } else {
-                        Member::of(key.decode().as_ref())
-                    };
                     if let Some(member) = member {
                         contact.members[member.index()] = Some(value);
                     }
