@@ -69,7 +69,7 @@ impl<'a> Read<'a> {
     fn make_room(&mut self, max: usize) {
         let len = self.texts.len();
         if len == self.texts.capacity() || len == self.checks.capacity() {
-            self.reserve((len / 2).clamp(16, max.saturating_sub(len).max(1)));
+            self.reserve((len / 2).max(16).min(max.saturating_sub(len).max(1)));
         }
     }
 
@@ -247,6 +247,30 @@ mod tests {
         body.push_str(&"{},".repeat(1500));
         body.push_str("[1e400]]}");
         assert_eq!(read(&body), Err(Rejection::InvalidJson));
+    }
+
+    #[test]
+    fn every_contact_count_up_to_a_small_limit_is_read() {
+        for max_contacts in 1..40 {
+            let limits = Limits {
+                max_contacts,
+                ..Limits::default()
+            };
+            for n in 1..=max_contacts + 1 {
+                // The first contact is large, so that the room guessed from it is too small.
+                let contacts: Vec<&str> = (0..n)
+                    .map(|i| if i == 0 { "[1, 2, 3, 4, 5]" } else { "1" })
+                    .collect();
+                let body = format!("{{\"contacts\": [{}]}}", contacts.join(","));
+                let read = read_contacts(body.as_bytes(), &limits, now()).map(|c| c.texts.len());
+                let expected = if n > max_contacts {
+                    Err(Rejection::TooManyContacts)
+                } else {
+                    Ok(n)
+                };
+                assert_eq!(read, expected, "{n} contacts, limit {max_contacts}");
+            }
+        }
     }
 
     #[test]
