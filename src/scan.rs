@@ -252,7 +252,9 @@ impl<'a> Reader<'a> {
     }
 
     /// A number token, at its first byte.
-    fn number(&mut self) -> Result<(), Invalid> {
+    /// A number token, at its first byte; what `serde_json` writes back for it when that may
+    /// differ from the token (`None`: the token itself).
+    fn number(&mut self) -> Result<Option<serde_json::Number>, Invalid> {
         let bytes = self.bytes();
         let start = self.at;
         let mut at = start;
@@ -292,13 +294,14 @@ impl<'a> Reader<'a> {
             plain = false;
         }
         self.at = at;
-        if !plain {
-            // The range and the written form are serde_json's to decide.
-            let raw = self.text.get(start..at).ok_or(Invalid)?;
-            serde_json::from_str::<serde_json::Number>(raw).map_err(|_| Invalid)?;
-            self.longer_numbers = true;
+        if plain {
+            return Ok(None);
         }
-        Ok(())
+        // The range and the written form are serde_json's to decide.
+        let raw = self.text.get(start..at).ok_or(Invalid)?;
+        let number = serde_json::from_str::<serde_json::Number>(raw).map_err(|_| Invalid)?;
+        self.longer_numbers = true;
+        Ok(Some(number))
     }
 
     fn literal(&mut self, word: &[u8], token: Token<'a>) -> Result<Token<'a>, Invalid> {
@@ -330,7 +333,7 @@ impl<'a> Reader<'a> {
             b't' => self.literal(b"true", Token::Bool(true)),
             b'f' => self.literal(b"false", Token::Bool(false)),
             b'n' => self.literal(b"null", Token::Null),
-            b'-' | b'0'..=b'9' => self.number().map(|()| Token::Number),
+            b'-' | b'0'..=b'9' => self.number().map(|_| Token::Number),
             _ => Err(Invalid),
         }
     }
@@ -353,6 +356,54 @@ impl<'a> Reader<'a> {
         }
         let raw = self.text.get(start..self.at).ok_or(Invalid)?;
         Ok(Token::Object { raw, flat })
+    }
+
+    /// The length of `serde_json::to_vec` of the next value, from its text: whitespace left
+    /// out, strings as `serde_json` escapes them, numbers as it writes them, and a repeated
+    /// member name counted once, with its last value.
+    fn compact(&mut self) -> Result<usize, Invalid> {
+        let first = self.peek().ok_or(Invalid)?;
+        let start = self.at;
+        Ok(match first {
+            b'"' => string_len(self.string()?),
+            b'{' => {
+                let mut members = Members::default();
+                if !self.open(b'{', b'}')? {
+                    loop {
+                        let key = self.key()?;
+                        let size = self.compact()?;
+                        members.insert(key, size);
+                        if !self.more(b'}')? {
+                            break;
+                        }
+                    }
+                    self.close();
+                }
+                members.compact_len()
+            }
+            b'[' => {
+                let (mut items, mut size) = (0usize, 2);
+                if !self.open(b'[', b']')? {
+                    loop {
+                        size += self.compact()?;
+                        items += 1;
+                        if !self.more(b']')? {
+                            break;
+                        }
+                    }
+                    self.close();
+                }
+                size + items.saturating_sub(1)
+            }
+            b'-' | b'0'..=b'9' => match self.number()? {
+                None => self.at - start,
+                Some(number) => written_len(&number),
+            },
+            _ => {
+                self.value()?;
+                self.at - start
+            }
+        })
     }
 
     /// One element of `contacts`: checked, with the members the rules read.
@@ -423,10 +474,84 @@ fn next_special(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
-/// The exact length of `serde_json::to_vec` of the value `text` holds.
+/// The members of one object, for its compact length: a repeated name counts once, with the
+/// size of its last value.
+#[derive(Default)]
+struct Members<'a> {
+    sizes: Vec<(Cow<'a, str>, usize)>,
+    /// Where each name is in `sizes`, once there are too many for a linear search.
+    index: Option<crate::hashing::Map<Cow<'a, str>, usize>>,
+}
+
+impl<'a> Members<'a> {
+    const LINEAR: usize = 16;
+
+    fn insert(&mut self, key: Str<'a>, size: usize) {
+        let name = key.decode();
+        let found = match &self.index {
+            Some(index) => index.get(&name).copied(),
+            None => self.sizes.iter().position(|(seen, _)| *seen == name),
+        };
+        if let Some(slot) = found.and_then(|at| self.sizes.get_mut(at)) {
+            slot.1 = size;
+            return;
+        }
+        if let Some(index) = &mut self.index {
+            index.insert(name.clone(), self.sizes.len());
+        } else if self.sizes.len() == Self::LINEAR {
+            let mut index = crate::hashing::map(2 * Self::LINEAR);
+            for (at, (seen, _)) in self.sizes.iter().enumerate() {
+                index.insert(seen.clone(), at);
+            }
+            index.insert(name.clone(), self.sizes.len());
+            self.index = Some(index);
+        }
+        self.sizes.push((name, size));
+    }
+
+    fn compact_len(&self) -> usize {
+        let members: usize = self
+            .sizes
+            .iter()
+            .map(|(name, size)| escaped_len(name) + 1 + size)
+            .sum();
+        2 + members + self.sizes.len().saturating_sub(1)
+    }
+}
+
+/// The length of a string token as `serde_json` writes it back.
+fn string_len(token: Str<'_>) -> usize {
+    if token.escaped {
+        escaped_len(&token.decode())
+    } else {
+        // Plain content has no character that needs an escape: it is written as it came.
+        token.raw.len()
+    }
+}
+
+/// The length of `s` written as a JSON string by `serde_json`: quoted, with `"` `\` and control
+/// characters escaped (`\b \t \n \f \r` in two bytes, the others as `\u00XX`).
+fn escaped_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | 0x08 | 0x09 | 0x0a | 0x0c | 0x0d => 2,
+            0x00..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
+/// The exact length of `serde_json::to_vec` of the value `text` holds (a text the reader
+/// accepted), computed from the text by a walk that keeps only the names of one object at a
+/// time.
 pub(crate) fn compact_len(text: &str) -> usize {
-    // The reader checked `text`; serde_json parses what it accepts.
-    serde_json::from_str::<serde_json::Value>(text).map_or(0, |value| written_len(&value))
+    Reader::new(text.as_bytes(), 0)
+        .and_then(|mut reader| reader.compact())
+        .unwrap_or_else(|Invalid| {
+            // Not reached: the reader accepted `text`. serde_json's own answer, if it were.
+            serde_json::from_str::<serde_json::Value>(text).map_or(0, |value| written_len(&value))
+        })
 }
 
 /// The length of `serde_json::to_vec(value)`, without writing it anywhere.
@@ -575,6 +700,43 @@ mod tests {
                     "{text:?} from {at}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn compact_len_is_serde_json_s_length() {
+        let many = |repeat: bool| {
+            let members: Vec<String> = (0..40)
+                .map(|i| format!("\"k{}\": [{i}, \"v\"]", if repeat { i % 7 } else { i }))
+                .collect();
+            format!("{{{}}}", members.join(", "))
+        };
+        for text in [
+            "0",
+            "-0",
+            "1e2",
+            "-12",
+            "123456789012345678901234",
+            "1.5e-7",
+            "true",
+            "null",
+            r#""""#,
+            r#""a\u00e9\/\n\u0001\u001f\"\\""#,
+            r#""\ud83d\ude00""#,
+            "[]",
+            "[ 1 , [ ] , { } ]",
+            "{}",
+            r#"{ "a" : 1 , "b" : [ true , null ] }"#,
+            r#"{"a": "long", "a": 1}"#,
+            r#"{"a": 1, "b": 2, "a": {"a": [], "a": "xy"}}"#,
+            r#"{"\u0061": 1, "a": 22}"#,
+            r#"{"k\"ey": "v"}"#,
+            &many(false),
+            &many(true),
+        ] {
+            let value: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
+            let expected = serde_json::to_vec(&value).expect("serializes").len();
+            assert_eq!(compact_len(text), expected, "{text}");
         }
     }
 
