@@ -74,7 +74,7 @@ impl<'a> Read<'a> {
     }
 
     fn push(&mut self, contact: &Scanned<'a>, check: Result<Valid<'a>, ContactError>) {
-        let member = |m: Member| contact.members[m.index()];
+        let member = |m: Member| contact.members.get(m.index()).copied().flatten();
         self.wants_validation |=
             member(Member::Field(Field::UseValidation)) == Some(Token::Bool(true));
         if check.is_err()

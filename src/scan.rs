@@ -16,10 +16,12 @@
 //!   itself: a string with an escape (surrogate pairs), a number that is not a short integer
 //!   (the `f64` range). Bodies rarely hold either, so the common path never calls it.
 //!
-//! A contact's compact size (rule 1) is never computed by a second walk: compact JSON is
-//! never longer than the text it was parsed from unless a number is written in a longer form
-//! (`1e2` is written `100.0`), so a contact without such a number and whose text fits the
-//! limit passes rule 1 as read; any other contact is measured exactly, by `serde_json`.
+//! A contact's compact size (rule 1) is not computed by a second walk on the common path:
+//! compact JSON is never longer than the text it was parsed from unless a number is written
+//! in a longer form (`1e2` is written `100.0`), so a contact without such a number and whose
+//! text fits the limit passes rule 1 as read. Only another contact is measured exactly, by a
+//! second walk over its text that keeps one object's member names at a time
+//! ([`compact_len`]).
 
 use std::borrow::Cow;
 
@@ -94,7 +96,11 @@ pub(crate) struct Scanned<'a> {
 impl<'a> Scanned<'a> {
     /// The value of a member the rules read, `null` counting as absent.
     pub(crate) fn field(&self, member: Member) -> Option<Token<'a>> {
-        self.members[member.index()].filter(|token| *token != Token::Null)
+        self.members
+            .get(member.index())
+            .copied()
+            .flatten()
+            .filter(|token| *token != Token::Null)
     }
 }
 
@@ -426,8 +432,8 @@ impl<'a> Reader<'a> {
                 loop {
                     let member = self.member_name()?;
                     let value = self.value()?;
-                    if let Some(member) = member {
-                        contact.members[member.index()] = Some(value);
+                    if let Some(slot) = member.and_then(|m| contact.members.get_mut(m.index())) {
+                        *slot = Some(value);
                     }
                     if !self.more(b'}')? {
                         break;
