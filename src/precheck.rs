@@ -6,17 +6,7 @@
 //! checked as one element of `contacts`. The errors of many contacts are the server's
 //! `errors[]` items ([`ErrorEntry`]), as far as rules 1 to 8 can tell before sending.
 //!
-//! ## The clock
-//!
-//! Only `signup_date` depends on the time: the server refuses a date later than *its* `now`
-//! plus 5 minutes. A client checking at its own clock's time disagrees with the server by the
-//! skew between the two clocks. A client clock *ahead* of the server's by `d` accepts dates up
-//! to `d` later than the server will, and those contacts then fail on the server; a clock
-//! behind it refuses some dates the server would take. The time between the check and the
-//! request only makes the server more lenient. So a client that wants no surprise checks at
-//! its clock *minus a margin* that bounds the skew: 60 seconds is ample for an NTP-synchronised
-//! machine (whose skew is well under a second), and any margin under 5 minutes still accepts a
-//! signup that happened just now (`signup_date` = the client's now).
+//! The clock note (the margin a client keeps) is on [`Precheck`].
 
 use jiff::Timestamp;
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -244,8 +234,18 @@ pub struct UnsendableContact {
 /// );
 /// ```
 ///
-/// `now` is the time the server will evaluate the request at, as far as the client knows it:
-/// see the [module notes on clocks](self#the-clock) for the margin to keep.
+/// # The clock
+///
+/// `now` is the time the server will evaluate the request at, as far as the client knows it.
+/// Only `signup_date` depends on it: the server refuses a date later than *its* `now` plus 5
+/// minutes, so a client checking at its own clock's time disagrees with the server by the
+/// skew between the two clocks. A client clock *ahead* of the server's by `d` accepts dates
+/// up to `d` later than the server will (those contacts then fail on the server); a clock
+/// behind it refuses some dates the server would take. The time between the check and the
+/// request only makes the server more lenient. So a client that wants no surprise checks at
+/// its clock **minus a margin** that bounds the skew: 60 seconds is ample for an
+/// NTP-synchronised machine (whose skew is well under a second), and any margin under 5
+/// minutes still accepts a signup that happened just now (`signup_date` = the client's now).
 #[derive(Debug, Clone)]
 pub struct Precheck {
     engine: Engine,

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `bulk-contacts check` on a generated 1,000,000-row JSON Lines file: rows per second and peak
+# memory (RSS), for the whole check and for the CLI's own part alone (`--scan-only`: read and
+# split the rows, apply no rule), with and without suggestions.
+#
+# Usage: tools/cli/bench_check.sh [ROWS]   (default 1000000; the file is kept under target/bench)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rows=${1:-1000000}
+file=target/bench/contacts-$rows.jsonl
+
+cargo build --release -p bulk-contacts-cli
+bin=target/release/bulk-contacts
+mkdir -p target/bench
+if [ ! -s "$file" ]; then
+    python3 tools/cli/gen_contacts.py --rows "$rows" "$file"
+fi
+echo "file: $file ($(wc -c <"$file") bytes, $rows lines); load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+
+# Runs the binary, report to /dev/null; prints the summary's first line and the peak RSS.
+measure() {
+    local label=$1
+    shift
+    local err
+    err=$(mktemp)
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -v "$bin" "$@" >/dev/null 2>"$err" || true
+        local rss
+        rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$err")
+        printf '%-28s %s; peak RSS %.1f MB\n' "$label" "$(head -n1 "$err")" "$(awk "BEGIN {print $rss / 1024}")"
+    else
+        python3 - "$bin" "$@" >"$err.py" <<'PY' || true
+import resource, subprocess, sys
+with open("/dev/null", "wb") as null:
+    done = subprocess.run(sys.argv[1:], stdout=null, stderr=subprocess.PIPE)
+print(done.stderr.decode().splitlines()[0])
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+PY
+        printf '%-28s %s; peak RSS %.1f MB\n' "$label" "$(head -n1 "$err.py")" "$(awk "BEGIN {print $(tail -n1 "$err.py") / 1024}")"
+        rm -f "$err.py"
+    fi
+    rm -f "$err"
+}
+
+now=2025-06-01T00:00:00Z
+measure "scan only (CLI overhead)" check "$file" --now "$now" --scan-only
+measure "check" check "$file" --now "$now"
+measure "check --default-region US" check "$file" --now "$now" --default-region US
