@@ -3,17 +3,38 @@
 # memory (RSS), for the whole check and for the CLI's own part alone (`--scan-only`: read and
 # split the rows, apply no rule), with and without suggestions.
 #
-# Usage: tools/cli/bench_check.sh [ROWS]   (default 1000000; the file is kept under target/bench)
+# The same contacts as one request body (`.json`, the readable lines as elements) are checked
+# too, streamed by the element scanner.
+#
+# Usage: tools/cli/bench_check.sh [ROWS]   (default 1000000; the files are kept under target/bench)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rows=${1:-1000000}
 file=target/bench/contacts-$rows.jsonl
+body=target/bench/contacts-$rows.json
 
 cargo build --release -p bulk-contacts-cli
 bin=target/release/bulk-contacts
 mkdir -p target/bench
-if [ ! -s "$file" ]; then
+if [ ! -s "$file" ] || [ tools/cli/gen_contacts.py -nt "$file" ]; then
     python3 tools/cli/gen_contacts.py --rows "$rows" "$file"
+fi
+if [ ! -s "$body" ] || [ "$file" -nt "$body" ]; then
+    python3 - "$file" "$body" <<'PY'
+import json, sys
+with open(sys.argv[1], encoding="utf-8") as lines, open(sys.argv[2], "w", encoding="utf-8") as body:
+    body.write('{"contacts": [\n')
+    first = True
+    for line in lines:
+        line = line.strip()
+        try:
+            json.loads(line)
+        except ValueError:
+            continue  # blank and unreadable lines: a body must be valid JSON
+        body.write(("" if first else ",\n") + line)
+        first = False
+    body.write("\n]}\n")
+PY
 fi
 echo "file: $file ($(wc -c <"$file") bytes, $rows lines); load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 
@@ -46,3 +67,5 @@ now=2025-06-01T00:00:00Z
 measure "scan only (CLI overhead)" check "$file" --now "$now" --scan-only
 measure "check" check "$file" --now "$now"
 measure "check --default-region US" check "$file" --now "$now" --default-region US
+measure ".json scan only" check "$body" --now "$now" --scan-only
+measure ".json check" check "$body" --now "$now"
