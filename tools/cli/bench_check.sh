@@ -46,9 +46,14 @@ measure() {
     err=$(mktemp)
     if [ -x /usr/bin/time ]; then
         /usr/bin/time -v "$bin" "$@" >/dev/null 2>"$err" || true
-        local rss
+        local rss user sys rows
         rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$err")
-        printf '%-28s %s; peak RSS %.1f MB\n' "$label" "$(head -n1 "$err")" "$(awk "BEGIN {print $rss / 1024}")"
+        user=$(sed -n 's/.*User time (seconds): //p' "$err")
+        sys=$(sed -n 's/.*System time (seconds): //p' "$err")
+        rows=$(head -n1 "$err" | cut -d' ' -f1)
+        printf '%-28s %s; CPU %.2f s = %.0f rows per CPU-second; peak RSS %.1f MB\n' "$label" \
+            "$(head -n1 "$err")" "$(awk "BEGIN {print $user + $sys}")" \
+            "$(awk "BEGIN {print $rows / ($user + $sys + 0.001)}")" "$(awk "BEGIN {print $rss / 1024}")"
     else
         python3 - "$bin" "$@" >"$err.py" <<'PY' || true
 import resource, subprocess, sys
