@@ -426,3 +426,73 @@ fn csv_cells_that_are_not_utf8_are_unreadable() {
     assert_eq!(run.code, 1);
     assert_eq!(run.codes(), [(2, "unreadable_row".to_owned())]);
 }
+
+#[test]
+fn jsonl_codes_messages_and_fields_are_the_engines() {
+    let ok = || json!({"phone_number": "+14155559876", "list_number": "+18005551234"});
+    let with = |name: &str, value: Value| {
+        let mut contact = ok();
+        contact[name] = value;
+        contact
+    };
+    let contacts = [
+        ok(),
+        with("custom_fields", json!({"notes": "n".repeat(4000)})),
+        json!([1]),
+        json!({"list_number": "+18005551234"}),
+        json!({"phone_number": "+14155559876", "list_number": " "}),
+        with("phone_number", json!(14155559876u64)),
+        with("list_number", json!("+1800555123")),
+        with("use_journeys", json!("true")),
+        with("skip_journey_if_exists", json!(0)),
+        with("use_validation", json!(null)),
+        with("replace_custom_fields", json!("false")),
+        with("signup_date", json!("2025-06-01T00:05:00.000000001Z")),
+        with("ip_address", json!("1.2.3.04")),
+        with("url", json!("https://")),
+        with("custom_fields", json!({"a": {"b": 1}})),
+        with("custom_fields", json!({"a": 1, "b": "é", "c": false})),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = contacts.iter().map(Value::to_string).collect();
+    let file = write(dir.path(), "c.jsonl", lines.join("\n"));
+    let run = check(&file, &[]);
+    let body = serde_json::to_vec(&json!({ "contacts": contacts })).unwrap();
+    let now: Timestamp = NOW.parse().unwrap();
+    let engine = Engine::default();
+    let batch = engine.read(&body, now).unwrap();
+    let expected: Vec<Value> = batch
+        .precheck_errors()
+        .map(|(index, error)| {
+            let mut line = json!({"row": index + 1, "code": error.code().as_str(),
+                                  "error": error.message(engine.limits())});
+            if let Some(field) = error.field() {
+                line["field"] = json!(field.as_str());
+            }
+            line
+        })
+        .collect();
+    assert_eq!(expected.len(), 13);
+    assert_eq!(run.lines(), expected);
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn a_json_element_longer_than_the_row_limit_is_unreadable_and_the_body_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = format!(
+        r#"{{"phone_number": "+14155559876", "pad": "{}"}}"#,
+        "z".repeat(9 << 20)
+    );
+    let body = format!(r#"{{"contacts": [{VALID}, {big}, {{"phone_number": "x"}}]}}"#);
+    let file = write(dir.path(), "body.json", body);
+    let run = check(&file, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.codes(),
+        [
+            (2, "unreadable_row".to_owned()),
+            (3, "missing_list_number".to_owned())
+        ]
+    );
+}
