@@ -36,8 +36,8 @@ impl Progress {
         if rows >= self.next {
             self.next = rows + EVERY;
             if let Some(bar) = &self.bar {
-                bar.set_position(read);
                 bar.set_message(format!("{rows} rows"));
+                bar.set_position(read);
             }
         }
     }
