@@ -33,7 +33,8 @@
 //! together, and [`Engine::handle`] runs every step.
 //!
 //! A client SDK stops after step 3: [`Batch::precheck_errors`] are the errors it can catch
-//! before sending. [`AcceptedContact`] says how to write an accepted contact (merge or
+//! before sending; [`Precheck`] runs the same rules 1 to 8 on contacts held as values
+//! (`serde_json::Value` or a typed [`Contact`]) and gives the server's error entries. [`AcceptedContact`] says how to write an accepted contact (merge or
 //! replace, duplicates).
 //!
 //! ## Public API
@@ -56,6 +57,7 @@ mod formats;
 mod hashing;
 mod limits;
 mod lookup;
+mod precheck;
 mod request;
 mod response;
 mod rules;
@@ -78,6 +80,7 @@ pub use lookup::{
     Carrier, CarrierCheck, CarrierValidationMap, Cost, Directory, DirectoryMap, Disposition,
     InvalidCost, LineType, ListLookup, LookupError, ProviderError, SendingList, ValidationResult,
 };
+pub use precheck::{Contact, Precheck, UnsendableContact};
 pub use request::NotJson;
 pub use response::Response;
 pub use rules::{Flags, Valid};

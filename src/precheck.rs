@@ -1,0 +1,360 @@
+//! Pre-check for client SDKs that hold contacts as values, not bytes: rules 1 to 8 of SPEC §4
+//! on `serde_json::Value`s or typed [`Contact`]s, with exactly the engine's codes and messages.
+//!
+//! Everything goes through [`Engine::check_contact`]: a contact is serialized with
+//! `serde_json::to_writer` (the compact form rule 1 measures, and the bytes an SDK sends) and
+//! checked as one element of `contacts`. The errors of many contacts are the server's
+//! `errors[]` items ([`ErrorEntry`]), as far as rules 1 to 8 can tell before sending.
+//!
+//! The clock note (the margin a client keeps) is on [`Precheck`].
+
+use jiff::Timestamp;
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
+
+use crate::batching::ErrorEntry;
+use crate::codes::{ContactError, Field, member};
+use crate::engine::Engine;
+use crate::limits::Limits;
+use crate::request::NotJson;
+
+/// The members a [`Contact`] has a slot for, in the order it writes them: the numbers, then
+/// rule 7's fields in the rule's order (the four flags, `signup_date`, `ip_address`, `url`).
+const SLOTS: [&str; 9] = [
+    member::PHONE_NUMBER,
+    member::LIST_NUMBER,
+    Field::UseJourneys.as_str(),
+    Field::SkipJourneyIfExists.as_str(),
+    Field::UseValidation.as_str(),
+    Field::ReplaceCustomFields.as_str(),
+    Field::SignupDate.as_str(),
+    Field::IpAddress.as_str(),
+    Field::Url.as_str(),
+];
+
+/// `custom_fields` of a [`Contact`]: named values in the order they were set, or any value
+/// set as a whole with [`Contact::member`].
+#[derive(Debug, Clone, PartialEq)]
+enum CustomFields {
+    Fields(Vec<(String, Value)>),
+    Whole(Value),
+}
+
+/// A contact built in code, that serializes to exactly the SPEC's members, in this order:
+/// `phone_number`, `list_number`, `use_journeys`, `skip_journey_if_exists`, `use_validation`,
+/// `replace_custom_fields`, `signup_date`, `ip_address`, `url`, `custom_fields` (its fields in
+/// the order they were first set), then the other members in the order they were first set.
+/// A member never set is not written (the server's defaults apply); setting one again replaces
+/// its value in place, so a name is never written twice.
+///
+/// The typed setters write the types the rules want; [`Contact::member`] writes any JSON value
+/// under any name (a `use_journeys` of `"yes"` read from a spreadsheet), so that the check can
+/// tell what the server would answer to it.
+///
+/// ```
+/// use bulk_contacts::Contact;
+///
+/// let contact = Contact::new("+14155559876", "+18005551234")
+///     .use_journeys(true)
+///     .signup_date("2025-03-15T14:30:00Z")
+///     .custom_field("first_name", "Ada")
+///     .custom_field("visits", 3)
+///     .member("ad_network_source", "newsletter");
+/// assert_eq!(
+///     serde_json::to_string(&contact).unwrap(),
+///     r#"{"phone_number":"+14155559876","list_number":"+18005551234","use_journeys":true,"signup_date":"2025-03-15T14:30:00Z","custom_fields":{"first_name":"Ada","visits":3},"ad_network_source":"newsletter"}"#
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Contact {
+    slots: [Option<Value>; SLOTS.len()],
+    custom_fields: Option<CustomFields>,
+    others: Vec<(String, Value)>,
+}
+
+impl Contact {
+    /// A contact with its two required numbers (sent as given: the check says whether they
+    /// are canonical; `e164::normalize` makes them so).
+    pub fn new(phone_number: impl Into<String>, list_number: impl Into<String>) -> Self {
+        Contact::default()
+            .phone_number(phone_number)
+            .list_number(list_number)
+    }
+
+    /// `phone_number`.
+    pub fn phone_number(self, number: impl Into<String>) -> Self {
+        self.member(member::PHONE_NUMBER, number.into())
+    }
+
+    /// `list_number`.
+    pub fn list_number(self, number: impl Into<String>) -> Self {
+        self.member(member::LIST_NUMBER, number.into())
+    }
+
+    /// `use_journeys` (the server's default: `false`).
+    pub fn use_journeys(self, on: bool) -> Self {
+        self.member(Field::UseJourneys.as_str(), on)
+    }
+
+    /// `skip_journey_if_exists` (the server's default: `true`).
+    pub fn skip_journey_if_exists(self, on: bool) -> Self {
+        self.member(Field::SkipJourneyIfExists.as_str(), on)
+    }
+
+    /// `use_validation` (the server's default: `false`; `true` asks for the paid validation).
+    pub fn use_validation(self, on: bool) -> Self {
+        self.member(Field::UseValidation.as_str(), on)
+    }
+
+    /// `replace_custom_fields` (the server's default: `false`).
+    pub fn replace_custom_fields(self, on: bool) -> Self {
+        self.member(Field::ReplaceCustomFields.as_str(), on)
+    }
+
+    /// `signup_date` as text (RFC 3339, e.g. `2025-03-15T14:30:00Z`).
+    pub fn signup_date(self, date: impl Into<String>) -> Self {
+        self.member(Field::SignupDate.as_str(), date.into())
+    }
+
+    /// `signup_date` from a timestamp, written in RFC 3339 in UTC (`2025-03-15T14:30:00Z`,
+    /// with the fraction of a second when there is one).
+    pub fn signup_at(self, at: Timestamp) -> Self {
+        self.signup_date(at.to_string())
+    }
+
+    /// `ip_address`.
+    pub fn ip_address(self, address: impl Into<String>) -> Self {
+        self.member(Field::IpAddress.as_str(), address.into())
+    }
+
+    /// `url`.
+    pub fn url(self, url: impl Into<String>) -> Self {
+        self.member(Field::Url.as_str(), url.into())
+    }
+
+    /// One entry of `custom_fields` (the rules allow strings, numbers and booleans). Replaces
+    /// a whole `custom_fields` set with [`Contact::member`].
+    pub fn custom_field(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        let (name, value) = (name.into(), value.into());
+        match &mut self.custom_fields {
+            Some(CustomFields::Fields(fields)) => set(fields, name, value),
+            _ => self.custom_fields = Some(CustomFields::Fields(vec![(name, value)])),
+        }
+        self
+    }
+
+    /// Any member, by name, with any JSON value: one of the SPEC's members goes to its place
+    /// (`custom_fields` as a whole), any other name is an other member, kept for the store.
+    pub fn member(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        let (name, value) = (name.into(), value.into());
+        if let Some(slot) = SLOTS.iter().position(|known| *known == name) {
+            self.slots[slot] = Some(value);
+        } else if name == member::CUSTOM_FIELDS {
+            self.custom_fields = Some(CustomFields::Whole(value));
+        } else {
+            set(&mut self.others, name, value);
+        }
+        self
+    }
+}
+
+/// Sets `name` in an ordered list of members: in place when present, else at the end.
+fn set(members: &mut Vec<(String, Value)>, name: String, value: Value) {
+    match members.iter_mut().find(|(known, _)| *known == name) {
+        Some((_, slot)) => *slot = value,
+        None => members.push((name, value)),
+    }
+}
+
+impl Serialize for Contact {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in SLOTS.iter().zip(&self.slots) {
+            if let Some(value) = value {
+                map.serialize_entry(name, value)?;
+            }
+        }
+        match &self.custom_fields {
+            Some(CustomFields::Fields(fields)) => {
+                map.serialize_entry(member::CUSTOM_FIELDS, &Ordered(fields))?
+            }
+            Some(CustomFields::Whole(value)) => {
+                map.serialize_entry(member::CUSTOM_FIELDS, value)?
+            }
+            None => {}
+        }
+        for (name, value) in &self.others {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+/// An object whose members are written in the list's order.
+struct Ordered<'m>(&'m [(String, Value)]);
+
+impl Serialize for Ordered<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(name, value)| (name, value)))
+    }
+}
+
+/// A contact that no request body can carry: its JSON nests deeper than a body allows
+/// (125 levels), so the server would answer the whole request `400 invalid_json`; or its
+/// `Serialize` implementation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "contact {index} cannot stand in a request body (the server would answer 400 invalid_json)"
+)]
+pub struct UnsendableContact {
+    /// Its index in the caller's list.
+    pub index: usize,
+}
+
+/// Rules 1 to 8 on contacts held as values, at a given `now`, with an engine's limits.
+///
+/// ```
+/// use bulk_contacts::{Contact, ContactCode, Engine, Precheck, Timestamp};
+/// use serde_json::json;
+///
+/// let now: Timestamp = "2025-06-01T00:00:00Z".parse().unwrap();
+/// let mut precheck = Precheck::new(Engine::default(), now);
+/// let typed = Contact::new("+14155559876", "+18005551234").url("ftp://example.com");
+/// let error = precheck.check(&typed).unwrap().unwrap_err();
+/// assert_eq!(error.code(), ContactCode::InvalidField);
+///
+/// let contacts = [
+///     json!({"phone_number": "+14155559876", "list_number": "+18005551234"}),
+///     json!({"phone_number": "415-555-9876", "list_number": "+18005551234"}),
+/// ];
+/// let errors = precheck.errors(&contacts).unwrap();
+/// assert_eq!(
+///     serde_json::to_string(&errors).unwrap(),
+///     r#"[{"index":1,"phone_number":"415-555-9876","code":"invalid_phone","error":"phone_number must be a valid E.164 number"}]"#
+/// );
+/// ```
+///
+/// # The clock
+///
+/// `now` is the time the server will evaluate the request at, as far as the client knows it.
+/// Only `signup_date` depends on it: the server refuses a date later than *its* `now` plus 5
+/// minutes, so a client checking at its own clock's time disagrees with the server by the
+/// skew between the two clocks. A client clock *ahead* of the server's by `d` accepts dates
+/// up to `d` later than the server will (those contacts then fail on the server); a clock
+/// behind it refuses some dates the server would take. The time between the check and the
+/// request only makes the server more lenient. So a client that wants no surprise checks at
+/// its clock **minus a margin** that bounds the skew: 60 seconds is ample for an
+/// NTP-synchronised machine (whose skew is well under a second), and any margin under 5
+/// minutes still accepts a signup that happened just now (`signup_date` = the client's now).
+#[derive(Debug, Clone)]
+pub struct Precheck {
+    engine: Engine,
+    now: Timestamp,
+    text: Vec<u8>,
+}
+
+impl Precheck {
+    /// A pre-check with the server's engine (its limits) at `now`.
+    pub fn new(engine: Engine, now: Timestamp) -> Self {
+        Precheck {
+            engine,
+            now,
+            text: Vec::new(),
+        }
+    }
+
+    /// The limits contacts are checked against.
+    pub fn limits(&self) -> &Limits {
+        self.engine.limits()
+    }
+
+    /// Rules 1 to 8 on one contact (a `serde_json::Value`, a [`Contact`], or anything whose
+    /// `serde_json` serialization is what will be sent). [`NotJson`] when its JSON nests
+    /// deeper than a request body allows, or its serialization fails.
+    pub fn check<C: Serialize + ?Sized>(
+        &mut self,
+        contact: &C,
+    ) -> Result<Result<(), ContactError>, NotJson> {
+        self.serialize(contact)?;
+        let checked = self.engine.check_contact(&self.text, self.now)?;
+        Ok(checked.map(|_| ()))
+    }
+
+    /// The error entry the server would write for this contact at `index`, or `None` when
+    /// rules 1 to 8 accept it.
+    pub fn entry<C: Serialize + ?Sized>(
+        &mut self,
+        index: usize,
+        contact: &C,
+    ) -> Result<Option<ErrorEntry>, NotJson> {
+        self.serialize(contact)?;
+        match self.engine.check_contact(&self.text, self.now)? {
+            Ok(_) => Ok(None),
+            Err(error) => Ok(Some(ErrorEntry::for_contact(
+                index,
+                &self.text,
+                &error,
+                self.engine.limits(),
+            ))),
+        }
+    }
+
+    /// The error entries of contacts in the caller's order (index = position), ascending:
+    /// what the server's `errors` would hold for them as far as rules 1 to 8 tell (a body
+    /// holding them could still be refused as a whole, e.g. for its size: see `split`).
+    pub fn errors<'c, C: Serialize + 'c>(
+        &mut self,
+        contacts: impl IntoIterator<Item = &'c C>,
+    ) -> Result<Vec<ErrorEntry>, UnsendableContact> {
+        let mut errors = Vec::new();
+        for (index, contact) in contacts.into_iter().enumerate() {
+            match self.entry(index, contact) {
+                Ok(Some(entry)) => errors.push(entry),
+                Ok(None) => {}
+                Err(NotJson) => return Err(UnsendableContact { index }),
+            }
+        }
+        Ok(errors)
+    }
+
+    fn serialize<C: Serialize + ?Sized>(&mut self, contact: &C) -> Result<(), NotJson> {
+        self.text.clear();
+        serde_json::to_writer(&mut self.text, contact).map_err(|_| NotJson)
+    }
+}
+
+impl ErrorEntry {
+    /// The entry the server writes for a contact that failed with `error`, from the contact's
+    /// JSON text (for `phone_number`: the value sent when it is a string, else `null`; a text
+    /// that is not JSON has none) and the engine's limits (for the messages that name them).
+    ///
+    /// ```
+    /// use bulk_contacts::{ContactCode, ContactError, ErrorEntry, Limits};
+    ///
+    /// let text = br#"{"phone_number": " +1 415", "list_number": "+18005551234"}"#;
+    /// let entry = ErrorEntry::for_contact(4, text, &ContactCode::InvalidPhone.into(), &Limits::default());
+    /// assert_eq!(
+    ///     serde_json::to_string(&entry).unwrap(),
+    ///     r#"{"index":4,"phone_number":" +1 415","code":"invalid_phone","error":"phone_number must be a valid E.164 number"}"#
+    /// );
+    /// ```
+    pub fn for_contact(index: usize, text: &[u8], error: &ContactError, limits: &Limits) -> Self {
+        let phone_number = match serde_json::from_slice::<Value>(text) {
+            Ok(Value::Object(mut object)) => match object.remove(member::PHONE_NUMBER) {
+                Some(Value::String(phone)) => Some(phone),
+                _ => None,
+            },
+            _ => None,
+        };
+        ErrorEntry {
+            index,
+            phone_number,
+            code: error.code().as_str().to_owned(),
+            error: error.message(limits).into_owned(),
+            field: error.field().map(|field| field.as_str().to_owned()),
+            validation: error
+                .validation()
+                .and_then(|result| serde_json::value::to_raw_value(result).ok()),
+        }
+    }
+}
