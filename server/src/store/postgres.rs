@@ -130,7 +130,7 @@ impl Store for PgStore {
 
     async fn begin(&self, phones: &[&str]) -> Result<PgTx, StoreError> {
         let client = self.pool.get().await?;
-        let mut tx = PgTx {
+        let tx = PgTx {
             client: Some(client),
             list_ids: HashMap::new(),
         };
@@ -153,7 +153,7 @@ impl Store for PgStore {
     async fn seed(&self, seed: &Seed) -> Result<i64, StoreError> {
         let mut phones: Vec<&str> = seed.contacts.iter().map(String::as_str).collect();
         phones.extend(seed.memberships.iter().map(|(phone, _)| phone.as_str()));
-        let mut tx = self.begin(&phones).await?;
+        let tx = self.begin(&phones).await?;
         let client = tx.client()?;
         let account: i64 = client
             .query_one(
