@@ -237,7 +237,12 @@ mod tests {
     use crate::engine::Engine;
     use crate::lookup::{CarrierValidationMap, DirectoryMap, SendingList, ValidationResult};
 
-    const PHONES: [&str; 4] = ["+14155550000", "+14155550001", "+14155550002", "+14155550003"];
+    const PHONES: [&str; 4] = [
+        "+14155550000",
+        "+14155550001",
+        "+14155550002",
+        "+14155550003",
+    ];
     const LISTS: [&str; 2] = ["+18005551234", "+18005550000"];
 
     /// A contact of the generated batches: which phone and list, the flags, custom fields.
@@ -398,7 +403,10 @@ mod tests {
         assert_eq!(row.ip_address, Some("192.0.2.1"));
         assert_eq!(row.url, Some("https://example.com/a"));
         assert_eq!(row.signup_date.to_string(), "2025-03-15T12:30:00Z");
-        assert_eq!(row.other_members, r#"{"ad_network_source":"x","z":[1,{"b":null}]}"#);
+        assert_eq!(
+            row.other_members,
+            r#"{"ad_network_source":"x","z":[1,{"b":null}]}"#
+        );
         let validation = row.validation.as_deref().expect("validated");
         assert!(validation.contains(r#""cost":1.50"#), "{validation}");
         let membership = &plan.rounds[0].insert_memberships[0];

@@ -9,9 +9,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bulk_contacts::{Keys, ProviderError, Timestamp, ValidationResult, WritePlan};
+use bulk_contacts::{Keys, Timestamp, WritePlan};
 
-use crate::store::{AccountRow, Prefetch, Seed, Store, StoreError, Transaction, Written};
+use crate::store::{
+    AccountRow, Prefetch, Seed, Store, StoreError, Transaction, Validations, Written,
+};
 
 /// The upper bounds of the latency histograms, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -238,10 +240,7 @@ impl<T: Transaction> Transaction for TimedTx<T> {
         timed(self.0.prefetch(account, keys)).await
     }
 
-    async fn validate<'p>(
-        &mut self,
-        phones: &[&'p str],
-    ) -> Result<Vec<(&'p str, Result<ValidationResult, ProviderError>)>, StoreError> {
+    async fn validate<'p>(&mut self, phones: &[&'p str]) -> Result<Validations<'p>, StoreError> {
         timed(self.0.validate(phones)).await
     }
 

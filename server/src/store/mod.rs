@@ -165,14 +165,14 @@ pub struct Prefetch {
     pub directory: DirectoryMap,
 }
 
+/// The paid validation's answer for each phone asked, in the order asked.
+pub type Validations<'p> = Vec<(&'p str, Result<ValidationResult, ProviderError>)>;
+
 /// The validation provider's stand-in (`validation_results`): for each of `phones`, the
 /// result on record (`rows`: phone, result JSON or [`PROVIDER_ERROR`]); no row is disposition
 /// `ok`, and a row that does not read as a result is the provider failing for that number
 /// (a per-contact `provider_error`, never a 500).
-pub fn stand_in_results<'p>(
-    phones: &[&'p str],
-    rows: Vec<(String, String)>,
-) -> Vec<(&'p str, Result<ValidationResult, ProviderError>)> {
+pub fn stand_in_results<'p>(phones: &[&'p str], rows: Vec<(String, String)>) -> Validations<'p> {
     let found: HashMap<String, String> = rows.into_iter().collect();
     let result = |phone: &str| match found.get(phone) {
         None => Ok(ValidationResult::ok(phone)),
@@ -287,9 +287,7 @@ pub trait Transaction: Send {
     fn validate<'p>(
         &mut self,
         phones: &[&'p str],
-    ) -> impl Future<
-        Output = Result<Vec<(&'p str, Result<ValidationResult, ProviderError>)>, StoreError>,
-    > + Send;
+    ) -> impl Future<Output = Result<Validations<'p>, StoreError>> + Send;
 
     /// Applies the engine's write plan (`now`: `created_at`, `updated_at`, `enrolled_at`) and
     /// checks that every statement touched the rows planned; returns the rows inserted.

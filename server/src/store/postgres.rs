@@ -16,14 +16,11 @@ use tokio_postgres::types::ToSql;
 
 use std::collections::HashMap;
 
-use bulk_contacts::{
-    Account, Carrier, DirectoryMap, Keys, ProviderError, SendingList, Timestamp, ValidationResult,
-    WritePlan,
-};
+use bulk_contacts::{Account, Carrier, DirectoryMap, Keys, SendingList, Timestamp, WritePlan};
 
 use super::{
-    AccountRow, Prefetch, Seed, Store, StoreError, Transaction, Written, expect_rows, inserts,
-    key_hash, list_id, stand_in_results,
+    AccountRow, Prefetch, Seed, Store, StoreError, Transaction, Validations, Written, expect_rows,
+    inserts, key_hash, list_id, stand_in_results,
 };
 
 mod embedded {
@@ -329,10 +326,7 @@ impl Transaction for PgTx {
         Ok(prefetch)
     }
 
-    async fn validate<'p>(
-        &mut self,
-        phones: &[&'p str],
-    ) -> Result<Vec<(&'p str, Result<ValidationResult, ProviderError>)>, StoreError> {
+    async fn validate<'p>(&mut self, phones: &[&'p str]) -> Result<Validations<'p>, StoreError> {
         let client = self.client()?;
         let query = client
             .prepare_cached(

@@ -13,14 +13,11 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use std::collections::HashMap;
 
-use bulk_contacts::{
-    Account, Carrier, DirectoryMap, Keys, ProviderError, SendingList, Timestamp, ValidationResult,
-    WritePlan,
-};
+use bulk_contacts::{Account, Carrier, DirectoryMap, Keys, SendingList, Timestamp, WritePlan};
 
 use super::{
-    AccountRow, Prefetch, Seed, Store, StoreError, Transaction, Written, expect_rows, inserts,
-    key_hash, list_id, stand_in_results,
+    AccountRow, Prefetch, Seed, Store, StoreError, Transaction, Validations, Written, expect_rows,
+    inserts, key_hash, list_id, stand_in_results,
 };
 use crate::blocking;
 
@@ -238,10 +235,7 @@ impl Transaction for SqliteTx {
         blocking(|| prefetch(connection, account, keys, list_ids))
     }
 
-    async fn validate<'p>(
-        &mut self,
-        phones: &[&'p str],
-    ) -> Result<Vec<(&'p str, Result<ValidationResult, ProviderError>)>, StoreError> {
+    async fn validate<'p>(&mut self, phones: &[&'p str]) -> Result<Validations<'p>, StoreError> {
         let connection = &*self.connection;
         let rows = blocking(|| {
             let mut query = connection.prepare_cached(
