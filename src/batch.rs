@@ -4,22 +4,23 @@
 //! Each stage is a value, so that a server can do its I/O between two of them, and no rule
 //! runs twice: the [`Screened`] batch both names the numbers to validate and evaluates.
 
+use std::borrow::Cow;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 use yoke::{Yoke, Yokeable};
 
 use crate::account::Billing;
-use crate::codes::{ContactCode, ContactError, Field, Rejection, member};
-use crate::json::{Json, Object};
+use crate::codes::{ContactCode, ContactError, Rejection};
+use crate::hashing::{self, Map, Recall};
 use crate::limits::Limits;
 use crate::lookup::{
     Carrier, CarrierCheck, Directory, ListLookup, LookupError, ProviderError, SendingList,
     ValidationResult,
 };
+use crate::request::Read;
 use crate::rules::Valid;
-use crate::summary::{AcceptedContact, ContactOutcome, Evaluation, FailedContact};
+use crate::summary::{Applied, Borrowed, Evaluation, Outcome};
 
 /// A request body that passed checks 2 to 5, with rules 1 to 8 applied to each contact.
 ///
@@ -47,7 +48,8 @@ use crate::summary::{AcceptedContact, ContactOutcome, Evaluation, FailedContact}
 pub struct Batch<'a> {
     limits: Limits,
     now: Timestamp,
-    contacts: Vec<Json<'a>>,
+    texts: Vec<&'a str>,
+    failed_phones: Vec<(usize, Cow<'a, str>)>,
     checks: Vec<Result<Valid<'a>, ContactError>>,
     wants_validation: bool,
 }
@@ -67,40 +69,30 @@ pub struct Keys<'b> {
 }
 
 impl<'a> Batch<'a> {
-    pub(crate) fn new(
-        limits: Limits,
-        now: Timestamp,
-        contacts: Vec<Json<'a>>,
-        checks: Vec<Result<Valid<'a>, ContactError>>,
-    ) -> Self {
-        let wants_validation = contacts.iter().any(|contact| {
-            contact
-                .as_object()
-                .and_then(|object| object.get(Field::UseValidation.as_str()))
-                == Some(&Json::Bool(true))
-        });
+    pub(crate) fn new(limits: Limits, now: Timestamp, read: Read<'a>) -> Self {
         Batch {
             limits,
             now,
-            contacts,
-            checks,
-            wants_validation,
+            texts: read.texts,
+            failed_phones: read.failed_phones,
+            checks: read.checks,
+            wants_validation: read.wants_validation,
         }
     }
 
     /// The number of contacts.
     pub fn len(&self) -> usize {
-        self.contacts.len()
+        self.texts.len()
     }
 
     /// Whether the batch has no contact (never true: an empty `contacts` is rejected).
     pub fn is_empty(&self) -> bool {
-        self.contacts.is_empty()
+        self.texts.is_empty()
     }
 
-    /// The contacts as sent.
-    pub fn contacts(&self) -> &[Json<'a>] {
-        &self.contacts
+    /// Each contact's JSON text, exactly as sent (a slice of the body).
+    pub fn contacts(&self) -> &[&'a str] {
+        &self.texts
     }
 
     /// The result of rules 1 to 8 for each contact.
@@ -146,7 +138,8 @@ impl<'a> Batch<'a> {
     /// The distinct free lookup keys this batch may need (see [`Keys`]).
     pub fn keys(&self) -> Keys<'_> {
         let mut keys = Keys::default();
-        let (mut lists, mut phones, mut pairs) = (HashSet::new(), HashSet::new(), HashSet::new());
+        let (mut lists, mut phones, mut pairs) =
+            (hashing::set(0), hashing::set(0), hashing::set(0));
         for valid in self.valid() {
             let (phone, list) = (valid.phone.as_ref(), valid.list.as_ref());
             if lists.insert(list) {
@@ -170,18 +163,18 @@ impl<'a> Batch<'a> {
         lists: &impl ListLookup,
         carrier: &impl CarrierCheck,
     ) -> Result<Screened<'b>, LookupError> {
-        let mut found: HashMap<&str, Option<SendingList>> = HashMap::with_capacity(self.len());
+        let mut found: Recall<'_, Option<SendingList>> = Recall::default();
         let mut stages = Vec::with_capacity(self.checks.len());
         for check in &self.checks {
             stages.push(match check {
                 Err(error) => Stage::Failed(error.clone()),
-                Ok(valid) => match memo(&mut found, &valid.list, |k| lists.list(k))? {
+                Ok(valid) => match found.get_or(&valid.list, |k| lists.list(k))? {
                     None => Stage::Failed(ContactCode::ListNotFound.into()),
                     Some(list) => Stage::Passed(valid, list),
                 },
             });
         }
-        let mut verdicts: HashMap<&str, Carrier> = HashMap::with_capacity(self.len());
+        let mut verdicts: Map<&str, Carrier> = hashing::map(self.len());
         for stage in &mut stages {
             if let Stage::Passed(valid, _) = stage
                 && memo(&mut verdicts, &valid.phone, |k| carrier.carrier(k))?
@@ -233,7 +226,7 @@ impl<'b> Screened<'b> {
     /// appearance: those of contacts with `use_validation` that passed rules 1 to 10. Nothing
     /// else is ever validated, so nothing else is paid for.
     pub fn validation_keys(&self) -> Vec<&'b str> {
-        let mut seen = HashSet::new();
+        let mut seen = hashing::set(0);
         self.stages
             .iter()
             .filter_map(|stage| match stage {
@@ -244,69 +237,57 @@ impl<'b> Screened<'b> {
             .collect()
     }
 
-    /// Rules 11 and 12 ([`CarrierCheck::validate`] only, each number once), then the
-    /// accepted contacts applied in index order against the `directory` (SPEC §5). A failed
-    /// directory lookup is the error, to be answered with 500 `internal_error`; a provider
-    /// failure is the contact's `provider_error`.
+    /// Rules 11 and 12 ([`CarrierCheck::validate`] only, each number once) and the accepted
+    /// contacts applied against the `directory` (SPEC §5), contact by contact in index order.
+    /// A failed directory lookup is the error, to be answered with 500 `internal_error` (the
+    /// contacts after it are not validated); a provider failure is the contact's
+    /// `provider_error`.
     pub fn evaluate(
         &self,
         validator: &impl CarrierCheck,
         directory: &impl Directory,
     ) -> Result<Evaluation<'b>, LookupError> {
-        let mut validations: HashMap<&str, Result<ValidationResult, ProviderError>> =
-            HashMap::new();
-        let mut passed = Vec::with_capacity(self.stages.len());
-        for stage in &self.stages {
-            passed.push(match stage {
-                Stage::Failed(error) => Err(error.clone()),
-                Stage::Passed(valid, list) if !valid.flags.use_validation => {
-                    Ok((*valid, *list, None))
-                }
-                Stage::Passed(valid, list) => {
-                    let result = validations
-                        .entry(valid.phone.as_ref())
-                        .or_insert_with_key(|phone| validator.validate(phone));
-                    match result {
-                        Err(_) => Err(ContactCode::ProviderError.into()),
-                        Ok(result) if result.disposition.fails() => {
-                            Err(ContactError::ValidationFailed(Box::new(result.clone())))
-                        }
-                        Ok(result) => Ok((*valid, *list, Some(Box::new(result.clone())))),
+        let mut validations: Map<&str, Result<ValidationResult, ProviderError>> = hashing::map(0);
+        let passed = self.stages.iter().map(|stage| match stage {
+            Stage::Failed(error) => Err(error.clone()),
+            Stage::Passed(valid, list) if !valid.flags.use_validation => Ok((*valid, *list, None)),
+            Stage::Passed(valid, list) => {
+                let result = validations
+                    .entry(valid.phone.as_ref())
+                    .or_insert_with_key(|phone| validator.validate(phone));
+                match result {
+                    Err(_) => Err(ContactCode::ProviderError.into()),
+                    Ok(result) if result.disposition.fails() => {
+                        Err(ContactError::ValidationFailed(Box::new(result.clone())))
                     }
+                    Ok(result) => Ok((*valid, *list, Some(Box::new(result.clone())))),
                 }
-            });
-        }
-        let outcomes = apply(self.batch, passed, directory)?;
-        Ok(Evaluation::new(self.batch.limits, outcomes))
+            }
+        });
+        apply(self.batch, passed, directory)
     }
 }
 
 type Passed<'b> = Result<(&'b Valid<'b>, SendingList, Option<Box<ValidationResult>>), ContactError>;
 
-/// Applies the accepted contacts in index order, as a store would (SPEC §5).
+/// Applies the accepted contacts in index order, as a store would (SPEC §5), as each one's
+/// stages end.
 fn apply<'b>(
     batch: &'b Batch<'b>,
-    passed: Vec<Passed<'b>>,
+    passed: impl ExactSizeIterator<Item = Passed<'b>>,
     directory: &impl Directory,
-) -> Result<Vec<ContactOutcome<'b>>, LookupError> {
-    let mut phones_seen: HashSet<&str> = HashSet::with_capacity(passed.len());
-    let mut pairs_seen: HashMap<(&str, &str), usize> = HashMap::with_capacity(passed.len());
+) -> Result<Evaluation<'b>, LookupError> {
+    let mut phones_seen = hashing::set::<&str>(passed.len());
+    let mut pairs_seen = hashing::map::<(&str, &str), usize>(passed.len());
     let mut outcomes = Vec::with_capacity(passed.len());
-    for ((index, item), contact) in passed.into_iter().enumerate().zip(&batch.contacts) {
-        let object = contact.as_object();
+    for (index, item) in passed.enumerate() {
         let (valid, list, validation) = match item {
             Ok(accepted) => accepted,
             Err(error) => {
-                outcomes.push(ContactOutcome::Failed(FailedContact {
-                    index,
-                    phone_number: phone_number_sent(object),
-                    error,
-                }));
+                outcomes.push(Outcome::Failed(error));
                 continue;
             }
         };
-        // A contact that passed rule 2 is an object; the empty one only keeps this total.
-        let object = object.unwrap_or(&EMPTY);
         let (phone, list_number) = (valid.phone.as_ref(), valid.list.as_ref());
         let is_new_contact = phones_seen.insert(phone) && !directory.contact_exists(phone)?;
         let (is_new_list_contact, duplicate_of) = match pairs_seen.entry((phone, list_number)) {
@@ -318,38 +299,31 @@ fn apply<'b>(
         };
         let enrolls = valid.flags.use_journeys
             && (is_new_list_contact || !valid.flags.skip_journey_if_exists);
-        let at = |position: Option<usize>| position.and_then(|at| object.value_at(at));
-        outcomes.push(ContactOutcome::Accepted(AcceptedContact {
-            index,
-            phone,
-            list_number,
-            flags: valid.flags,
-            signup_date: valid.signup_date.unwrap_or(batch.now),
-            ip_address: at(valid.members.ip_address).and_then(Json::as_str),
-            url: at(valid.members.url).and_then(Json::as_str),
-            custom_fields: at(valid.members.custom_fields).and_then(Json::as_object),
-            contact: object,
-            list,
-            is_new_contact,
-            is_new_list_contact,
-            journeys: if enrolls { list.welcome_journeys } else { 0 },
-            duplicate_of,
-            validation,
-        }));
+        outcomes.push(Outcome::Accepted(
+            valid,
+            Applied {
+                list,
+                is_new_contact,
+                is_new_list_contact,
+                journeys: if enrolls { list.welcome_journeys } else { 0 },
+                duplicate_of,
+                validation,
+            },
+        ));
     }
-    Ok(outcomes)
-}
-
-static EMPTY: Object<'static> = Object::EMPTY;
-
-/// `phone_number` as sent, when it was a string: what an error entry echoes.
-fn phone_number_sent<'b>(object: Option<&'b Object<'b>>) -> Option<&'b str> {
-    object?.get(member::PHONE_NUMBER)?.as_str()
+    let read = Borrowed {
+        limits: batch.limits,
+        now: batch.now,
+        texts: &batch.texts,
+        checks: &batch.checks,
+        failed_phones: &batch.failed_phones,
+    };
+    Ok(Evaluation::new(read, outcomes))
 }
 
 /// Asks `lookup` about `key` unless this batch already did.
 fn memo<'k, T: Copy>(
-    cache: &mut HashMap<&'k str, T>,
+    cache: &mut Map<&'k str, T>,
     key: &'k str,
     lookup: impl FnOnce(&str) -> Result<T, LookupError>,
 ) -> Result<T, LookupError> {

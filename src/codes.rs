@@ -180,13 +180,97 @@ pub(crate) mod member {
     pub const CUSTOM_FIELDS: &str = "custom_fields";
 }
 
-/// Whether the rules read the member `name`: the two numbers, the [`Field`] table, and
-/// `custom_fields`. Every other member is kept for the store as sent.
+/// A contact member the rules read: the two numbers, the [`Field`]s and `custom_fields`, each
+/// with its slot in a read contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Member {
+    PhoneNumber,
+    ListNumber,
+    Field(Field),
+    CustomFields,
+}
+
+impl Member {
+    /// How many members the rules read.
+    pub(crate) const COUNT: usize = 3 + Field::ALL.len();
+
+    /// This member's slot, below [`Member::COUNT`].
+    pub(crate) const fn index(self) -> usize {
+        match self {
+            Member::PhoneNumber => 0,
+            Member::ListNumber => 1,
+            Member::Field(field) => 2 + field as usize,
+            Member::CustomFields => 2 + Field::ALL.len(),
+        }
+    }
+
+    /// The member whose quoted name `text` starts with (after its opening quote), and the
+    /// length of that name: member names the rules read are plain ASCII, so a name that
+    /// starts the text and is followed by the closing quote is that member, with no escape to
+    /// decode. `None` says nothing: the name may still be one, written with escapes.
+    pub(crate) fn named_at(text: &[u8]) -> Option<(Member, usize)> {
+        let candidates: &[Member] = match text.first()? {
+            b'p' => &[Member::PhoneNumber],
+            b'l' => &[Member::ListNumber],
+            b'c' => &[Member::CustomFields],
+            b'u' => &[
+                Member::Field(Field::UseJourneys),
+                Member::Field(Field::UseValidation),
+                Member::Field(Field::Url),
+            ],
+            b's' => &[
+                Member::Field(Field::SignupDate),
+                Member::Field(Field::SkipJourneyIfExists),
+            ],
+            b'r' => &[Member::Field(Field::ReplaceCustomFields)],
+            b'i' => &[Member::Field(Field::IpAddress)],
+            _ => return None,
+        };
+        candidates.iter().find_map(|&member| {
+            let name = member.name().as_bytes();
+            (text.starts_with(name) && text.get(name.len()) == Some(&b'"'))
+                .then_some((member, name.len()))
+        })
+    }
+
+    /// The member's name.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            Member::PhoneNumber => member::PHONE_NUMBER,
+            Member::ListNumber => member::LIST_NUMBER,
+            Member::Field(field) => field.as_str(),
+            Member::CustomFields => member::CUSTOM_FIELDS,
+        }
+    }
+
+    /// The member called `name`, if the rules read it.
+    pub(crate) fn of(name: &str) -> Option<Member> {
+        const USE_JOURNEYS: &str = Field::UseJourneys.as_str();
+        const SKIP_JOURNEY_IF_EXISTS: &str = Field::SkipJourneyIfExists.as_str();
+        const USE_VALIDATION: &str = Field::UseValidation.as_str();
+        const REPLACE_CUSTOM_FIELDS: &str = Field::ReplaceCustomFields.as_str();
+        const SIGNUP_DATE: &str = Field::SignupDate.as_str();
+        const IP_ADDRESS: &str = Field::IpAddress.as_str();
+        const URL: &str = Field::Url.as_str();
+        Some(match name {
+            member::PHONE_NUMBER => Member::PhoneNumber,
+            member::LIST_NUMBER => Member::ListNumber,
+            member::CUSTOM_FIELDS => Member::CustomFields,
+            USE_JOURNEYS => Member::Field(Field::UseJourneys),
+            SKIP_JOURNEY_IF_EXISTS => Member::Field(Field::SkipJourneyIfExists),
+            USE_VALIDATION => Member::Field(Field::UseValidation),
+            REPLACE_CUSTOM_FIELDS => Member::Field(Field::ReplaceCustomFields),
+            SIGNUP_DATE => Member::Field(Field::SignupDate),
+            IP_ADDRESS => Member::Field(Field::IpAddress),
+            URL => Member::Field(Field::Url),
+            _ => return None,
+        })
+    }
+}
+
+/// Whether the rules read the member `name`. Every other member is kept for the store as sent.
 pub(crate) fn is_known_member(name: &str) -> bool {
-    name == member::PHONE_NUMBER
-        || name == member::LIST_NUMBER
-        || name == member::CUSTOM_FIELDS
-        || Field::ALL.iter().any(|field| field.as_str() == name)
+    Member::of(name).is_some()
 }
 
 /// Why one contact failed: the one error of SPEC §4 it ends with.
@@ -317,6 +401,32 @@ mod tests {
             if let Some(message) = code.fixed_message(&limits) {
                 assert!(!message.contains('{'), "{code:?}");
             }
+        }
+    }
+
+    #[test]
+    fn every_member_the_rules_read_has_its_own_slot() {
+        let mut members = vec![
+            (member::PHONE_NUMBER, Member::PhoneNumber),
+            (member::LIST_NUMBER, Member::ListNumber),
+            (member::CUSTOM_FIELDS, Member::CustomFields),
+        ];
+        members.extend(Field::ALL.iter().map(|f| (f.as_str(), Member::Field(*f))));
+        assert_eq!(members.len(), Member::COUNT);
+        let mut slots: Vec<usize> = members.iter().map(|(_, m)| m.index()).collect();
+        slots.sort_unstable();
+        assert_eq!(slots, (0..Member::COUNT).collect::<Vec<_>>());
+        for (name, member) in members.iter().copied() {
+            assert_eq!(Member::of(name), Some(member), "{name}");
+        }
+        for other in [
+            "",
+            "phone",
+            "Phone_number",
+            "phone_number ",
+            "ad_network_source",
+        ] {
+            assert_eq!(Member::of(other), None, "{other}");
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::limits::Limits;
 use crate::lookup::{CarrierCheck, Directory, ListLookup};
 use crate::request::{self, NotJson};
 use crate::response::Response;
-use crate::rules::{self, Valid};
+use crate::rules::Valid;
 
 /// One request as the HTTP layer received it.
 #[derive(Debug, Clone, Copy)]
@@ -116,13 +116,8 @@ impl Engine {
     /// a client SDK can call this alone to catch every error it can before sending
     /// (`now` matters only to `signup_date`).
     pub fn read<'a>(&self, body: &'a [u8], now: Timestamp) -> Result<Batch<'a>, Rejection> {
-        let contacts = request::read_contacts(body, &self.limits)?;
-        let mut memo = rules::Memo::default();
-        let checks = contacts
-            .iter()
-            .map(|contact| rules::check(contact, &self.limits, now, &mut memo))
-            .collect();
-        Ok(Batch::new(self.limits, now, contacts, checks))
+        let read = request::read_contacts(body, &self.limits, now)?;
+        Ok(Batch::new(self.limits, now, read))
     }
 
     /// [`Engine::read`] on a body the batch keeps: the result is `Send + 'static`, so it can

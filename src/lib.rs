@@ -59,13 +59,14 @@ mod codes;
 pub mod e164;
 mod engine;
 mod formats;
-mod json;
+mod hashing;
 mod limits;
 mod lookup;
 mod prefetch;
 mod request;
 mod response;
 mod rules;
+mod scan;
 mod summary;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -80,7 +81,6 @@ pub use batching::{
 pub use codes::{ContactCode, ContactError, Field, Rejection};
 pub use engine::{Engine, Request};
 pub use jiff::Timestamp;
-pub use json::{Json, Object};
 pub use limits::Limits;
 pub use lookup::{
     Carrier, CarrierCheck, CarrierValidationMap, Cost, Directory, DirectoryMap, Disposition,

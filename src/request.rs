@@ -1,54 +1,89 @@
-//! Request bytes → the `contacts` elements (SPEC §3, checks 2 to 5), in one pass.
+//! Request bytes → the `contacts` elements (SPEC §3, checks 2 to 5) and rules 1 to 8 on each,
+//! in one pass over the bytes.
 //!
-//! The body is parsed by `serde_json` into borrowed [`Json`] trees, but only for the first
-//! `max_contacts` elements: the elements after them are walked with [`Skip`], which checks that
-//! they are valid JSON and keeps nothing, so an oversized request costs neither time nor memory
-//! per element beyond the parse itself. Top-level members other than `contacts` are skipped the
-//! same way. A repeated `contacts` member keeps its last value, as `serde_json::Value` would.
+//! The [`Reader`] checks the whole body as `serde_json` would and stops at nothing it does not
+//! need: each of the first `max_contacts` elements of the last top-level `contacts` member is
+//! read as a contact and checked by the rules right away, while its bytes are still in cache;
+//! the elements after them, and the other top-level members, are only checked, so an oversized
+//! request costs neither time nor memory per element beyond the reading itself.
 
-use std::fmt;
+use std::borrow::Cow;
 
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use jiff::Timestamp;
 
-use crate::codes::{ContactError, Rejection};
-use crate::json::{Json, Key, Skip, SkipVisitor};
+use crate::codes::{ContactError, Field, Member, Rejection};
 use crate::limits::Limits;
 use crate::rules::{self, Valid};
-use jiff::Timestamp;
+use crate::scan::{Invalid, Reader, Scanned, Token};
 
 /// A contact's text that is not one JSON value that could stand in a request body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("not one valid JSON value (syntax, UTF-8, number range or nesting)")]
 pub struct NotJson;
 
-/// Rules 1 to 8 on one contact given as its own JSON text, as an element of `contacts`.
+/// Rules 1 to 8 on one contact given as its own JSON text, as an element of `contacts` (the
+/// body's object and array around it count toward the nesting limit).
 pub(crate) fn check_one<'t>(
     text: &'t [u8],
     limits: &Limits,
     now: Timestamp,
 ) -> Result<Result<Valid<'t>, ContactError>, NotJson> {
-    let contact = read_one(text)?;
-    let mut memo = rules::Memo::default();
-    Ok(rules::check(&contact, limits, now, &mut memo))
+    let contact = one(text)?;
+    Ok(rules::check(
+        &contact,
+        limits,
+        now,
+        &mut rules::Memo::default(),
+    ))
 }
 
-/// The text as one element of `contacts`: one JSON value, at most 125 levels deep (serde_json
-/// reads at most 127 nested arrays and objects, and the body's object and array take two).
-fn read_one(text: &[u8]) -> Result<Json<'_>, NotJson> {
-    let contact: Json<'_> = serde_json::from_slice(text).map_err(|_| NotJson)?;
-    if nesting(&contact) > 125 {
-        return Err(NotJson);
-    }
+fn one(text: &[u8]) -> Result<Scanned<'_>, NotJson> {
+    let mut reader = Reader::new(text, 2).map_err(|_| NotJson)?;
+    let contact = reader.contact().map_err(|_| NotJson)?;
+    reader.end().map_err(|_| NotJson)?;
     Ok(contact)
 }
 
-/// How many arrays and objects deep a value goes (a scalar is 0). serde_json's parser bounds
-/// it to 128, so the recursion is bounded too.
-fn nesting(value: &Json<'_>) -> usize {
-    match value {
-        Json::Array(items) => 1 + items.iter().map(nesting).max().unwrap_or(0),
-        Json::Object(object) => 1 + object.iter().map(|(_, v)| nesting(v)).max().unwrap_or(0),
-        _ => 0,
+/// The contacts of a body that passed checks 2 to 5, each with the result of rules 1 to 8.
+#[derive(Debug, Default)]
+pub(crate) struct Read<'a> {
+    /// Each contact's text, as sent.
+    pub(crate) texts: Vec<&'a str>,
+    /// `phone_number` as sent, when a string, of the contacts that failed rules 1 to 8, by
+    /// index: what their error entries echo (a contact that passed has it as its number).
+    pub(crate) failed_phones: Vec<(usize, Cow<'a, str>)>,
+    /// Each contact's result of rules 1 to 8.
+    pub(crate) checks: Vec<Result<Valid<'a>, ContactError>>,
+    /// Whether some contact is an object whose `use_validation` is `true` (check 6).
+    pub(crate) wants_validation: bool,
+}
+
+impl<'a> Read<'a> {
+    fn reserve(&mut self, more: usize) {
+        self.texts.reserve_exact(more);
+        self.checks.reserve_exact(more);
+    }
+
+    /// Room for one more contact, growing by half (not doubling) and never past `max`: the
+    /// old and new buffers held at once during a move stay within 1.5 times the final size.
+    fn make_room(&mut self, max: usize) {
+        let len = self.texts.len();
+        if len == self.texts.capacity() || len == self.checks.capacity() {
+            self.reserve((len / 2).max(16).min(max.saturating_sub(len).max(1)));
+        }
+    }
+
+    fn push(&mut self, contact: &Scanned<'a>, check: Result<Valid<'a>, ContactError>) {
+        let member = |m: Member| contact.members.get(m.index()).copied().flatten();
+        self.wants_validation |=
+            member(Member::Field(Field::UseValidation)) == Some(Token::Bool(true));
+        if check.is_err()
+            && let Some(Token::String(s)) = member(Member::PhoneNumber)
+        {
+            self.failed_phones.push((self.texts.len(), s.decode()));
+        }
+        self.texts.push(contact.text);
+        self.checks.push(check);
     }
 }
 
@@ -56,147 +91,113 @@ fn nesting(value: &Json<'_>) -> usize {
 enum Contacts<'a> {
     /// Absent, `null`, or not an array.
     Missing,
-    /// An array: its first `max` elements, and how many it has in all.
-    Array { kept: Vec<Json<'a>>, total: usize },
+    /// An array: its first `max` elements, read, and how many it has in all.
+    Array { read: Read<'a>, total: usize },
 }
 
 /// Reads the body: 413 when too long, 400 when not JSON or without a non-empty `contacts`
-/// array, 413 when `contacts` has too many elements; else the elements.
+/// array, 413 when `contacts` has too many elements; else the contacts, with rules 1 to 8
+/// applied at `now`.
 pub(crate) fn read_contacts<'a>(
     body: &'a [u8],
     limits: &Limits,
-) -> Result<Vec<Json<'a>>, Rejection> {
+    now: Timestamp,
+) -> Result<Read<'a>, Rejection> {
     if body.len() > limits.max_body_bytes {
         return Err(Rejection::PayloadTooLarge);
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let contacts = TopLevel {
-        max: limits.max_contacts,
-    }
-    .deserialize(&mut deserializer)
-    .and_then(|contacts| deserializer.end().map(|()| contacts))
-    .map_err(|_| Rejection::InvalidJson)?;
+    let contacts = Reader::new(body, 0)
+        .and_then(|mut reader| {
+            let contacts = top_level(&mut reader, limits, now)?;
+            reader.end().map(|()| contacts)
+        })
+        .map_err(|Invalid| Rejection::InvalidJson)?;
     match contacts {
-        Contacts::Missing => Err(Rejection::MissingContacts),
-        Contacts::Array { total: 0, .. } => Err(Rejection::MissingContacts),
+        Contacts::Missing | Contacts::Array { total: 0, .. } => Err(Rejection::MissingContacts),
         Contacts::Array { total, .. } if total > limits.max_contacts => {
             Err(Rejection::TooManyContacts)
         }
-        Contacts::Array { kept, .. } => Ok(kept),
+        Contacts::Array { read, .. } => Ok(read),
     }
 }
 
-/// A scalar where an object (top level) or an array (`contacts`) is needed: valid JSON, and
-/// no contacts.
-macro_rules! scalars_are_missing {
-    () => {
-        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(Contacts::Missing)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(Contacts::Missing)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(Contacts::Missing)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(Contacts::Missing)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(Contacts::Missing)
-        }
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(Contacts::Missing)
-        }
-    };
-}
-
-struct TopLevel {
-    max: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for TopLevel {
-    type Value = Contacts<'de>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
+/// The top-level value: an object's last `contacts` member, anything else checked only.
+fn top_level<'a>(
+    reader: &mut Reader<'a>,
+    limits: &Limits,
+    now: Timestamp,
+) -> Result<Contacts<'a>, Invalid> {
+    if reader.peek() != Some(b'{') {
+        reader.value()?;
+        return Ok(Contacts::Missing);
     }
-}
-
-impl<'de> Visitor<'de> for TopLevel {
-    type Value = Contacts<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut contacts = Contacts::Missing;
-        while let Some(key) = map.next_key::<Key<'de>>()? {
-            if key.0 == "contacts" {
-                contacts = map.next_value_seed(ContactsArray { max: self.max })?;
-            } else {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(contacts)
-    }
-
-    // Any other top-level value is valid JSON without `contacts`: walk it, report it missing.
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        SkipVisitor.visit_seq(seq).map(|_| Contacts::Missing)
-    }
-    scalars_are_missing!();
-}
-
-struct ContactsArray {
-    max: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for ContactsArray {
-    type Value = Contacts<'de>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ContactsArray {
-    type Value = Contacts<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut kept = Vec::new();
-        let mut total = 0usize;
+    let mut contacts = Contacts::Missing;
+    if !reader.open(b'{', b'}')? {
         loop {
-            let more = if total < self.max {
-                seq.next_element::<Json<'de>>()?.map(|item| kept.push(item))
+            if reader.key()?.decode() == "contacts" {
+                contacts = contacts_array(reader, limits, now)?;
             } else {
-                seq.next_element::<Skip>()?.map(drop)
-            };
-            if more.is_none() {
+                reader.value()?;
+            }
+            if !reader.more(b'}')? {
                 break;
             }
-            total += 1;
         }
-        Ok(Contacts::Array { kept, total })
+        reader.close();
     }
+    Ok(contacts)
+}
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        SkipVisitor.visit_map(map).map(|_| Contacts::Missing)
+/// The value of a `contacts` member: its first `max_contacts` elements read and checked.
+fn contacts_array<'a>(
+    reader: &mut Reader<'a>,
+    limits: &Limits,
+    now: Timestamp,
+) -> Result<Contacts<'a>, Invalid> {
+    if reader.peek() != Some(b'[') {
+        reader.value()?;
+        return Ok(Contacts::Missing);
     }
-    scalars_are_missing!();
+    let mut read = Read::default();
+    let mut memo = rules::Memo::default();
+    let mut contact = Scanned::default();
+    let mut total = 0usize;
+    if !reader.open(b'[', b']')? {
+        loop {
+            if total < limits.max_contacts {
+                reader.contact_into(&mut contact)?;
+                let check = rules::check(&contact, limits, now, &mut memo);
+                if total == 0 {
+                    // Room for as many contacts as the first one's size says the body holds
+                    // (at most the limit): no regrowth on a regular body.
+                    let guess = reader.remaining() / (contact.text.len() + 1) + 1;
+                    read.reserve(guess.min(limits.max_contacts));
+                }
+                read.make_room(limits.max_contacts);
+                read.push(&contact, check);
+            } else {
+                reader.value()?;
+            }
+            total += 1;
+            if !reader.more(b']')? {
+                break;
+            }
+        }
+        reader.close();
+    }
+    Ok(Contacts::Array { read, total })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn now() -> Timestamp {
+        "2025-06-01T00:00:00Z".parse().expect("timestamp")
+    }
+
     fn read(body: &str) -> Result<usize, Rejection> {
-        read_contacts(body.as_bytes(), &Limits::default()).map(|c| c.len())
+        read_contacts(body.as_bytes(), &Limits::default(), now()).map(|c| c.texts.len())
     }
 
     #[test]
@@ -234,7 +235,8 @@ mod tests {
             assert_eq!(read(body), Err(Rejection::InvalidJson), "{body}");
         }
         assert_eq!(
-            read_contacts(b"{\"contacts\": [\"\xff\"]}", &Limits::default()),
+            read_contacts(b"{\"contacts\": [\"\xff\"]}", &Limits::default(), now())
+                .map(|c| c.texts.len()),
             Err(Rejection::InvalidJson)
         );
     }
@@ -245,6 +247,30 @@ mod tests {
         body.push_str(&"{},".repeat(1500));
         body.push_str("[1e400]]}");
         assert_eq!(read(&body), Err(Rejection::InvalidJson));
+    }
+
+    #[test]
+    fn every_contact_count_up_to_a_small_limit_is_read() {
+        for max_contacts in 1..40 {
+            let limits = Limits {
+                max_contacts,
+                ..Limits::default()
+            };
+            for n in 1..=max_contacts + 1 {
+                // The first contact is large, so that the room guessed from it is too small.
+                let contacts: Vec<&str> = (0..n)
+                    .map(|i| if i == 0 { "[1, 2, 3, 4, 5]" } else { "1" })
+                    .collect();
+                let body = format!("{{\"contacts\": [{}]}}", contacts.join(","));
+                let read = read_contacts(body.as_bytes(), &limits, now()).map(|c| c.texts.len());
+                let expected = if n > max_contacts {
+                    Err(Rejection::TooManyContacts)
+                } else {
+                    Ok(n)
+                };
+                assert_eq!(read, expected, "{n} contacts, limit {max_contacts}");
+            }
+        }
     }
 
     #[test]
@@ -260,13 +286,13 @@ mod tests {
             max_body_bytes: 20,
             ..Limits::default()
         };
-        assert!(read_contacts(br#"{"contacts": [1]}   "#, &limits).is_ok());
+        assert!(read_contacts(br#"{"contacts": [1]}   "#, &limits, now()).is_ok());
         assert_eq!(
-            read_contacts(br#"{"contacts": [1]}    "#, &limits),
+            read_contacts(br#"{"contacts": [1]}    "#, &limits, now()).map(|c| c.texts.len()),
             Err(Rejection::PayloadTooLarge)
         );
         assert_eq!(
-            read_contacts(b"not json at all, and long", &limits),
+            read_contacts(b"not json at all, and long", &limits, now()).map(|c| c.texts.len()),
             Err(Rejection::PayloadTooLarge)
         );
     }
@@ -274,8 +300,8 @@ mod tests {
     #[test]
     fn one_contact_is_read_with_the_nesting_it_would_have_in_a_body() {
         let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
-        assert!(read_one(nested(125).as_bytes()).is_ok());
-        assert_eq!(read_one(nested(126).as_bytes()), Err(NotJson));
+        assert!(one(nested(125).as_bytes()).is_ok());
+        assert_eq!(one(nested(126).as_bytes()), Err(NotJson));
         let in_body = |levels: usize| format!("{{\"contacts\": [{}]}}", nested(levels));
         assert!(read(&in_body(125)).is_ok());
         assert_eq!(read(&in_body(126)), Err(Rejection::InvalidJson));
@@ -284,9 +310,10 @@ mod tests {
     #[test]
     fn one_contact_must_be_exactly_one_json_value() {
         for text in ["", "{", "{} {}", "1, 2", "[1e400]"] {
-            assert_eq!(read_one(text.as_bytes()), Err(NotJson), "{text}");
+            assert_eq!(one(text.as_bytes()), Err(NotJson), "{text}");
         }
-        assert_eq!(read_one(b"\"\xff\""), Err(NotJson));
-        assert!(read_one(b" {\"a\": 1} ").is_ok());
+        assert_eq!(one(b"\"\xff\""), Err(NotJson));
+        assert!(one(b" {\"a\": 1} ").is_ok());
+        assert!(one(br#"{"a": [1, {"b": "\u00e9"}]}"#).is_ok());
     }
 }

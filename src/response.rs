@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::codes::Rejection;
 use crate::limits::Limits;
+use crate::scan;
 use crate::summary::Evaluation;
 
 /// A status and a serialized JSON body, ready to send with the content type
@@ -81,7 +82,11 @@ impl Response {
     }
 }
 
+/// The body, in a buffer of exactly its size: it is measured first (a summary with many errors
+/// is tens of kilobytes, and a growing buffer would hold up to twice that at once).
 fn to_json(value: &impl Serialize) -> Vec<u8> {
-    // Serializing into a Vec fails only for non-string map keys, which these types never have.
-    serde_json::to_vec(value).unwrap_or_default()
+    let mut body = Vec::with_capacity(scan::written_len(value));
+    // Serializing fails only for non-string map keys, which these types never have.
+    let _ = serde_json::to_writer(&mut body, value);
+    body
 }

@@ -1,19 +1,22 @@
 //! The lookup-free per-contact rules 1 to 8 of SPEC §4, in the SPEC's order.
 //!
 //! Each rule is one small function; [`check`] runs them in the table's order and stops at the
-//! first that fails. What passes is a [`Valid`] contact: the canonical numbers, the flags with
-//! their defaults, and the signup date, ready for the lookups of rules 9 to 12.
+//! first that fails. They read a contact as the reader left it ([`Scanned`]: its text and the
+//! tokens of the members they read), so nothing is parsed twice. What passes is a [`Valid`]
+//! contact: the canonical numbers, the flags with their defaults, the signup date and the
+//! members a store writes, ready for the lookups of rules 9 to 12.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::convert::Infallible;
 
 use jiff::Timestamp;
 
-use crate::codes::{ContactCode, ContactError, Field, member};
+use crate::codes::{ContactCode, ContactError, Field, Member};
 use crate::e164;
 use crate::formats;
-use crate::json::{Json, Object};
+use crate::hashing::Recall;
 use crate::limits::Limits;
+use crate::scan::{self, Scanned, Str, Token};
 
 /// The flags of a contact, with the SPEC's defaults applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,156 +42,188 @@ pub struct Valid<'a> {
     pub flags: Flags,
     /// `signup_date` in UTC, when sent.
     pub signup_date: Option<Timestamp>,
-    /// Where the optional members the rules checked are in the contact object, so that the
-    /// accepted contact hands them out without looking them up by name again.
-    pub(crate) members: Members,
-}
-
-/// Positions in the contact object of the optional members a store writes, when present.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Members {
-    pub(crate) ip_address: Option<usize>,
-    pub(crate) url: Option<usize>,
-    pub(crate) custom_fields: Option<usize>,
+    /// `ip_address`, when sent.
+    pub(crate) ip_address: Option<Cow<'a, str>>,
+    /// `url`, when sent.
+    pub(crate) url: Option<Cow<'a, str>>,
+    /// The JSON text of `custom_fields`, when sent.
+    pub(crate) custom_fields: Option<&'a str>,
 }
 
 /// Verdicts already reached in this batch on values that repeat from contact to contact (the
 /// list number, the signup page's URL), so that each distinct value is checked once.
 #[derive(Debug, Default)]
-pub(crate) struct Memo<'c> {
-    lists: HashMap<&'c str, bool>,
-    urls: HashMap<&'c str, bool>,
+pub(crate) struct Memo<'a> {
+    lists: Recall<'a, bool>,
+    urls: Recall<'a, bool>,
+}
+
+/// `check(value)`, recalled when `value` is borrowed from the body (an escaped value, decoded,
+/// is checked each time).
+#[allow(clippy::ptr_arg)] // the variant matters: only text borrowed from the body is kept
+fn recalled<'a>(
+    recall: &mut Recall<'a, bool>,
+    value: &Cow<'a, str>,
+    check: fn(&str) -> bool,
+) -> bool {
+    match value {
+        Cow::Borrowed(text) => recall
+            .get_or(text, |text| Ok::<_, Infallible>(check(text)))
+            .unwrap_or_else(|never| match never {}),
+        Cow::Owned(text) => check(text),
+    }
 }
 
 /// Runs rules 1 to 8 on one element of `contacts`.
-pub(crate) fn check<'a: 'c, 'c>(
-    contact: &'c Json<'a>,
+pub(crate) fn check<'a>(
+    contact: &Scanned<'a>,
     limits: &Limits,
     now: Timestamp,
-    memo: &mut Memo<'c>,
+    memo: &mut Memo<'a>,
 ) -> Result<Valid<'a>, ContactError> {
-    if contact.compact_len() > limits.max_contact_bytes {
+    if !fits(contact, limits.max_contact_bytes) {
         return Err(ContactCode::PayloadTooLarge.into());
     }
-    let Json::Object(object) = contact else {
+    if !contact.object {
         return Err(ContactCode::InvalidContact.into());
-    };
+    }
     let phone = required(
-        object,
-        member::PHONE_NUMBER,
+        contact,
+        Member::PhoneNumber,
         ContactCode::MissingPhoneNumber,
     )?;
-    let list = required(object, member::LIST_NUMBER, ContactCode::MissingListNumber)?;
-    let phone = e164_number(phone, ContactCode::InvalidPhone, e164::is_valid)?;
+    let list = required(contact, Member::ListNumber, ContactCode::MissingListNumber)?;
+    let phone = e164_number(phone, ContactCode::InvalidPhone, |s| e164::is_valid(s))?;
     let list = e164_number(list, ContactCode::InvalidListNumber, |s| {
-        *memo.lists.entry(s).or_insert_with(|| e164::is_valid(s))
+        recalled(&mut memo.lists, s, e164::is_valid)
     })?;
-    let (flags, signup_date, mut members) = optional_fields(object, now, &mut memo.urls)?;
-    members.custom_fields = custom_fields(object)?;
+    let flags = Flags {
+        use_journeys: boolean(contact, Field::UseJourneys, false)?,
+        skip_journey_if_exists: boolean(contact, Field::SkipJourneyIfExists, true)?,
+        use_validation: boolean(contact, Field::UseValidation, false)?,
+        replace_custom_fields: boolean(contact, Field::ReplaceCustomFields, false)?,
+    };
+    let mut signup_date = None;
+    formatted(contact, Field::SignupDate, |s| {
+        signup_date = formats::signup_date_ok(s, now);
+        signup_date.is_some()
+    })?;
+    let ip_address = formatted(contact, Field::IpAddress, |s| formats::ip_address_ok(s))?;
+    let url = formatted(contact, Field::Url, |s| {
+        recalled(&mut memo.urls, s, formats::url_ok)
+    })?;
+    let custom_fields = custom_fields(contact)?;
     Ok(Valid {
         phone,
         list,
         flags,
         signup_date,
-        members,
+        ip_address,
+        url,
+        custom_fields,
     })
 }
 
+/// Rule 1: compact JSON is never longer than the text it was read from, unless a number is
+/// written back in a longer form; only then, or when the text itself is over the limit, is
+/// the compact form measured.
+fn fits(contact: &Scanned<'_>, limit: usize) -> bool {
+    (!contact.longer_numbers && contact.text.len() <= limit)
+        || scan::compact_len(contact.text) <= limit
+}
+
+/// What rules 3 and 4 let through to rules 5 and 6: a string, or any other present value.
+enum Present<'a> {
+    String(Cow<'a, str>),
+    Other,
+}
+
 /// Rules 3 and 4: present, and not a blank string. Any other type passes on to rules 5 and 6.
-fn required<'j, 'a>(
-    object: &'j Object<'a>,
-    name: &str,
+fn required<'a>(
+    contact: &Scanned<'a>,
+    member: Member,
     missing: ContactCode,
-) -> Result<&'j Json<'a>, ContactError> {
-    match object.field(name) {
+) -> Result<Present<'a>, ContactError> {
+    match contact.field(member) {
         None => Err(missing.into()),
-        Some(Json::String(s)) if s.trim().is_empty() => Err(missing.into()),
-        Some(value) => Ok(value),
+        Some(Token::String(s)) => {
+            let s = s.decode();
+            // Most values start with a character that is not whitespace: no need to trim.
+            let blank = !s.starts_with(|c: char| c.is_ascii_graphic()) && s.trim().is_empty();
+            if blank {
+                Err(missing.into())
+            } else {
+                Ok(Present::String(s))
+            }
+        }
+        Some(_) => Ok(Present::Other),
     }
 }
 
 /// Rules 5 and 6: a string holding a valid, canonical E.164 number.
-fn e164_number<'a: 'c, 'c>(
-    value: &'c Json<'a>,
+fn e164_number<'a>(
+    value: Present<'a>,
     invalid: ContactCode,
-    is_valid: impl FnOnce(&'c str) -> bool,
+    is_valid: impl FnOnce(&Cow<'a, str>) -> bool,
 ) -> Result<Cow<'a, str>, ContactError> {
     match value {
-        Json::String(s) if is_valid(s) => Ok(s.clone()),
+        Present::String(s) if is_valid(&s) => Ok(s),
         _ => Err(invalid.into()),
     }
 }
 
-/// Rule 7: the optional fields, each checked in the SPEC's order.
-fn optional_fields<'c>(
-    object: &'c Object<'_>,
-    now: Timestamp,
-    urls: &mut HashMap<&'c str, bool>,
-) -> Result<(Flags, Option<Timestamp>, Members), ContactError> {
-    let flags = Flags {
-        use_journeys: boolean(object, Field::UseJourneys, false)?,
-        skip_journey_if_exists: boolean(object, Field::SkipJourneyIfExists, true)?,
-        use_validation: boolean(object, Field::UseValidation, false)?,
-        replace_custom_fields: boolean(object, Field::ReplaceCustomFields, false)?,
-    };
-    let signup_date = formatted(object, Field::SignupDate, |s| {
-        formats::signup_date_ok(s, now)
-    })?
-    .map(|(_, at)| at);
-    let ip_address = formatted(object, Field::IpAddress, |s| {
-        formats::ip_address_ok(s).then_some(())
-    })?;
-    let url = formatted(object, Field::Url, |s| {
-        urls.entry(s)
-            .or_insert_with(|| formats::url_ok(s))
-            .then_some(())
-    })?;
-    let members = Members {
-        ip_address: ip_address.map(|(at, ())| at),
-        url: url.map(|(at, ())| at),
-        custom_fields: None,
-    };
-    Ok((flags, signup_date, members))
-}
-
-fn boolean(object: &Object<'_>, field: Field, default: bool) -> Result<bool, ContactError> {
-    match object.field(field.as_str()) {
+/// Rule 7, a flag: a JSON boolean when present.
+fn boolean(contact: &Scanned<'_>, field: Field, default: bool) -> Result<bool, ContactError> {
+    match contact.field(Member::Field(field)) {
         None => Ok(default),
-        Some(Json::Bool(b)) => Ok(*b),
+        Some(Token::Bool(b)) => Ok(b),
         Some(_) => Err(ContactError::InvalidField(field)),
     }
 }
 
-/// A string field in a given format; `parse` returns what the format yields, or `None`.
-/// Present and well formed: the field's position in the object and what `parse` yielded.
-fn formatted<'c, T>(
-    object: &'c Object<'_>,
+/// Rule 7, a formatted field: a string that `well_formed` accepts, when present.
+fn formatted<'a>(
+    contact: &Scanned<'a>,
     field: Field,
-    parse: impl FnOnce(&'c str) -> Option<T>,
-) -> Result<Option<(usize, T)>, ContactError> {
-    match object.find_field(field.as_str()) {
+    well_formed: impl FnOnce(&Cow<'a, str>) -> bool,
+) -> Result<Option<Cow<'a, str>>, ContactError> {
+    match contact.field(Member::Field(field)) {
         None => Ok(None),
-        Some((at, Json::String(s))) => parse(s)
-            .map(|value| Some((at, value)))
-            .ok_or(ContactError::InvalidField(field)),
+        Some(Token::String(s)) => {
+            let s = Str::decode(s);
+            if well_formed(&s) {
+                Ok(Some(s))
+            } else {
+                Err(ContactError::InvalidField(field))
+            }
+        }
         Some(_) => Err(ContactError::InvalidField(field)),
     }
 }
 
 /// Rule 8: `custom_fields`, when present, is an object of non-empty names whose values are
-/// strings, numbers or booleans. Present and well formed: its position in the object.
-fn custom_fields(object: &Object<'_>) -> Result<Option<usize>, ContactError> {
-    let Some((at, value)) = object.find_field(member::CUSTOM_FIELDS) else {
-        return Ok(None);
-    };
-    let fine = value.as_object().is_some_and(|fields| {
-        fields.iter().all(|(name, value)| {
-            !name.is_empty() && matches!(value, Json::String(_) | Json::Number(_) | Json::Bool(_))
-        })
-    });
-    if fine {
-        Ok(Some(at))
-    } else {
-        Err(ContactCode::InvalidCustomFields.into())
+/// strings, numbers or booleans. Present and well formed: its JSON text.
+fn custom_fields<'a>(contact: &Scanned<'a>) -> Result<Option<&'a str>, ContactError> {
+    match contact.field(Member::CustomFields) {
+        None => Ok(None),
+        Some(Token::Object { raw, flat: true }) => Ok(Some(raw)),
+        // A repeated name keeps its last value: only the object as `serde_json` reads it
+        // says whether a bad member was replaced by a good one.
+        Some(Token::Object { raw, flat: false }) if flat_as_read(raw) => Ok(Some(raw)),
+        Some(_) => Err(ContactCode::InvalidCustomFields.into()),
     }
+}
+
+fn flat_as_read(raw: &str) -> bool {
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw).is_ok_and(|fields| {
+        fields.iter().all(|(name, value)| {
+            !name.is_empty()
+                && matches!(
+                    value,
+                    serde_json::Value::String(_)
+                        | serde_json::Value::Number(_)
+                        | serde_json::Value::Bool(_)
+                )
+        })
+    })
 }

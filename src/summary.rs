@@ -1,14 +1,15 @@
 //! The result of a batch (SPEC §5): one outcome per contact, the counters, and for each
 //! accepted contact everything a store needs to write it.
 
+use std::borrow::Cow;
+
 use jiff::Timestamp;
 use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
 
 use crate::codes::{ContactError, is_known_member};
-use crate::json::{Json, Object};
 use crate::limits::Limits;
 use crate::lookup::{SendingList, ValidationResult};
-use crate::rules::Flags;
+use crate::rules::{Flags, Valid};
 
 /// What happened to one contact.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,8 +72,9 @@ pub struct AcceptedContact<'b> {
     pub ip_address: Option<&'b str>,
     /// `url`, when sent (a valid absolute http or https URL).
     pub url: Option<&'b str>,
-    /// `custom_fields`, when sent (an object of string, number or boolean values).
-    pub custom_fields: Option<&'b Object<'b>>,
+    /// The JSON text of `custom_fields` as sent, when sent (an object of string, number or
+    /// boolean values; [`custom_fields_map`](Self::custom_fields_map) reads it).
+    pub custom_fields: Option<&'b str>,
     /// Its sending list.
     pub list: SendingList,
     /// No contact with this phone number existed, in the store or earlier in the batch.
@@ -85,28 +87,35 @@ pub struct AcceptedContact<'b> {
     pub duplicate_of: Option<usize>,
     /// The paid validation's result, when `use_validation` was `true`.
     pub validation: Option<Box<ValidationResult>>,
-    pub(crate) contact: &'b Object<'b>,
+    /// The contact's JSON text, as sent.
+    pub(crate) text: &'b str,
 }
 
 impl<'b> AcceptedContact<'b> {
-    /// The members the rules do not read (`ad_network_source`, unknown names…), as sent.
-    pub fn other_members(&self) -> impl Iterator<Item = (&'b str, &'b Json<'b>)> + use<'b> {
-        self.contact
-            .iter()
-            .filter(|(name, _)| !is_known_member(name))
+    /// The contact's JSON text, exactly as sent.
+    pub fn json(&self) -> &'b str {
+        self.text
     }
 
-    /// [`AcceptedContact::other_members`] as a JSON object, ready for a store column.
+    /// The members the rules do not read (`ad_network_source`, unknown names…), as a JSON
+    /// object ready for a store column: what `serde_json` reads from the contact (a repeated
+    /// name keeps its last value), without the members the rules read.
     pub fn other_members_map(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.other_members()
-            .map(|(name, value)| (name.to_owned(), serde_json::Value::from(value)))
-            .collect()
+        let mut members = read_object(self.text);
+        members.retain(|name, _| !is_known_member(name));
+        members
     }
 
     /// `custom_fields` as a JSON object, ready for a store column, when sent.
     pub fn custom_fields_map(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
-        self.custom_fields.map(Object::to_map)
+        self.custom_fields.map(read_object)
     }
+}
+
+/// The object `text` holds, as `serde_json` reads it. The reader accepted `text` as an object,
+/// so `serde_json` does too.
+fn read_object(text: &str) -> serde_json::Map<String, serde_json::Value> {
+    serde_json::from_str(text).unwrap_or_default()
 }
 
 /// The counters of the summary body.
@@ -124,31 +133,61 @@ pub struct Counts {
     pub journeys_enrolled: u64,
 }
 
-/// The evaluated batch: one outcome per contact, in index order, and the counters. It holds
-/// what it reports, borrowing strings from the batch; serialized, it is the summary body.
+/// How one contact ended, as the evaluation keeps it; the rest of what a view of it shows is
+/// in the batch it borrows.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Outcome<'b> {
+    Failed(ContactError),
+    Accepted(&'b Valid<'b>, Applied),
+}
+
+/// How an accepted contact lands in the store.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Applied {
+    pub(crate) list: SendingList,
+    pub(crate) is_new_contact: bool,
+    pub(crate) is_new_list_contact: bool,
+    pub(crate) journeys: u32,
+    pub(crate) duplicate_of: Option<usize>,
+    pub(crate) validation: Option<Box<ValidationResult>>,
+}
+
+/// What an evaluation borrows from its batch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Borrowed<'b> {
+    pub(crate) limits: Limits,
+    pub(crate) now: Timestamp,
+    pub(crate) texts: &'b [&'b str],
+    pub(crate) checks: &'b [Result<Valid<'b>, ContactError>],
+    pub(crate) failed_phones: &'b [(usize, Cow<'b, str>)],
+}
+
+/// The evaluated batch: one outcome per contact, in index order, and the counters. It keeps
+/// one small record per contact and borrows the rest from the batch; serialized, it is the
+/// summary body.
 #[derive(Debug, Clone)]
 pub struct Evaluation<'b> {
-    limits: Limits,
-    outcomes: Vec<ContactOutcome<'b>>,
+    read: Borrowed<'b>,
+    outcomes: Vec<Outcome<'b>>,
     counts: Counts,
 }
 
 impl<'b> Evaluation<'b> {
-    pub(crate) fn new(limits: Limits, outcomes: Vec<ContactOutcome<'b>>) -> Self {
+    pub(crate) fn new(read: Borrowed<'b>, outcomes: Vec<Outcome<'b>>) -> Self {
         let mut counts = Counts::default();
         for outcome in &outcomes {
             match outcome {
-                ContactOutcome::Failed(_) => counts.error_count += 1,
-                ContactOutcome::Accepted(accepted) => {
+                Outcome::Failed(_) => counts.error_count += 1,
+                Outcome::Accepted(_, applied) => {
                     counts.success_count += 1;
-                    counts.contacts_created += usize::from(accepted.is_new_contact);
-                    counts.list_contacts_created += usize::from(accepted.is_new_list_contact);
-                    counts.journeys_enrolled += u64::from(accepted.journeys);
+                    counts.contacts_created += usize::from(applied.is_new_contact);
+                    counts.list_contacts_created += usize::from(applied.is_new_list_contact);
+                    counts.journeys_enrolled += u64::from(applied.journeys);
                 }
             }
         }
         Evaluation {
-            limits,
+            read,
             outcomes,
             counts,
         }
@@ -160,24 +199,90 @@ impl<'b> Evaluation<'b> {
     }
 
     /// One outcome per contact, in index order.
-    pub fn outcomes(&self) -> &[ContactOutcome<'b>] {
-        &self.outcomes
+    pub fn outcomes(&self) -> impl ExactSizeIterator<Item = ContactOutcome<'b>> {
+        self.outcomes
+            .iter()
+            .enumerate()
+            .map(|(index, outcome)| match outcome {
+                Outcome::Failed(error) => ContactOutcome::Failed(self.failed(index, error)),
+                Outcome::Accepted(valid, applied) => {
+                    ContactOutcome::Accepted(self.accepted_at(index, valid, applied))
+                }
+            })
     }
 
     /// The failed contacts, in ascending index.
-    pub fn errors(&self) -> impl Iterator<Item = &FailedContact<'b>> {
-        self.outcomes.iter().filter_map(|outcome| match outcome {
-            ContactOutcome::Failed(failed) => Some(failed),
-            ContactOutcome::Accepted(_) => None,
-        })
+    pub fn errors(&self) -> impl Iterator<Item = FailedContact<'b>> {
+        self.outcomes
+            .iter()
+            .enumerate()
+            .filter_map(|(index, outcome)| match outcome {
+                Outcome::Failed(error) => Some(self.failed(index, error)),
+                Outcome::Accepted(..) => None,
+            })
     }
 
     /// The accepted contacts, in index order, with what a store needs to write them.
-    pub fn accepted(&self) -> impl Iterator<Item = &AcceptedContact<'b>> {
-        self.outcomes.iter().filter_map(|outcome| match outcome {
-            ContactOutcome::Accepted(accepted) => Some(accepted),
-            ContactOutcome::Failed(_) => None,
-        })
+    pub fn accepted(&self) -> impl Iterator<Item = AcceptedContact<'b>> {
+        self.outcomes
+            .iter()
+            .enumerate()
+            .filter_map(|(index, outcome)| match outcome {
+                Outcome::Accepted(valid, applied) => Some(self.accepted_at(index, valid, applied)),
+                Outcome::Failed(_) => None,
+            })
+    }
+
+    fn failed(&self, index: usize, error: &ContactError) -> FailedContact<'b> {
+        FailedContact {
+            index,
+            phone_number: self.phone_sent(index),
+            error: error.clone(),
+        }
+    }
+
+    /// `phone_number` as sent, when it was a string: the canonical number of a contact that
+    /// passed rules 1 to 8 (it is the string sent), else what the reader kept.
+    fn phone_sent(&self, index: usize) -> Option<&'b str> {
+        let read = self.read;
+        match read.checks.get(index)? {
+            Ok(valid) => Some(valid.phone.as_ref()),
+            Err(_) => {
+                let at = read
+                    .failed_phones
+                    .binary_search_by_key(&index, |(at, _)| *at)
+                    .ok()?;
+                read.failed_phones.get(at).map(|(_, phone)| phone.as_ref())
+            }
+        }
+    }
+
+    /// The view of an accepted contact: its checked members, from the batch, and how it
+    /// lands.
+    fn accepted_at(
+        &self,
+        index: usize,
+        valid: &'b Valid<'b>,
+        applied: &Applied,
+    ) -> AcceptedContact<'b> {
+        let read = self.read;
+        AcceptedContact {
+            index,
+            phone: valid.phone.as_ref(),
+            list_number: valid.list.as_ref(),
+            flags: valid.flags,
+            signup_date: valid.signup_date.unwrap_or(read.now),
+            ip_address: valid.ip_address.as_deref(),
+            url: valid.url.as_deref(),
+            custom_fields: valid.custom_fields,
+            text: read.texts.get(index).copied().unwrap_or_default(),
+            list: applied.list,
+            is_new_contact: applied.is_new_contact,
+            is_new_list_contact: applied.is_new_list_contact,
+            journeys: applied.journeys,
+            duplicate_of: applied.duplicate_of,
+            validation: applied.validation.clone(),
+        }
     }
 }
 
@@ -199,14 +304,14 @@ struct ErrorEntries<'e, 'b>(&'e Evaluation<'b>);
 
 impl Serialize for ErrorEntries<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let limits = &self.0.limits;
+        let limits = &self.0.read.limits;
         serializer.collect_seq(self.0.errors().map(|failed| ErrorEntry { failed, limits }))
     }
 }
 
 /// `{index, phone_number, code, error[, field | validation]}`.
 struct ErrorEntry<'e, 'b> {
-    failed: &'e FailedContact<'b>,
+    failed: FailedContact<'b>,
     limits: &'e Limits,
 }
 
@@ -216,7 +321,7 @@ impl Serialize for ErrorEntry<'_, '_> {
             index,
             phone_number,
             error,
-        } = self.failed;
+        } = &self.failed;
         let mut entry = serializer.serialize_map(None)?;
         entry.serialize_entry("index", index)?;
         entry.serialize_entry("phone_number", phone_number)?;

@@ -153,7 +153,7 @@ impl<'b> WritePlan<'b> {
         let mut memberships_seen: HashMap<(&str, &str), usize> = HashMap::new();
         for contact in evaluation.accepted() {
             let (phone, list_number, index) = (contact.phone, contact.list_number, contact.index);
-            let row = contact_write(contact);
+            let row = contact_write(&contact);
             let occurrence = next(&mut contacts_seen, phone);
             let round = plan.round(occurrence);
             if occurrence == 0 && contact.is_new_contact {

@@ -30,8 +30,8 @@ use bulk_contacts::e164;
 use bulk_contacts::testing::{Entry, World};
 use bulk_contacts::{
     Batch, Carrier, CarrierCheck, CarrierValidationMap, ContactCode, ContactError, Directory,
-    DirectoryMap, Engine, Evaluation, Json, ListLookup, LookupError, ProviderError, Rejection,
-    Request, Response, SendingList, Timestamp, ValidationResult,
+    DirectoryMap, Engine, Evaluation, ListLookup, LookupError, ProviderError, Rejection, Request,
+    Response, SendingList, Timestamp, ValidationResult,
 };
 use serde_json::Value;
 
@@ -104,7 +104,7 @@ pub fn full(engine: &Engine, world: &World, body: &[u8]) {
             recorder.assert_each_key_once();
         }
         (Ok(a), Ok(b)) => {
-            assert_eq!(a.outcomes(), b.outcomes(), "two evaluations differ");
+            assert!(a.outcomes().eq(b.outcomes()), "two evaluations differ");
             let summary = Response::summary(a);
             assert_eq!(summary, Response::summary(b), "two summaries differ");
             assert_eq!(summary, response, "handle differs from evaluate");
@@ -211,32 +211,32 @@ pub fn batch_invariants(engine: &Engine, batch: &Batch<'_>) {
     assert_eq!(batch.contacts().len(), batch.len());
     assert_eq!(batch.checks().len(), batch.len());
     let mut wants_validation = false;
-    for (contact, check) in batch.contacts().iter().zip(batch.checks()) {
-        let size = contact.compact_len();
-        let serialized = serde_json::to_vec(contact).expect("a contact serializes");
-        assert_eq!(
-            size,
-            serialized.len(),
-            "compact_len is not serde_json's length"
-        );
+    for (text, check) in batch.contacts().iter().zip(batch.checks()) {
+        let contact: Value = serde_json::from_str(text).expect("a contact's text is JSON");
+        let size = serde_json::to_vec(&contact)
+            .expect("a contact serializes")
+            .len();
         let object = contact.as_object();
-        wants_validation |= object.and_then(|o| o.get("use_validation")) == Some(&Json::Bool(true));
+        wants_validation |=
+            object.and_then(|o| o.get("use_validation")) == Some(&Value::Bool(true));
+        let field = |name: &str| {
+            object
+                .and_then(|o| o.get(name))
+                .filter(|value| !value.is_null())
+        };
         match check {
             Ok(valid) => {
                 assert!(size <= limits.max_contact_bytes);
-                let object = object.expect("a valid contact is an object");
+                assert!(object.is_some(), "a valid contact is an object");
                 for (name, number) in [("phone_number", &valid.phone), ("list_number", &valid.list)]
                 {
-                    assert_eq!(
-                        object.field(name).and_then(Json::as_str),
-                        Some(number.as_ref())
-                    );
+                    assert_eq!(field(name).and_then(Value::as_str), Some(number.as_ref()));
                     assert!(e164::is_valid(number), "{number:?} passed rules 5/6");
                     assert!(e164::has_e164_syntax(number), "{number:?} passed rules 5/6");
                 }
-                let flag = |name: &str, default: bool| match object.field(name) {
+                let flag = |name: &str, default: bool| match field(name) {
                     None => default,
-                    Some(Json::Bool(b)) => *b,
+                    Some(Value::Bool(b)) => *b,
                     Some(other) => panic!("{name} = {other:?} passed rule 7"),
                 };
                 assert_eq!(valid.flags.use_journeys, flag("use_journeys", false));
@@ -263,7 +263,7 @@ pub fn batch_invariants(engine: &Engine, batch: &Batch<'_>) {
                 if !too_large && object.is_none() {
                     assert_eq!(code, ContactCode::InvalidContact, "rule 2");
                 }
-                if !too_large && object.is_some_and(|o| o.field("phone_number").is_none()) {
+                if !too_large && object.is_some() && field("phone_number").is_none() {
                     assert_eq!(code, ContactCode::MissingPhoneNumber, "rule 3");
                 }
             }
@@ -295,17 +295,20 @@ pub fn evaluation_invariants(batch: &Batch<'_>, evaluation: &Evaluation<'_>, res
     assert_eq!(evaluation.errors().count(), counts.error_count);
 
     // The pre-check's errors are exactly the evaluation's errors of rules 1 to 8.
-    let precheck: Vec<(usize, &ContactError)> = batch.precheck_errors().collect();
-    let early: Vec<(usize, &ContactError)> = evaluation
+    let precheck: Vec<(usize, ContactError)> = batch
+        .precheck_errors()
+        .map(|(index, error)| (index, error.clone()))
+        .collect();
+    let early: Vec<(usize, ContactError)> = evaluation
         .errors()
         .filter(|failed| rule(failed.error.code()) <= 8)
-        .map(|failed| (failed.index, &failed.error))
+        .map(|failed| (failed.index, failed.error))
         .collect();
     assert_eq!(
         precheck, early,
         "pre-check and evaluation disagree on rules 1-8"
     );
-    for (position, outcome) in evaluation.outcomes().iter().enumerate() {
+    for (position, outcome) in evaluation.outcomes().enumerate() {
         let index = match outcome {
             bulk_contacts::ContactOutcome::Accepted(accepted) => accepted.index,
             bulk_contacts::ContactOutcome::Failed(failed) => failed.index,
@@ -332,19 +335,25 @@ pub fn evaluation_invariants(batch: &Batch<'_>, evaluation: &Evaluation<'_>, res
     let mut pairs = HashMap::new();
     for accepted in evaluation.accepted() {
         assert!(e164::is_valid(accepted.phone) && e164::is_valid(accepted.list_number));
-        let a = accepted;
-        let object = batch.contacts()[a.index]
+        let a = &accepted;
+        assert_eq!(a.json(), batch.contacts()[a.index]);
+        let contact: Value = serde_json::from_str(a.json()).expect("a contact's text is JSON");
+        let object = contact
             .as_object()
             .expect("an accepted contact is an object");
-        let sent = |name: &str| object.field(name);
-        assert_eq!(a.ip_address, sent("ip_address").and_then(Json::as_str));
-        assert_eq!(a.url, sent("url").and_then(Json::as_str));
+        let sent = |name: &str| object.get(name).filter(|value| !value.is_null());
+        assert_eq!(a.ip_address, sent("ip_address").and_then(Value::as_str));
+        assert_eq!(a.url, sent("url").and_then(Value::as_str));
         assert_eq!(
-            a.custom_fields,
-            sent("custom_fields").and_then(Json::as_object)
+            a.custom_fields_map().as_ref(),
+            sent("custom_fields").and_then(Value::as_object)
         );
-        let mut members: Vec<&str> = a.other_members().map(|(name, _)| name).collect();
-        members.extend(object.iter().map(|(name, _)| name).filter(|name| {
+        let others = a.other_members_map();
+        for (name, value) in &others {
+            assert_eq!(object.get(name), Some(value), "other member {name} as sent");
+        }
+        let mut members: Vec<&str> = others.keys().map(String::as_str).collect();
+        members.extend(object.keys().map(String::as_str).filter(|name| {
             [
                 "phone_number",
                 "list_number",
@@ -411,10 +420,9 @@ pub fn evaluation_invariants(batch: &Batch<'_>, evaluation: &Evaluation<'_>, res
         );
         previous = Some(at);
         assert_eq!(entry["code"], error.code().as_str());
-        let sent = batch.contacts()[at]
-            .as_object()
-            .and_then(|o| o.get("phone_number"))
-            .and_then(Json::as_str);
+        let contact: Value =
+            serde_json::from_str(batch.contacts()[at]).expect("a contact's text is JSON");
+        let sent = contact.get("phone_number").and_then(Value::as_str);
         assert_eq!(entry["phone_number"].as_str(), sent, "phone_number as sent");
         assert_eq!(failed.phone_number, sent);
         let members: Vec<&str> = entry
@@ -613,11 +621,15 @@ pub fn precheck(engine: &Engine, body: &[u8], now: Timestamp) {
         (Err(actual), Err(expected)) => assert_eq!(actual, expected, "rejection"),
         (Ok(batch), Ok(items)) => {
             assert_eq!(batch.len(), items.len(), "number of contacts");
-            for (contact, item) in batch.contacts().iter().zip(&items) {
-                let value = serde_json::to_value(contact).expect("a contact converts");
+            for (text, item) in batch.contacts().iter().zip(&items) {
+                let value: Value = serde_json::from_str(text).expect("a contact's text is JSON");
                 assert_eq!(&value, item, "contact differs from serde_json::Value's");
-                let compact = serde_json::to_vec(item).expect("a value serializes").len();
-                assert_eq!(contact.compact_len(), compact, "compact size of {item}");
+                let inside = (text.as_ptr() as usize).checked_sub(body.as_ptr() as usize);
+                assert_eq!(
+                    inside.and_then(|at| body.get(at..at + text.len())),
+                    Some(text.as_bytes()),
+                    "a contact's text is the slice of the body it was read from"
+                );
             }
             batch_invariants(engine, &batch);
         }
@@ -760,4 +772,57 @@ impl Directory for Recorder<'_> {
             .push((phone.to_owned(), list_number.to_owned()));
         self.world.is_member(phone, list_number)
     }
+}
+
+/// How many arrays and objects deep a value goes (a scalar is 0).
+fn nesting(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(nesting).max().unwrap_or(0),
+        Value::Object(members) => 1 + members.values().map(nesting).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// One contact's text: `Engine::check_contact` reads it exactly when `serde_json` parses it
+/// into a `Value` that could stand in a body (at most 125 levels deep, the body's object and
+/// array taking two of the 127 serde_json reads), and then decides as the same text read as
+/// the only element of a body does.
+pub fn reader(engine: &Engine, data: &[u8], now: Timestamp) {
+    let checked = engine.check_contact(data, now);
+    let reference = serde_json::from_slice::<Value>(data)
+        .ok()
+        .filter(|value| nesting(value) <= 125);
+    let Some(value) = reference else {
+        assert!(
+            checked.is_err(),
+            "check_contact read what serde_json does not"
+        );
+        return;
+    };
+    let checked = checked.expect("check_contact refused what serde_json reads");
+    let mut body = b"{\"contacts\":[".to_vec();
+    body.extend_from_slice(data);
+    body.extend_from_slice(b"]}");
+    if body.len() > engine.limits().max_body_bytes {
+        return;
+    }
+    let batch = engine
+        .read(&body, now)
+        .expect("one readable contact is a readable body");
+    let text = std::str::from_utf8(data).expect("UTF-8");
+    assert_eq!(
+        batch.contacts(),
+        [text.trim_matches([' ', '\n', '\t', '\r'])]
+    );
+    assert_eq!(
+        batch.checks(),
+        std::slice::from_ref(&checked),
+        "alone and inside a body decide alike"
+    );
+    let size = serde_json::to_vec(&value).expect("serializes").len();
+    assert_eq!(
+        checked.as_ref().err().map(ContactError::code) == Some(ContactCode::PayloadTooLarge),
+        size > engine.limits().max_contact_bytes,
+        "rule 1 on the compact size ({size} bytes)"
+    );
 }

@@ -12,6 +12,7 @@
 //! | [`request`] | the request body, raw bytes | `Engine::handle`, `read`, `check_billing`, `keys`, `screen`, `validation_keys`, `evaluate`, `Response` — against several fixed worlds and keys |
 //! | [`structured`] | an [`arbitrary`] model of a world and a batch ([`model::Input`]) | the same, on near-valid contacts that reach rules 5 to 12 |
 //! | [`precheck`] | the request body, raw bytes | `Engine::read` (checks 2–5, rules 1–8), differentially against `serde_json::Value` |
+//! | [`reader`] | one contact's JSON text, raw bytes | `Engine::check_contact` differentially against `serde_json::Value` (what is JSON, nesting), and against the same text read inside a body |
 //! | [`e164`] | one candidate string | `e164::is_valid`, `e164::classify`, `e164::has_e164_syntax` |
 #![forbid(unsafe_code)]
 
@@ -25,10 +26,11 @@ use bulk_contacts::{Engine, Limits};
 pub type Target = fn(&[u8]);
 
 /// The fuzz targets, by name: what the replay test iterates over.
-pub const TARGETS: [(&str, Target); 4] = [
+pub const TARGETS: [(&str, Target); 5] = [
     ("request", request),
     ("structured", structured),
     ("precheck", precheck),
+    ("reader", reader),
     ("e164", e164),
 ];
 
@@ -75,6 +77,14 @@ pub fn precheck(data: &[u8]) {
     let now = worlds::default_now();
     checks::precheck(&Engine::default(), data, now);
     checks::precheck(&Engine::new(SMALL_LIMITS), data, now);
+}
+
+/// Target `reader`: `data` is one contact's JSON text, checked on its own with the default and
+/// small limits; see [`checks::reader`].
+pub fn reader(data: &[u8]) {
+    let now = worlds::default_now();
+    checks::reader(&Engine::default(), data, now);
+    checks::reader(&Engine::new(SMALL_LIMITS), data, now);
 }
 
 /// Target `e164`: `data` (lossily decoded as UTF-8) is one candidate number; also each of its

@@ -63,6 +63,11 @@ fn replay_precheck() {
 }
 
 #[test]
+fn replay_reader() {
+    replay("reader");
+}
+
+#[test]
 fn replay_e164() {
     replay("e164");
 }

@@ -8,7 +8,6 @@ use serde_json::value::RawValue;
 
 use super::world::World;
 use crate::engine::{Engine, Request};
-use crate::json::Json;
 use crate::response::Response;
 
 /// A case that could not be read.
@@ -109,8 +108,8 @@ impl Case {
     /// order), or `None` when it matches or the case expects nothing.
     pub fn mismatch(&self, response: &Response) -> Option<String> {
         let expect = self.expect.as_ref()?;
-        let expected_body: Result<Json<'_>, _> = serde_json::from_str(expect.body.get());
-        let actual_body: Result<Json<'_>, _> = serde_json::from_slice(&response.body);
+        let expected_body: Result<Ordered, _> = serde_json::from_str(expect.body.get());
+        let actual_body: Result<Ordered, _> = serde_json::from_slice(&response.body);
         let same = expect.status == response.status
             && matches!((&expected_body, &actual_body), (Ok(e), Ok(a)) if e == a);
         (!same).then(|| {
@@ -121,6 +120,69 @@ impl Case {
                 envelope(response)
             )
         })
+    }
+}
+
+/// A JSON value whose objects keep their members in order, so that comparing two of them
+/// also compares the order of members (SPEC §5 fixes it).
+#[derive(Debug, PartialEq)]
+enum Ordered {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    String(String),
+    Array(Vec<Ordered>),
+    Object(Vec<(String, Ordered)>),
+}
+
+impl<'de> Deserialize<'de> for Ordered {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OrderedVisitor;
+        impl<'de> serde::de::Visitor<'de> for OrderedVisitor {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Ordered, E> {
+                Ok(Ordered::Null)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Ordered, E> {
+                Ok(Ordered::Bool(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Ordered, E> {
+                Ok(Ordered::Number(v.into()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Ordered, E> {
+                Ok(Ordered::Number(v.into()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Ordered, E> {
+                Ok(serde_json::Number::from_f64(v).map_or(Ordered::Null, Ordered::Number))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Ordered, E> {
+                Ok(Ordered::String(v.to_owned()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Ordered, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Ordered::Array(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Ordered, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(Ordered::Object(members))
+            }
+        }
+        deserializer.deserialize_any(OrderedVisitor)
     }
 }
 
