@@ -24,7 +24,7 @@
 //! | 6 | [`Batch::screen`] → [`Screened`] | §4 rules 9–10 | the lists and carrier verdicts |
 //! | 7 | [`Screened::validation_keys`] | §7 | — have exactly these numbers validated (paid) |
 //! | 8 | [`Screened::evaluate`] → [`Evaluation`] | §4 rules 11–12, §5 | the validation results, the directory |
-//! | 9 | [`Response::summary`], [`Evaluation::accepted`] | §5 | — answer, and write each [`AcceptedContact`] |
+//! | 9 | [`Response::summary`], [`WritePlan::new`] | §5 | — answer, and write the accepted contacts |
 //!
 //! A lookup error at steps 6 or 8 is answered with
 //! [`Rejection::InternalError`] (500). Skipping step 7 is not an error the engine can see: a
@@ -34,8 +34,15 @@
 //!
 //! A client SDK stops after step 3: [`Batch::precheck_errors`] are the errors it can catch
 //! before sending; [`Precheck`] runs the same rules 1 to 8 on contacts held as values
-//! (`serde_json::Value` or a typed [`Contact`]) and gives the server's error entries. [`AcceptedContact`] says how to write an accepted contact (merge or
-//! replace, duplicates).
+//! (`serde_json::Value` or a typed [`Contact`]) and gives the server's error entries.
+//! [`AcceptedContact`] says how to write an accepted contact (merge or replace, duplicates);
+//! [`WritePlan`] is those rules applied to a whole evaluation, as rows
+//! for a few multi-row statements.
+//!
+//! Prefetched rows go into the maps without a loop: `HashMap<String, SendingList>` and
+//! [`CarrierValidationMap`] collect from `(number, value)` pairs, the validation results
+//! [`extend`](Extend::extend) the latter, and [`DirectoryMap::from_rows`] takes the contact
+//! and membership rows; [`Billing`] and [`Carrier`] parse from the names a column holds.
 //!
 //! ## Public API
 //!
@@ -58,6 +65,7 @@ mod hashing;
 mod limits;
 mod lookup;
 mod precheck;
+mod prefetch;
 mod request;
 mod response;
 mod rules;
@@ -65,6 +73,7 @@ mod scan;
 mod summary;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod writes;
 
 pub use account::{Account, Billing};
 pub use batch::{Batch, Keys, OwnedBatch, Screened};
@@ -81,7 +90,11 @@ pub use lookup::{
     InvalidCost, LineType, ListLookup, LookupError, ProviderError, SendingList, ValidationResult,
 };
 pub use precheck::{Contact, Precheck, UnsendableContact};
+pub use prefetch::UnknownName;
 pub use request::NotJson;
 pub use response::Response;
 pub use rules::{Flags, Valid};
 pub use summary::{AcceptedContact, ContactOutcome, Counts, Evaluation, FailedContact};
+pub use writes::{
+    ContactWrite, CustomFieldsUpdate, Enrollment, MembershipInsert, WritePlan, WriteRound,
+};

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use bulk_contacts_server::metrics::TimedStore;
-use bulk_contacts_server::pipeline::{self, App};
-use bulk_contacts_server::{Config, PgStore, SqliteStore, Store, serve_with, shutdown};
+use bulk_contacts_server::pipeline::App;
+use bulk_contacts_server::{Config, PgStore, SqliteStore, Store, demo, serve_with, shutdown};
 use clap::Parser;
 
 /// The reference server of bulk-contacts: POST /v2/contacts/bulk over SQLite or PostgreSQL.
@@ -114,11 +114,12 @@ async fn run<S: Store>(
     database: &str,
 ) -> Result<(), Box<dyn std::error::Error>> {
     if options.seed_demo {
-        let (world, key) = pipeline::demo();
-        pipeline::seed_world(&store, "demo", &world).await?;
+        demo::seed_demo(&store).await?;
+        let (key, (list, journeys)) = (demo::KEY, demo::LIST);
         eprintln!(
-            "seeded the demo account: key {key}, list +18005551234 (1 welcome journey), \
-             +13105558888 not sendable"
+            "seeded the demo account: key {key}, list {list} ({journeys} welcome journey), \
+             {} not sendable",
+            demo::NOT_SENDABLE
         );
     }
     let signal = shutdown::signal()?;

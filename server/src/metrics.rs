@@ -9,8 +9,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bulk_contacts::{Keys, Timestamp, WritePlan};
+
 use crate::store::{
-    AccountRow, Free, FreeKeys, Seed, Store, StoreError, Transaction, WritePlan, Written,
+    AccountRow, Prefetch, Seed, Store, StoreError, Transaction, Validations, Written,
 };
 
 /// The upper bounds of the latency histograms, in seconds.
@@ -234,16 +236,16 @@ impl<S: Store> Store for TimedStore<S> {
 }
 
 impl<T: Transaction> Transaction for TimedTx<T> {
-    async fn free(&mut self, account: i64, keys: FreeKeys<'_>) -> Result<Free, StoreError> {
-        timed(self.0.free(account, keys)).await
+    async fn prefetch(&mut self, account: i64, keys: &Keys<'_>) -> Result<Prefetch, StoreError> {
+        timed(self.0.prefetch(account, keys)).await
     }
 
-    async fn validations(&mut self, phones: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
-        timed(self.0.validations(phones)).await
+    async fn validate<'p>(&mut self, phones: &[&'p str]) -> Result<Validations<'p>, StoreError> {
+        timed(self.0.validate(phones)).await
     }
 
-    async fn write(&mut self, plan: &WritePlan) -> Result<Written, StoreError> {
-        timed(self.0.write(plan)).await
+    async fn write(&mut self, plan: &WritePlan<'_>, now: Timestamp) -> Result<Written, StoreError> {
+        timed(self.0.write(plan, now)).await
     }
 
     async fn commit(self) -> Result<(), StoreError> {

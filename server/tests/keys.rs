@@ -4,7 +4,8 @@
 
 mod common;
 
-use bulk_contacts_server::pipeline;
+use bulk_contacts::testing::World;
+use bulk_contacts_server::demo;
 use bulk_contacts_server::store::key_hash;
 use bulk_contacts_server::{PgStore, SqliteStore, Store};
 use common::{Backend, Db, KEY};
@@ -28,8 +29,7 @@ async fn key_rows(db: &Db) -> Vec<String> {
 }
 
 async fn no_plaintext_key_is_stored_only_its_sha256(backend: Backend) {
-    let (world, _) = pipeline::demo();
-    let db = Db::new(backend, &world).await;
+    let db = Db::new(backend, &World::builtin()).await;
     let rows = key_rows(&db).await;
     assert!(rows.iter().all(|text| !text.contains(KEY)), "{rows:?}");
     assert!(rows.contains(&key_hash(KEY)), "{rows:?}");
@@ -135,10 +135,7 @@ async fn the_sqlite_file_and_its_wal_are_created_private() {
         let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
     }
     let store = SqliteStore::open(&file).expect("open");
-    let (world, _) = pipeline::demo();
-    pipeline::seed_world(&store, "demo", &world)
-        .await
-        .expect("seed");
+    demo::seed_demo(&store).await.expect("seed");
     for suffix in ["", "-wal"] {
         let path = format!("{}{suffix}", file.display());
         let mode = std::fs::metadata(&path).expect(&path).permissions().mode();

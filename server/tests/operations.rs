@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use bulk_contacts::Rejection;
 use bulk_contacts_server::config::Config;
+use bulk_contacts_server::demo;
 use bulk_contacts_server::metrics::TimedStore;
-use bulk_contacts_server::pipeline::{self, App};
+use bulk_contacts_server::pipeline::App;
 use bulk_contacts_server::{SqliteStore, spawn_with};
 use common::{KEY, Process};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,10 +28,7 @@ const ANSWER: &str = r#"{"success_count":2,"error_count":1,"errors":[{"index":2,
 /// A server over a fresh in-memory SQLite store seeded with the demo world, under `config`.
 async fn server(config: Config) -> SocketAddr {
     let store = SqliteStore::open(":memory:").expect("open");
-    let (world, _) = pipeline::demo();
-    pipeline::seed_world(&store, "demo", &world)
-        .await
-        .expect("seed");
+    demo::seed_demo(&store).await.expect("seed");
     let app = App::with_limits(TimedStore(store), config.limits());
     spawn_with(SocketAddr::from(([127, 0, 0, 1], 0)), Arc::new(app), config)
         .await

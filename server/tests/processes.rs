@@ -7,7 +7,6 @@
 mod common;
 
 use bulk_contacts_server::PgStore;
-use bulk_contacts_server::pipeline;
 use common::overlap::{self, Tally};
 use common::{Db, Process};
 
@@ -49,7 +48,7 @@ async fn two_server_processes_on_one_postgres_count_exactly_and_a_resend_creates
         .collect();
     let store = PgStore::connect(&url, 4).await.expect("connect");
     let world = overlap::world();
-    pipeline::seed_world(&store, "demo", &world)
+    common::world::seed_world(&store, "demo", &world)
         .await
         .expect("seed");
     let db = Db::Postgres(store);

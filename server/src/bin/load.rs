@@ -24,14 +24,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bulk_contacts::testing::World;
 use bulk_contacts::{CarrierValidationMap, DirectoryMap, Engine, SendingList, Timestamp};
 use bulk_contacts_server::client::Client;
 use bulk_contacts_server::cluster::Cluster;
-use bulk_contacts_server::pipeline;
+use bulk_contacts_server::demo;
 use bulk_contacts_server::{PgStore, SqliteStore};
 
-const KEY: &str = bulk_contacts::testing::DEFAULT_API_KEY;
+const KEY: &str = demo::KEY;
 const LIST: &str = "+18005551234";
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -639,7 +638,7 @@ async fn suite(options: &Options) -> Result<(), Error> {
     let url = cluster.create_database("load").await?;
     let postmaster = cluster.postmaster_pid().ok_or("postmaster.pid")?;
     let store = PgStore::connect(&url, 2).await?;
-    pipeline::seed_world(&store, "demo", &World::builtin()).await?;
+    demo::seed_demo(&store).await?;
     let list_id: i64 = store
         .client()
         .await?

@@ -4,15 +4,23 @@
 //! A request is one [`Transaction`]: [`Store::begin`] takes the write locks of the batch's
 //! phone numbers (SQLite: the whole database; PostgreSQL: one advisory lock per phone, in
 //! sorted order), then the prefetch reads one query per key kind, the engine evaluates, and
-//! [`Transaction::write`] applies a [`WritePlan`] with a few multi-row statements. The rows
-//! each statement reports are checked against the plan before [`Transaction::commit`].
+//! [`Transaction::write`] applies the engine's [`WritePlan`] with a few multi-row statements.
+//! The rows each statement reports are checked against the plan before
+//! [`Transaction::commit`].
 //!
-//! Nothing here knows the engine's types: [`crate::pipeline`] turns them into these rows.
+//! The stores speak the engine's types where it has them: the prefetch collects its rows
+//! into the engine's maps ([`Prefetch`]), and the write binds the plan's rows to statements.
 
 pub mod postgres;
 pub mod sqlite;
 
+use std::collections::HashMap;
 use std::fmt;
+
+use bulk_contacts::{
+    Account, CarrierValidationMap, Counts, DirectoryMap, Keys, ProviderError, SendingList,
+    Timestamp, ValidationResult, WritePlan, WriteRound,
+};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -81,6 +89,13 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+impl StoreError {
+    /// A value read from the store is not what the schema promises.
+    pub fn data(error: impl fmt::Display) -> StoreError {
+        StoreError::Data(error.to_string())
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
         StoreError::Sqlite(error)
@@ -105,7 +120,7 @@ impl From<refinery::Error> for StoreError {
     }
 }
 
-/// Rows inserted by one request (or predicted by the engine).
+/// Rows inserted by one request's write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Written {
     /// Rows inserted into `contacts`.
@@ -116,143 +131,85 @@ pub struct Written {
     pub enrollments: u64,
 }
 
+/// The rows the summary's counters say a write inserts.
+impl From<Counts> for Written {
+    fn from(counts: Counts) -> Written {
+        Written {
+            contacts: counts.contacts_created as u64,
+            memberships: counts.list_contacts_created as u64,
+            enrollments: counts.journeys_enrolled,
+        }
+    }
+}
+
 /// An account as stored: found by the SHA-256 of one of its keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRow {
     /// Its row id.
     pub id: i64,
-    /// The keys the header is compared with: the store holds only their hashes, so this is
-    /// the key whose hash matched (the engine's constant-time comparison then agrees).
-    pub api_keys: Vec<String>,
-    /// Its billing status, as the column holds it (`active`, `suspended`, …).
-    pub billing: String,
+    /// What the engine needs: the keys the header is compared with (the store holds only
+    /// their hashes, so this is the key whose hash matched, and the engine's constant-time
+    /// comparison then agrees) and the billing status, read from its column.
+    pub account: Account,
 }
 
-/// A sending list found by the prefetch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListRow {
-    /// Its canonical number.
-    pub number: String,
-    /// Its row id (the memberships' and enrollments' `list_id`).
-    pub id: i64,
-    /// Its active welcome journeys.
-    pub welcome_journeys: u32,
+/// What the free lookups found for a batch's keys, one query per kind, in the engine's
+/// map-backed lookups (collected straight from the rows).
+#[derive(Debug, Clone, Default)]
+pub struct Prefetch {
+    /// The account's lists among the batch's list numbers.
+    pub lists: HashMap<String, SendingList>,
+    /// The carrier verdicts on record (the validation results are added later).
+    pub carrier: CarrierValidationMap,
+    /// The contacts and memberships that exist.
+    pub directory: DirectoryMap,
 }
 
-/// The keys of the free lookups, distinct (the engine's `Batch::keys`).
-#[derive(Debug, Clone, Copy)]
-pub struct FreeKeys<'k> {
-    /// List numbers.
-    pub lists: &'k [&'k str],
-    /// Phone numbers.
-    pub phones: &'k [&'k str],
-    /// (phone, list number) pairs.
-    pub memberships: &'k [(&'k str, &'k str)],
+/// The paid validation's answer for each phone asked, in the order asked.
+pub type Validations<'p> = Vec<(&'p str, Result<ValidationResult, ProviderError>)>;
+
+/// The validation provider's stand-in (`validation_results`): for each of `phones`, the
+/// result on record (`rows`: phone, result JSON or [`PROVIDER_ERROR`]); no row is disposition
+/// `ok`, and a row that does not read as a result is the provider failing for that number
+/// (a per-contact `provider_error`, never a 500).
+pub fn stand_in_results<'p>(phones: &[&'p str], rows: Vec<(String, String)>) -> Validations<'p> {
+    let found: HashMap<String, String> = rows.into_iter().collect();
+    let result = |phone: &str| match found.get(phone) {
+        None => Ok(ValidationResult::ok(phone)),
+        Some(text) if text == PROVIDER_ERROR => Err(ProviderError),
+        Some(text) => serde_json::from_str(text).map_err(|_| ProviderError),
+    };
+    phones.iter().map(|&phone| (phone, result(phone))).collect()
 }
 
-/// What the free lookups found: one query per kind.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Free {
-    /// The lists that exist in the account.
-    pub lists: Vec<ListRow>,
-    /// Carrier verdicts on record: (phone, `sendable` | `not_sendable`).
-    pub verdicts: Vec<(String, String)>,
-    /// The phones that have a contact.
-    pub contacts: Vec<String>,
-    /// The (phone, list number) memberships that exist.
-    pub memberships: Vec<(String, String)>,
+/// The row id of an accepted contact's list, from the ids the prefetch found (the engine
+/// accepts only contacts whose list the prefetch found).
+pub fn list_id(ids: &HashMap<String, i64>, list_number: &str) -> Result<i64, StoreError> {
+    ids.get(list_number)
+        .copied()
+        .ok_or_else(|| StoreError::Data(format!("no list row for {list_number}")))
 }
 
-/// A contact to insert, or the values to update an existing one with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContactRow {
-    /// The canonical phone number.
-    pub phone: String,
-    /// `signup_date` in UTC, RFC 3339 (used on insert only: a contact keeps its first).
-    pub signup_date: String,
-    /// `ip_address`, when sent (replaces the stored one).
-    pub ip_address: Option<String>,
-    /// `url`, when sent (replaces the stored one).
-    pub url: Option<String>,
-    /// The other members, a JSON object (merged into the stored ones, RFC 7396).
-    pub extra: String,
-    /// The validation result, JSON, when validated (replaces the stored one).
-    pub validation: Option<String>,
+/// The rows a plan inserts, once every statement reported the rows planned.
+pub fn inserts(plan: &WritePlan<'_>) -> Written {
+    let sum = |f: fn(&WriteRound<'_>) -> usize| plan.rounds.iter().map(f).sum::<usize>() as u64;
+    Written {
+        contacts: sum(|round| round.insert_contacts.len()),
+        memberships: sum(|round| round.insert_memberships.len()),
+        enrollments: plan.enrollments.len() as u64,
+    }
 }
 
-/// A membership to insert.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MembershipRow {
-    /// The list's row id.
-    pub list_id: i64,
-    /// The canonical phone number.
-    pub phone: String,
-    /// The custom fields, a JSON object (`{}` when none were sent).
-    pub custom_fields: String,
-    /// `signup_date` in UTC, RFC 3339.
-    pub signup_date: String,
-}
-
-/// Custom fields sent for an existing membership.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldsUpdate {
-    /// The list's row id.
-    pub list_id: i64,
-    /// The canonical phone number.
-    pub phone: String,
-    /// The custom fields sent, a JSON object of scalars.
-    pub custom_fields: String,
-    /// Replace the stored fields (`replace_custom_fields`), or merge into them.
-    pub replace: bool,
-}
-
-/// One journey enrollment (a row per event).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnrollmentRow {
-    /// The list's row id.
-    pub list_id: i64,
-    /// The canonical phone number.
-    pub phone: String,
-    /// The journey, 1..=the list's welcome journeys.
-    pub journey: u32,
-}
-
-/// One round of writes: the n-th accepted occurrence of each key of the batch, so that no
-/// multi-row statement touches the same row twice and rounds apply in index order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Round {
-    /// New contacts (first occurrence, `is_new_contact`).
-    pub insert_contacts: Vec<ContactRow>,
-    /// Existing contacts, or later occurrences of a new one.
-    pub update_contacts: Vec<ContactRow>,
-    /// New memberships (first occurrence, `is_new_list_contact`).
-    pub insert_memberships: Vec<MembershipRow>,
-    /// Custom fields sent for existing memberships.
-    pub update_memberships: Vec<FieldsUpdate>,
-}
-
-/// Everything one request writes, planned from the engine's evaluation. The counts each
-/// statement must report follow from the plan: every insert inserts, every update finds its
-/// row.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WritePlan {
-    /// The request's `now`, RFC 3339 (`created_at`, `updated_at`, `enrolled_at`).
-    pub now: String,
-    /// Rounds, in order.
-    pub rounds: Vec<Round>,
-    /// Every enrollment.
-    pub enrollments: Vec<EnrollmentRow>,
-}
-
-impl WritePlan {
-    /// The rows the plan inserts.
-    pub fn inserts(&self) -> Written {
-        let sum = |f: fn(&Round) -> usize| self.rounds.iter().map(f).sum::<usize>() as u64;
-        Written {
-            contacts: sum(|round| round.insert_contacts.len()),
-            memberships: sum(|round| round.insert_memberships.len()),
-            enrollments: self.enrollments.len() as u64,
-        }
+/// Checks that the rows a write inserted are the summary's counters (the engine's plan
+/// inserts exactly those, and each statement reported the rows planned): otherwise the
+/// transaction is rolled back and the request answered 500.
+pub fn expect_counters(written: Written, counts: Counts) -> Result<(), StoreError> {
+    if written == Written::from(counts) {
+        Ok(())
+    } else {
+        Err(StoreError::Data(format!(
+            "rows inserted {written:?} differ from the counters {counts:?}"
+        )))
     }
 }
 
@@ -317,25 +274,27 @@ pub trait Store: Send + Sync + 'static {
 
 /// One request's transaction; dropped without [`Transaction::commit`], it rolls back.
 pub trait Transaction: Send {
-    /// The free lookups of rules 9 and 10 and the directory: one query per kind.
-    fn free(
+    /// The free lookups of rules 9 and 10 and the directory, for the batch's `keys`: one
+    /// query per kind. The transaction remembers the lists' row ids for [`Transaction::write`].
+    fn prefetch(
         &mut self,
         account: i64,
-        keys: FreeKeys<'_>,
-    ) -> impl Future<Output = Result<Free, StoreError>> + Send;
+        keys: &Keys<'_>,
+    ) -> impl Future<Output = Result<Prefetch, StoreError>> + Send;
 
-    /// The validation results on record for `phones`: (phone, result JSON or
-    /// [`PROVIDER_ERROR`]), one query.
-    fn validations(
+    /// The paid validation of `phones` (its stand-in: [`stand_in_results`] over the rows on
+    /// record), one query.
+    fn validate<'p>(
         &mut self,
-        phones: &[&str],
-    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+        phones: &[&'p str],
+    ) -> impl Future<Output = Result<Validations<'p>, StoreError>> + Send;
 
-    /// Applies the plan and checks that every statement touched the rows planned; returns
-    /// the rows inserted.
+    /// Applies the engine's write plan (`now`: `created_at`, `updated_at`, `enrolled_at`) and
+    /// checks that every statement touched the rows planned; returns the rows inserted.
     fn write(
         &mut self,
-        plan: &WritePlan,
+        plan: &WritePlan<'_>,
+        now: Timestamp,
     ) -> impl Future<Output = Result<Written, StoreError>> + Send;
 
     /// Commits.
@@ -343,4 +302,38 @@ pub trait Transaction: Send {
 
     /// Rolls back (dropping the transaction does too, less gracefully).
     fn rollback(self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_validation_stand_in_answers_every_phone_asked_and_only_those() {
+        let result = r#"{"phone":"+12125550000","valid":true,"line_type":"fixed line","carrier":"F","carrier_raw":"F","ported":false,"country":"US","state":"NY","city":"","on_dnc":false,"disposition":"unreachable","cost":1.50,"cached":false}"#;
+        let rows = vec![
+            ("+12125550000".to_owned(), result.to_owned()),
+            ("+12125550001".to_owned(), PROVIDER_ERROR.to_owned()),
+            ("+12125550002".to_owned(), "{not json".to_owned()),
+            ("+19999999999".to_owned(), PROVIDER_ERROR.to_owned()),
+        ];
+        let phones = [
+            "+12125550000",
+            "+12125550001",
+            "+12125550002",
+            "+12125550003",
+        ];
+        let answers = stand_in_results(&phones, rows);
+        let phones_answered: Vec<&str> = answers.iter().map(|(phone, _)| *phone).collect();
+        assert_eq!(phones_answered, phones, "each phone asked, once, in order");
+        let stored = answers[0].1.as_ref().expect("the stored result");
+        assert_eq!(stored.cost.as_str(), "1.50");
+        assert_eq!(answers[1].1, Err(ProviderError));
+        assert_eq!(answers[2].1, Err(ProviderError), "an unreadable row");
+        assert_eq!(
+            answers[3].1,
+            Ok(ValidationResult::ok("+12125550003")),
+            "no row"
+        );
+    }
 }

@@ -14,9 +14,13 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
+use std::collections::HashMap;
+
+use bulk_contacts::{Account, Carrier, DirectoryMap, Keys, SendingList, Timestamp, WritePlan};
+
 use super::{
-    AccountRow, Free, FreeKeys, ListRow, Seed, Store, StoreError, Transaction, WritePlan, Written,
-    expect_rows, key_hash,
+    AccountRow, Prefetch, Seed, Store, StoreError, Transaction, Validations, Written, expect_rows,
+    inserts, key_hash, list_id, stand_in_results,
 };
 
 mod embedded {
@@ -112,17 +116,20 @@ impl Store for PgStore {
             )
             .await?;
         let row = client.query_opt(&query, &[&key_hash(key)]).await?;
-        Ok(row.map(|row| AccountRow {
+        let Some(row) = row else { return Ok(None) };
+        let billing = row.get::<_, &str>(1).parse().map_err(StoreError::data)?;
+        let api_keys = vec![key.to_owned()];
+        Ok(Some(AccountRow {
             id: row.get(0),
-            billing: row.get(1),
-            api_keys: vec![key.to_owned()],
+            account: Account { api_keys, billing },
         }))
     }
 
     async fn begin(&self, phones: &[&str]) -> Result<PgTx, StoreError> {
         let client = self.pool.get().await?;
-        let mut tx = PgTx {
+        let tx = PgTx {
             client: Some(client),
+            list_ids: HashMap::new(),
         };
         let client = tx.client()?;
         client.batch_execute("BEGIN").await?;
@@ -143,7 +150,7 @@ impl Store for PgStore {
     async fn seed(&self, seed: &Seed) -> Result<i64, StoreError> {
         let mut phones: Vec<&str> = seed.contacts.iter().map(String::as_str).collect();
         phones.extend(seed.memberships.iter().map(|(phone, _)| phone.as_str()));
-        let mut tx = self.begin(&phones).await?;
+        let tx = self.begin(&phones).await?;
         let client = tx.client()?;
         let account: i64 = client
             .query_one(
@@ -240,10 +247,12 @@ impl Store for PgStore {
 pub struct PgTx {
     /// `None` once committed or rolled back.
     client: Option<Object>,
+    /// The row ids of the lists the prefetch found, by number.
+    list_ids: HashMap<String, i64>,
 }
 
 impl PgTx {
-    fn client(&mut self) -> Result<&Object, StoreError> {
+    fn client(&self) -> Result<&Object, StoreError> {
         self.client
             .as_ref()
             .ok_or_else(|| StoreError::Data("the transaction has ended".to_owned()))
@@ -262,7 +271,7 @@ impl Drop for PgTx {
 }
 
 impl Transaction for PgTx {
-    async fn free(&mut self, account: i64, keys: FreeKeys<'_>) -> Result<Free, StoreError> {
+    async fn prefetch(&mut self, account: i64, keys: &Keys<'_>) -> Result<Prefetch, StoreError> {
         let client = self.client()?;
         let (lists, verdicts, contacts, memberships) = tokio::try_join!(
             client.prepare_cached(
@@ -294,28 +303,30 @@ impl Transaction for PgTx {
             client.query(&contacts, &phone_params),
             client.query(&memberships, &pair_params),
         )?;
-        Ok(Free {
-            lists: lists
+        let mut prefetch = Prefetch::default();
+        for row in &lists {
+            let welcome_journeys = row.get::<_, i32>(2).max(0) as u32;
+            self.list_ids.insert(row.get(0), row.get(1));
+            prefetch
+                .lists
+                .insert(row.get(0), SendingList { welcome_journeys });
+        }
+        for row in &verdicts {
+            let verdict: Carrier = row.get::<_, &str>(1).parse().map_err(StoreError::data)?;
+            prefetch
+                .carrier
+                .extend([(row.get::<_, String>(0), verdict)]);
+        }
+        prefetch.directory = DirectoryMap::from_rows(
+            contacts.iter().map(|row| row.get::<_, String>(0)),
+            memberships
                 .iter()
-                .map(|row| ListRow {
-                    number: row.get(0),
-                    id: row.get(1),
-                    welcome_journeys: row.get::<_, i32>(2).max(0) as u32,
-                })
-                .collect(),
-            verdicts: verdicts
-                .iter()
-                .map(|row| (row.get(0), row.get(1)))
-                .collect(),
-            contacts: contacts.iter().map(|row| row.get(0)).collect(),
-            memberships: memberships
-                .iter()
-                .map(|row| (row.get(0), row.get(1)))
-                .collect(),
-        })
+                .map(|row| (row.get::<_, String>(0), row.get::<_, String>(1))),
+        );
+        Ok(prefetch)
     }
 
-    async fn validations(&mut self, phones: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
+    async fn validate<'p>(&mut self, phones: &[&'p str]) -> Result<Validations<'p>, StoreError> {
         let client = self.client()?;
         let query = client
             .prepare_cached(
@@ -323,12 +334,14 @@ impl Transaction for PgTx {
             )
             .await?;
         let rows = client.query(&query, &[&phones]).await?;
-        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+        let rows = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+        Ok(stand_in_results(phones, rows))
     }
 
-    async fn write(&mut self, plan: &WritePlan) -> Result<Written, StoreError> {
+    async fn write(&mut self, plan: &WritePlan<'_>, now: Timestamp) -> Result<Written, StoreError> {
         let client = self.client()?;
-        let now = plan.now.as_str();
+        let ids = &self.list_ids;
+        let now = now.to_string();
         for round in &plan.rounds {
             if !round.insert_contacts.is_empty() {
                 let c = &round.insert_contacts;
@@ -342,11 +355,11 @@ impl Transaction for PgTx {
                                  $6::text[]) AS r(phone, signup, ip, url, extra, validation)
                      ON CONFLICT (phone) DO NOTHING",
                     &[
-                        &column(c, |r| r.phone.as_str()),
-                        &column(c, |r| r.signup_date.as_str()),
-                        &column(c, |r| r.ip_address.as_deref()),
-                        &column(c, |r| r.url.as_deref()),
-                        &column(c, |r| r.extra.as_str()),
+                        &column(c, |r| r.phone),
+                        &column(c, |r| r.signup_date.to_string()),
+                        &column(c, |r| r.ip_address),
+                        &column(c, |r| r.url),
+                        &column(c, |r| r.other_members.as_str()),
                         &column(c, |r| r.validation.as_deref()),
                         &now,
                     ],
@@ -371,10 +384,10 @@ impl Transaction for PgTx {
                           AS r(phone, ip, url, extra, validation)
                      WHERE c.phone = r.phone",
                     &[
-                        &column(c, |r| r.phone.as_str()),
-                        &column(c, |r| r.ip_address.as_deref()),
-                        &column(c, |r| r.url.as_deref()),
-                        &column(c, |r| r.extra.as_str()),
+                        &column(c, |r| r.phone),
+                        &column(c, |r| r.ip_address),
+                        &column(c, |r| r.url),
+                        &column(c, |r| r.other_members.as_str()),
                         &column(c, |r| r.validation.as_deref()),
                         &now,
                     ],
@@ -394,10 +407,10 @@ impl Transaction for PgTx {
                           AS r(list_id, phone, fields, signup)
                      ON CONFLICT (phone, list_id) DO NOTHING",
                     &[
-                        &column(m, |r| r.list_id),
-                        &column(m, |r| r.phone.as_str()),
+                        &list_ids(ids, m, |r| r.list_number)?,
+                        &column(m, |r| r.phone),
                         &column(m, |r| r.custom_fields.as_str()),
-                        &column(m, |r| r.signup_date.as_str()),
+                        &column(m, |r| r.signup_date.to_string()),
                         &now,
                     ],
                 )
@@ -416,8 +429,8 @@ impl Transaction for PgTx {
                           AS r(list_id, phone, fields, replace)
                      WHERE m.list_id = r.list_id AND m.phone = r.phone",
                     &[
-                        &column(m, |r| r.list_id),
-                        &column(m, |r| r.phone.as_str()),
+                        &list_ids(ids, m, |r| r.list_number)?,
+                        &column(m, |r| r.phone),
                         &column(m, |r| r.custom_fields.as_str()),
                         &column(m, |r| r.replace),
                         &now,
@@ -435,8 +448,8 @@ impl Transaction for PgTx {
                  SELECT list_id, phone, journey, $4::text::timestamptz
                  FROM unnest($1::int8[], $2::text[], $3::int4[]) AS r(list_id, phone, journey)",
                 &[
-                    &column(e, |r| r.list_id),
-                    &column(e, |r| r.phone.as_str()),
+                    &list_ids(ids, e, |r| r.list_number)?,
+                    &column(e, |r| r.phone),
                     &column(e, |r| r.journey as i32),
                     &now,
                 ],
@@ -444,7 +457,7 @@ impl Transaction for PgTx {
             .await?;
             expect_rows("insert enrollments", e.len(), inserted)?;
         }
-        Ok(plan.inserts())
+        Ok(inserts(plan))
     }
 
     async fn commit(mut self) -> Result<(), StoreError> {
@@ -466,6 +479,15 @@ impl Transaction for PgTx {
 /// One column of a round's rows, bound as one array parameter.
 fn column<'r, R, T>(rows: &'r [R], f: impl Fn(&'r R) -> T) -> Vec<T> {
     rows.iter().map(f).collect()
+}
+
+/// The list ids of a round's rows, from their list numbers, bound as one array parameter.
+fn list_ids<'r, R>(
+    ids: &HashMap<String, i64>,
+    rows: &'r [R],
+    number: impl Fn(&'r R) -> &'r str,
+) -> Result<Vec<i64>, StoreError> {
+    rows.iter().map(|row| list_id(ids, number(row))).collect()
 }
 
 async fn run(

@@ -11,9 +11,13 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use std::collections::HashMap;
+
+use bulk_contacts::{Account, Carrier, DirectoryMap, Keys, SendingList, Timestamp, WritePlan};
+
 use super::{
-    AccountRow, Free, FreeKeys, ListRow, Seed, Store, StoreError, Transaction, WritePlan, Written,
-    expect_rows, key_hash,
+    AccountRow, Prefetch, Seed, Store, StoreError, Transaction, Validations, Written, expect_rows,
+    inserts, key_hash, list_id, stand_in_results,
 };
 use crate::blocking;
 
@@ -91,6 +95,7 @@ impl Store for SqliteStore {
         Ok(SqliteTx {
             connection,
             open: true,
+            list_ids: HashMap::new(),
         })
     }
 
@@ -136,10 +141,11 @@ fn find_account(connection: &Connection, key: &str) -> Result<Option<AccountRow>
     let Some((id, billing)) = found else {
         return Ok(None);
     };
+    let billing = billing.parse().map_err(StoreError::data)?;
+    let api_keys = vec![key.to_owned()];
     Ok(Some(AccountRow {
         id,
-        api_keys: vec![key.to_owned()],
-        billing,
+        account: Account { api_keys, billing },
     }))
 }
 
@@ -205,6 +211,8 @@ fn write_seed(connection: &mut Connection, seed: &Seed) -> Result<i64, StoreErro
 pub struct SqliteTx {
     connection: OwnedMutexGuard<Connection>,
     open: bool,
+    /// The row ids of the lists the prefetch found, by number.
+    list_ids: HashMap<String, i64>,
 }
 
 impl Drop for SqliteTx {
@@ -222,14 +230,14 @@ fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError
 }
 
 impl Transaction for SqliteTx {
-    async fn free(&mut self, account: i64, keys: FreeKeys<'_>) -> Result<Free, StoreError> {
-        let connection = &*self.connection;
-        blocking(|| free(connection, account, keys))
+    async fn prefetch(&mut self, account: i64, keys: &Keys<'_>) -> Result<Prefetch, StoreError> {
+        let (connection, list_ids) = (&*self.connection, &mut self.list_ids);
+        blocking(|| prefetch(connection, account, keys, list_ids))
     }
 
-    async fn validations(&mut self, phones: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
+    async fn validate<'p>(&mut self, phones: &[&'p str]) -> Result<Validations<'p>, StoreError> {
         let connection = &*self.connection;
-        blocking(|| {
+        let rows = blocking(|| {
             let mut query = connection.prepare_cached(
                 "SELECT v.phone, v.result FROM json_each(?1) AS k
                  JOIN validation_results AS v ON v.phone = k.value",
@@ -237,13 +245,14 @@ impl Transaction for SqliteTx {
             let rows = query
                 .query_map([to_json(phones)?], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
-            Ok(rows)
-        })
+            Ok::<_, StoreError>(rows)
+        })?;
+        Ok(stand_in_results(phones, rows))
     }
 
-    async fn write(&mut self, plan: &WritePlan) -> Result<Written, StoreError> {
-        let connection = &*self.connection;
-        blocking(|| write(connection, plan))
+    async fn write(&mut self, plan: &WritePlan<'_>, now: Timestamp) -> Result<Written, StoreError> {
+        let (connection, list_ids) = (&*self.connection, &self.list_ids);
+        blocking(|| write(connection, plan, &now.to_string(), list_ids))
     }
 
     async fn commit(mut self) -> Result<(), StoreError> {
@@ -259,35 +268,45 @@ impl Transaction for SqliteTx {
     }
 }
 
-fn free(connection: &Connection, account: i64, keys: FreeKeys<'_>) -> Result<Free, StoreError> {
-    let mut free = Free::default();
+fn prefetch(
+    connection: &Connection,
+    account: i64,
+    keys: &Keys<'_>,
+    list_ids: &mut HashMap<String, i64>,
+) -> Result<Prefetch, StoreError> {
+    let mut prefetch = Prefetch::default();
     let mut query = connection.prepare_cached(
         "SELECT l.list_number, l.id, l.welcome_journeys FROM json_each(?2) AS k
          JOIN sending_lists AS l ON l.account_id = ?1 AND l.list_number = k.value",
     )?;
-    free.lists = query
-        .query_map(params![account, to_json(keys.lists)?], |row| {
-            Ok(ListRow {
-                number: row.get(0)?,
-                id: row.get(1)?,
-                welcome_journeys: row.get(2)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let lists = query.query_map(params![account, to_json(&keys.lists)?], |row| {
+        Ok((row.get::<_, String>(0)?, row.get(1)?, row.get(2)?))
+    })?;
+    for list in lists {
+        let (number, id, welcome_journeys) = list?;
+        list_ids.insert(number.clone(), id);
+        prefetch
+            .lists
+            .insert(number, SendingList { welcome_journeys });
+    }
 
-    let phones = to_json(keys.phones)?;
+    let phones = to_json(&keys.phones)?;
     let mut query = connection.prepare_cached(
         "SELECT v.phone, v.verdict FROM json_each(?1) AS k
          JOIN carrier_verdicts AS v ON v.phone = k.value",
     )?;
-    free.verdicts = query
+    let verdicts: Vec<(String, String)> = query
         .query_map([&phones], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
+    for (phone, verdict) in verdicts {
+        let verdict: Carrier = verdict.parse().map_err(StoreError::data)?;
+        prefetch.carrier.extend([(phone, verdict)]);
+    }
 
     let mut query = connection.prepare_cached(
         "SELECT c.phone FROM json_each(?1) AS k JOIN contacts AS c ON c.phone = k.value",
     )?;
-    free.contacts = query
+    let contacts: Vec<String> = query
         .query_map([&phones], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
 
@@ -296,17 +315,22 @@ fn free(connection: &Connection, account: i64, keys: FreeKeys<'_>) -> Result<Fre
          JOIN sending_lists AS l ON l.account_id = ?1 AND l.list_number = k.value ->> 1
          JOIN memberships AS m ON m.list_id = l.id AND m.phone = k.value ->> 0",
     )?;
-    free.memberships = query
-        .query_map(params![account, to_json(keys.memberships)?], |row| {
+    let memberships: Vec<(String, String)> = query
+        .query_map(params![account, to_json(&keys.memberships)?], |row| {
             Ok((row.get(0)?, row.get(1)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    Ok(free)
+    prefetch.directory = DirectoryMap::from_rows(contacts, memberships);
+    Ok(prefetch)
 }
 
 /// Each statement takes its rows as one JSON array of arrays (`json_each`), in order.
-fn write(connection: &Connection, plan: &WritePlan) -> Result<Written, StoreError> {
-    let now = plan.now.as_str();
+fn write(
+    connection: &Connection,
+    plan: &WritePlan<'_>,
+    now: &str,
+    list_ids: &HashMap<String, i64>,
+) -> Result<Written, StoreError> {
     for round in &plan.rounds {
         if !round.insert_contacts.is_empty() {
             let rows: Vec<_> = round
@@ -314,11 +338,11 @@ fn write(connection: &Connection, plan: &WritePlan) -> Result<Written, StoreErro
                 .iter()
                 .map(|c| {
                     (
-                        &c.phone,
-                        &c.signup_date,
-                        &c.ip_address,
-                        &c.url,
-                        &c.extra,
+                        c.phone,
+                        c.signup_date.to_string(),
+                        c.ip_address,
+                        c.url,
+                        &c.other_members,
                         &c.validation,
                     )
                 })
@@ -338,7 +362,15 @@ fn write(connection: &Connection, plan: &WritePlan) -> Result<Written, StoreErro
             let rows: Vec<_> = round
                 .update_contacts
                 .iter()
-                .map(|c| (&c.phone, &c.ip_address, &c.url, &c.extra, &c.validation))
+                .map(|c| {
+                    (
+                        c.phone,
+                        c.ip_address,
+                        c.url,
+                        &c.other_members,
+                        &c.validation,
+                    )
+                })
                 .collect();
             // An existing contact keeps its first signup date; consent data and validation
             // sent now replace the stored ones, other members are merged (RFC 7396).
@@ -358,11 +390,14 @@ fn write(connection: &Connection, plan: &WritePlan) -> Result<Written, StoreErro
             expect_rows("update contacts", rows.len(), updated as u64)?;
         }
         if !round.insert_memberships.is_empty() {
-            let rows: Vec<_> = round
+            let rows = round
                 .insert_memberships
                 .iter()
-                .map(|m| (m.list_id, &m.phone, &m.custom_fields, &m.signup_date))
-                .collect();
+                .map(|m| {
+                    let list = list_id(list_ids, m.list_number)?;
+                    Ok((list, m.phone, &m.custom_fields, m.signup_date.to_string()))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
             let inserted = connection
                 .prepare_cached(
                     "INSERT INTO memberships (list_id, phone, custom_fields, signup_date,
@@ -374,11 +409,14 @@ fn write(connection: &Connection, plan: &WritePlan) -> Result<Written, StoreErro
             expect_rows("insert memberships", rows.len(), inserted as u64)?;
         }
         if !round.update_memberships.is_empty() {
-            let rows: Vec<_> = round
+            let rows = round
                 .update_memberships
                 .iter()
-                .map(|m| (m.list_id, &m.phone, &m.custom_fields, m.replace))
-                .collect();
+                .map(|m| {
+                    let list = list_id(list_ids, m.list_number)?;
+                    Ok((list, m.phone, &m.custom_fields, m.replace))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
             let updated = connection
                 .prepare_cached(
                     "UPDATE memberships SET updated_at = ?2, custom_fields = CASE WHEN r.replace
@@ -393,11 +431,11 @@ fn write(connection: &Connection, plan: &WritePlan) -> Result<Written, StoreErro
         }
     }
     if !plan.enrollments.is_empty() {
-        let rows: Vec<_> = plan
+        let rows = plan
             .enrollments
             .iter()
-            .map(|e| (e.list_id, &e.phone, e.journey))
-            .collect();
+            .map(|e| Ok((list_id(list_ids, e.list_number)?, e.phone, e.journey)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let inserted = connection
             .prepare_cached(
                 "INSERT INTO journey_enrollments (list_id, phone, journey, enrolled_at)
@@ -406,5 +444,5 @@ fn write(connection: &Connection, plan: &WritePlan) -> Result<Written, StoreErro
             .execute(params![to_json(&rows)?, now])?;
         expect_rows("insert enrollments", rows.len(), inserted as u64)?;
     }
-    Ok(plan.inserts())
+    Ok(inserts(plan))
 }

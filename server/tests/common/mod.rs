@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod overlap;
+pub mod world;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use bulk_contacts::testing::World;
 use bulk_contacts::{Limits, Rejection, Response};
 use bulk_contacts_server::client::{Client, Reply};
 use bulk_contacts_server::cluster::Cluster;
-use bulk_contacts_server::pipeline::{self, App};
+use bulk_contacts_server::pipeline::App;
 use bulk_contacts_server::{PgStore, SqliteStore, Store};
 
 /// The demo key (SPEC §8).
@@ -89,8 +90,8 @@ impl Db {
             }
         };
         match &db {
-            Db::Sqlite(store) => pipeline::seed_world(store, "demo", world).await,
-            Db::Postgres(store) => pipeline::seed_world(store, "demo", world).await,
+            Db::Sqlite(store) => world::seed_world(store, "demo", world).await,
+            Db::Postgres(store) => world::seed_world(store, "demo", world).await,
         }
         .expect("seed the world");
         db

@@ -1,0 +1,416 @@
+//! What a store writes for an evaluation: the accepted contacts turned into rows, by the rules
+//! [`AcceptedContact`] states, grouped so that a store can write a whole batch in a few
+//! multi-row statements.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use jiff::Timestamp;
+
+use crate::summary::{AcceptedContact, Evaluation};
+
+/// Everything an evaluation writes, ready for statements: the accepted contacts in **rounds**,
+/// then the journey enrollments.
+///
+/// Round *n* holds the *n*-th accepted occurrence of each phone number (its contact row) and
+/// of each (phone, list) pair (its membership row). So no round touches a row twice, and a
+/// store that applies the rounds in order, and in each round its four parts in field order
+/// (insert contacts, update contacts, insert memberships, update memberships), writes every
+/// row's values in index order, as [`AcceptedContact`] says: a batch without a repeated phone
+/// number is one round. Each part can be one multi-row statement.
+///
+/// Its inserts are the evaluation's counters: `contacts_created` rows in the
+/// `insert_contacts` of all rounds, `list_contacts_created` in the `insert_memberships`, and
+/// `journeys_enrolled` [`enrollments`](Self::enrollments). Every update finds its row (it
+/// exists in the store, or an earlier round inserted it). A store that checks the rows each
+/// statement reports against these lengths finds out when its rows moved under it.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use bulk_contacts::{CarrierValidationMap, DirectoryMap, Engine, SendingList, WritePlan};
+///
+/// let body = br#"{"contacts": [
+///     {"phone_number": "+14155550000", "list_number": "+18005551234", "custom_fields": {"a": 1}},
+///     {"phone_number": "+14155550000", "list_number": "+18005551234", "custom_fields": {"b": 2},
+///      "use_journeys": true, "skip_journey_if_exists": false}
+/// ]}"#;
+/// let batch = Engine::default().read(body, "2025-06-01T00:00:00Z".parse()?)?;
+/// let lists = HashMap::from([("+18005551234".to_owned(), SendingList { welcome_journeys: 1 })]);
+/// let directory = DirectoryMap::default(); // an empty store
+/// let evaluation = batch.evaluate(&lists, &CarrierValidationMap::default(), &directory)?;
+/// let plan = WritePlan::new(&evaluation);
+///
+/// // Round 0 inserts the contact and its membership; round 1, the repeat, updates both.
+/// assert_eq!(plan.rounds.len(), 2);
+/// let (first, second) = (&plan.rounds[0], &plan.rounds[1]);
+/// assert_eq!(first.insert_contacts[0].phone, "+14155550000");
+/// assert_eq!(first.insert_memberships[0].custom_fields, r#"{"a":1}"#);
+/// assert_eq!(second.update_contacts[0].index, 1);
+/// assert_eq!(second.update_memberships[0].custom_fields, r#"{"b":2}"#);
+/// assert!(!second.update_memberships[0].replace); // merged into {"a":1}
+/// // The repeat re-enrolls (skip_journey_if_exists: false): journey 1 of the list.
+/// assert_eq!(plan.enrollments.len(), 1);
+/// assert_eq!((plan.enrollments[0].index, plan.enrollments[0].journey), (1, 1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WritePlan<'b> {
+    /// The rounds, in the order to apply them.
+    pub rounds: Vec<WriteRound<'b>>,
+    /// Every journey enrollment, in index order (after the rounds: its membership exists).
+    pub enrollments: Vec<Enrollment<'b>>,
+}
+
+/// One round of a [`WritePlan`]: at most one row per contact and one per membership.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteRound<'b> {
+    /// Contacts to insert: the first accepted occurrence of a phone with
+    /// [`is_new_contact`](AcceptedContact::is_new_contact).
+    pub insert_contacts: Vec<ContactWrite<'b>>,
+    /// Contacts to update: the phone has a contact (in the store, or inserted by an earlier
+    /// round). Keep its `signup_date`; `ip_address`, `url` and `validation` replace the stored
+    /// ones when present and keep them when absent; `other_members` is merged into the
+    /// stored ones (a member sent now replaces the stored one of the same name).
+    pub update_contacts: Vec<ContactWrite<'b>>,
+    /// Memberships to insert: the first accepted occurrence of a (phone, list) pair with
+    /// [`is_new_list_contact`](AcceptedContact::is_new_list_contact).
+    pub insert_memberships: Vec<MembershipInsert<'b>>,
+    /// Custom fields sent for an existing membership (a contact without `custom_fields` has
+    /// none here: the stored fields stay as they are, whatever `replace_custom_fields`).
+    pub update_memberships: Vec<CustomFieldsUpdate<'b>>,
+}
+
+/// A contact row to insert, or the values to update an existing one with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactWrite<'b> {
+    /// The accepted contact's index in `contacts`.
+    pub index: usize,
+    /// The canonical phone number (the row's key).
+    pub phone: &'b str,
+    /// `signup_date` in UTC, `now` when absent (written on insert only).
+    pub signup_date: Timestamp,
+    /// `ip_address`, when sent.
+    pub ip_address: Option<&'b str>,
+    /// `url`, when sent.
+    pub url: Option<&'b str>,
+    /// The other members as sent, a JSON object's text (`{}` when none):
+    /// [`AcceptedContact::other_members_map`], serialized.
+    pub other_members: String,
+    /// The paid validation's result as JSON text (its `cost` as the provider wrote it), when
+    /// the contact was validated.
+    pub validation: Option<String>,
+}
+
+/// A membership row to insert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipInsert<'b> {
+    /// The accepted contact's index in `contacts`.
+    pub index: usize,
+    /// The canonical phone number.
+    pub phone: &'b str,
+    /// The canonical list number.
+    pub list_number: &'b str,
+    /// `custom_fields` as a JSON object's text, `{}` when absent.
+    pub custom_fields: String,
+    /// `signup_date` in UTC, `now` when absent.
+    pub signup_date: Timestamp,
+}
+
+/// Custom fields sent for an existing membership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomFieldsUpdate<'b> {
+    /// The accepted contact's index in `contacts`.
+    pub index: usize,
+    /// The canonical phone number.
+    pub phone: &'b str,
+    /// The canonical list number.
+    pub list_number: &'b str,
+    /// `custom_fields` as sent, a JSON object's text (string, number and boolean values).
+    pub custom_fields: String,
+    /// `replace_custom_fields`: replace the stored fields with these; otherwise merge these
+    /// into them (a field sent replaces the stored one of the same name, the others stay).
+    pub replace: bool,
+}
+
+/// One journey enrollment (one row per enrollment event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrollment<'b> {
+    /// The accepted contact's index in `contacts`.
+    pub index: usize,
+    /// The canonical phone number.
+    pub phone: &'b str,
+    /// The canonical list number.
+    pub list_number: &'b str,
+    /// The journey, 1 to the list's number of welcome journeys.
+    pub journey: u32,
+}
+
+impl<'b> WritePlan<'b> {
+    /// The plan of `evaluation`'s accepted contacts (see [`WritePlan`]).
+    pub fn new(evaluation: &Evaluation<'b>) -> WritePlan<'b> {
+        let mut plan = WritePlan::default();
+        let mut contacts_seen: HashMap<&str, usize> = HashMap::new();
+        let mut memberships_seen: HashMap<(&str, &str), usize> = HashMap::new();
+        for contact in evaluation.accepted() {
+            let (phone, list_number, index) = (contact.phone, contact.list_number, contact.index);
+            let row = contact_write(&contact);
+            let occurrence = next(&mut contacts_seen, phone);
+            let round = plan.round(occurrence);
+            if occurrence == 0 && contact.is_new_contact {
+                round.insert_contacts.push(row);
+            } else {
+                round.update_contacts.push(row);
+            }
+
+            let fields = contact
+                .custom_fields_map()
+                .map(|fields| serde_json::Value::Object(fields).to_string());
+            let occurrence = next(&mut memberships_seen, (phone, list_number));
+            let round = plan.round(occurrence);
+            if occurrence == 0 && contact.is_new_list_contact {
+                round.insert_memberships.push(MembershipInsert {
+                    index,
+                    phone,
+                    list_number,
+                    custom_fields: fields.unwrap_or_else(|| "{}".to_owned()),
+                    signup_date: contact.signup_date,
+                });
+            } else if let Some(custom_fields) = fields {
+                round.update_memberships.push(CustomFieldsUpdate {
+                    index,
+                    phone,
+                    list_number,
+                    custom_fields,
+                    replace: contact.flags.replace_custom_fields,
+                });
+            }
+            plan.enrollments
+                .extend((1..=contact.journeys).map(|journey| Enrollment {
+                    index,
+                    phone,
+                    list_number,
+                    journey,
+                }));
+        }
+        plan
+    }
+
+    fn round(&mut self, n: usize) -> &mut WriteRound<'b> {
+        if self.rounds.len() <= n {
+            self.rounds.resize_with(n + 1, WriteRound::default);
+        }
+        &mut self.rounds[n]
+    }
+}
+
+fn contact_write<'b>(contact: &AcceptedContact<'b>) -> ContactWrite<'b> {
+    ContactWrite {
+        index: contact.index,
+        phone: contact.phone,
+        signup_date: contact.signup_date,
+        ip_address: contact.ip_address,
+        url: contact.url,
+        other_members: serde_json::Value::Object(contact.other_members_map()).to_string(),
+        validation: contact.validation.as_ref().map(|result| {
+            // Strings, booleans, unit enums and the cost's raw JSON number: serde_json
+            // serializes these into memory without a possible error.
+            serde_json::to_string(result)
+                .unwrap_or_else(|error| unreachable!("a validation result serializes: {error}"))
+        }),
+    }
+}
+
+/// How many times `key` was seen before (and counts this time).
+fn next<K: Hash + Eq>(seen: &mut HashMap<K, usize>, key: K) -> usize {
+    let count = seen.entry(key).or_insert(0);
+    *count += 1;
+    *count - 1
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::engine::Engine;
+    use crate::lookup::{CarrierValidationMap, DirectoryMap, SendingList, ValidationResult};
+
+    const PHONES: [&str; 4] = [
+        "+14155550000",
+        "+14155550001",
+        "+14155550002",
+        "+14155550003",
+    ];
+    const LISTS: [&str; 2] = ["+18005551234", "+18005550000"];
+
+    /// A contact of the generated batches: which phone and list, the flags, custom fields.
+    #[derive(Debug, Clone)]
+    struct Sent {
+        phone: usize,
+        list: usize,
+        use_journeys: bool,
+        skip: bool,
+        replace: bool,
+        fields: Option<u8>,
+        validate: bool,
+        invalid: bool,
+    }
+
+    fn sent() -> impl Strategy<Value = Sent> {
+        (
+            0..PHONES.len(),
+            0..LISTS.len(),
+            any::<[bool; 5]>(),
+            proptest::option::of(any::<u8>()),
+        )
+            .prop_map(|(phone, list, flags, fields)| Sent {
+                phone,
+                list,
+                use_journeys: flags[0],
+                skip: flags[1],
+                replace: flags[2],
+                fields,
+                validate: flags[3],
+                // One contact in about eight is rejected (rule 5): it writes nothing.
+                invalid: flags[4] && fields.is_some_and(|f| f % 4 == 0),
+            })
+    }
+
+    fn body(contacts: &[Sent]) -> Vec<u8> {
+        let contacts: Vec<serde_json::Value> = contacts
+            .iter()
+            .map(|c| {
+                let mut contact = serde_json::json!({
+                    "phone_number": if c.invalid { "415-555" } else { PHONES[c.phone] },
+                    "list_number": LISTS[c.list],
+                    "use_journeys": c.use_journeys,
+                    "skip_journey_if_exists": c.skip,
+                    "replace_custom_fields": c.replace,
+                    "use_validation": c.validate,
+                    "source": c.phone,
+                });
+                if let Some(f) = c.fields {
+                    contact["custom_fields"] = serde_json::json!({ "f": f });
+                }
+                contact
+            })
+            .collect();
+        serde_json::to_vec(&serde_json::json!({ "contacts": contacts })).expect("json")
+    }
+
+    proptest! {
+        #[test]
+        fn the_plan_writes_each_accepted_contact_once_in_index_order_and_inserts_the_counters(
+            contacts in proptest::collection::vec(sent(), 1..24),
+            existing in proptest::collection::vec((0..PHONES.len(), proptest::option::of(0..LISTS.len())), 0..6),
+            journeys in 0u32..3,
+        ) {
+            let body = body(&contacts);
+            let batch = Engine::default().read(&body, Timestamp::UNIX_EPOCH).expect("batch");
+            let lists: HashMap<String, SendingList> = LISTS
+                .iter()
+                .map(|l| (l.to_string(), SendingList { welcome_journeys: journeys }))
+                .collect();
+            let mut carrier = CarrierValidationMap::default();
+            carrier.extend(PHONES.map(|p| (p, Ok(ValidationResult::ok(p)))));
+            let directory = DirectoryMap::from_rows(
+                existing.iter().map(|(p, _)| PHONES[*p]),
+                existing.iter().filter_map(|(p, l)| Some((PHONES[*p], LISTS[(*l)?]))),
+            );
+            let evaluation = batch.evaluate(&lists, &carrier, &directory).expect("evaluation");
+            let plan = WritePlan::new(&evaluation);
+            let counts = evaluation.counts();
+
+            // The inserts are the counters.
+            let sum = |f: fn(&WriteRound<'_>) -> usize| plan.rounds.iter().map(f).sum::<usize>();
+            prop_assert_eq!(sum(|r| r.insert_contacts.len()), counts.contacts_created);
+            prop_assert_eq!(sum(|r| r.insert_memberships.len()), counts.list_contacts_created);
+            prop_assert_eq!(plan.enrollments.len() as u64, counts.journeys_enrolled);
+
+            // Each accepted contact has exactly one contact row, in the round of its phone's
+            // occurrence; no round touches a contact or a membership twice; every update
+            // finds a row inserted in an earlier round or present in the store.
+            let accepted: Vec<_> = evaluation.accepted().collect();
+            let mut rows: Vec<usize> = Vec::new();
+            let mut inserted: HashSet<&str> = HashSet::new();
+            let mut members: HashSet<(&str, &str)> = HashSet::new();
+            for round in &plan.rounds {
+                let mut phones = HashSet::new();
+                for row in round.insert_contacts.iter().chain(&round.update_contacts) {
+                    prop_assert!(phones.insert(row.phone), "{} twice in a round", row.phone);
+                    rows.push(row.index);
+                }
+                for row in &round.update_contacts {
+                    prop_assert!(inserted.contains(row.phone) || directory.contact_phones.contains(row.phone));
+                }
+                inserted.extend(round.insert_contacts.iter().map(|row| row.phone));
+                let mut pairs = HashSet::new();
+                for row in &round.insert_memberships {
+                    prop_assert!(pairs.insert((row.phone, row.list_number)));
+                    prop_assert!(inserted.contains(row.phone) || directory.contact_phones.contains(row.phone));
+                }
+                for row in &round.update_memberships {
+                    prop_assert!(pairs.insert((row.phone, row.list_number)));
+                    let stored = directory.list_numbers_by_phone.get(row.phone)
+                        .is_some_and(|lists| lists.contains(row.list_number));
+                    prop_assert!(stored || members.contains(&(row.phone, row.list_number)));
+                }
+                members.extend(round.insert_memberships.iter().map(|row| (row.phone, row.list_number)));
+            }
+            rows.sort_unstable();
+            prop_assert_eq!(rows, accepted.iter().map(|c| c.index).collect::<Vec<_>>());
+
+            // A membership row for each accepted contact with custom fields or a new
+            // membership, carrying its fields and flag; enrollments in index order.
+            let updates: Vec<_> = plan.rounds.iter().flat_map(|r| &r.update_memberships).collect();
+            for contact in &accepted {
+                let fields = contact.custom_fields_map().map(|f| serde_json::Value::Object(f).to_string());
+                let update = updates.iter().find(|u| u.index == contact.index);
+                if contact.is_new_list_contact {
+                    prop_assert!(update.is_none());
+                } else {
+                    prop_assert_eq!(update.map(|u| (u.custom_fields.clone(), u.replace)),
+                        fields.map(|f| (f, contact.flags.replace_custom_fields)));
+                }
+            }
+            let enrolled: Vec<_> = plan.enrollments.iter().map(|e| (e.index, e.journey)).collect();
+            let expected: Vec<_> = accepted.iter()
+                .flat_map(|c| (1..=c.journeys).map(move |j| (c.index, j)))
+                .collect();
+            prop_assert_eq!(enrolled, expected);
+        }
+    }
+
+    #[test]
+    fn a_contact_row_carries_its_members_and_validation_as_json_text() {
+        let body = br#"{"contacts": [{"phone_number": "+14155550000", "list_number": "+18005551234",
+            "ip_address": "192.0.2.1", "url": "https://example.com/a", "use_validation": true,
+            "ad_network_source": "x", "z": [1, {"b": null}], "signup_date": "2025-03-15T14:30:00+02:00"}]}"#;
+        let now: Timestamp = "2025-06-01T00:00:00Z".parse().expect("now");
+        let batch = Engine::default().read(body, now).expect("batch");
+        let lists = HashMap::from([("+18005551234".to_owned(), SendingList::default())]);
+        let mut carrier = CarrierValidationMap::default();
+        let mut result = ValidationResult::ok("+14155550000");
+        result.cost = "1.50".parse().expect("cost");
+        carrier.extend([("+14155550000", Ok(result))]);
+        let evaluation = batch
+            .evaluate(&lists, &carrier, &DirectoryMap::default())
+            .expect("evaluation");
+        let plan = WritePlan::new(&evaluation);
+        let row = &plan.rounds[0].insert_contacts[0];
+        assert_eq!(row.ip_address, Some("192.0.2.1"));
+        assert_eq!(row.url, Some("https://example.com/a"));
+        assert_eq!(row.signup_date.to_string(), "2025-03-15T12:30:00Z");
+        assert_eq!(
+            row.other_members,
+            r#"{"ad_network_source":"x","z":[1,{"b":null}]}"#
+        );
+        let validation = row.validation.as_deref().expect("validated");
+        assert!(validation.contains(r#""cost":1.50"#), "{validation}");
+        let membership = &plan.rounds[0].insert_memberships[0];
+        assert_eq!(membership.custom_fields, "{}");
+        assert!(plan.enrollments.is_empty());
+    }
+}
