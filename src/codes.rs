@@ -228,7 +228,8 @@ impl Member {
         };
         candidates.iter().find_map(|&member| {
             let name = member.name().as_bytes();
-            (text.starts_with(name) && text.get(name.len()) == Some(&b'"'))
+            // The closing quote first: one byte tells most candidates apart.
+            (text.get(name.len()) == Some(&b'"') && text.starts_with(name))
                 .then_some((member, name.len()))
         })
     }
