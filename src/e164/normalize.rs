@@ -27,8 +27,8 @@ use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, meta};
 
-use super::metadata::{CODE_INDEX, CODES, Code, REGION_COUNT, Region as Meta};
-use super::validator::{self, walk};
+use super::metadata::{CODE_INDEX, CODES, Code, PREFIX, PREFIX_ROW, REGION_COUNT, Region as Meta};
+use super::validator::{self, u16_at, walk};
 
 /// `MAX_INPUT_STRING_LENGTH`: longer texts (in characters) are not parsed.
 const MAX_INPUT_CHARS: usize = 250;
@@ -231,7 +231,7 @@ pub fn normalize(text: &str, region: Region) -> Result<E164, NotValid> {
         out.len = u8::try_from(w.len).unwrap_or(0);
         return Ok(out);
     }
-    Err(possibility(code, digits.len))
+    Err(possibility(code, digits.as_slice().len()))
 }
 
 /// `isPossibleNumberWithReason` of a parsed, invalid number (main region's general lengths).
@@ -288,13 +288,14 @@ fn test_length(meta: &Meta, len: usize) -> Length {
 }
 
 /// `parseHelper`: the calling code and the national significant number.
-fn parse(text: &str, region: Region) -> Result<(&'static Code, Digits), NotValid> {
-    if text.chars().count() > MAX_INPUT_CHARS {
+fn parse(text: &str, region: Region) -> Result<(&'static Code, Nsn), NotValid> {
+    // A character is at least one byte: only a longer text needs counting.
+    if text.len() > MAX_INPUT_CHARS && text.chars().count() > MAX_INPUT_CHARS {
         return Err(NotValid::TooLong);
     }
     let fixed = fixed();
-    let mut buf = [0u8; TEXT_BYTES];
-    let number = national_number_for_parsing(fixed, text, &mut buf)?;
+    let mut context = None;
+    let number = national_number_for_parsing(fixed, text, &mut context)?;
     if !is_viable(fixed, number) {
         return Err(NotValid::NotANumber);
     }
@@ -303,47 +304,72 @@ fn parse(text: &str, region: Region) -> Result<(&'static Code, Digits), NotValid
         return Err(NotValid::InvalidCountryCode);
     }
     let number = strip_extension(fixed, number);
-    let extracted = match extract_country_code(number, default) {
+    // The text's digits, and room for a number rewritten by a transform rule.
+    let mut full = Digits::new();
+    let mut transformed = None;
+    let extracted = match extract_country_code(number, default, &mut full, &mut transformed) {
         Err(NotValid::InvalidCountryCode) if starts_with_plus(number) => {
-            match extract_country_code(strip_plus(number), default)? {
-                Some(found) => Some(found),
-                None => return Err(NotValid::InvalidCountryCode),
+            match extract_country_code(strip_plus(number), default, &mut full, &mut transformed)? {
+                Extracted::Code(code, nsn) => Extracted::Code(code, nsn),
+                Extracted::National(_) => return Err(NotValid::InvalidCountryCode),
             }
         }
         other => other?,
     };
     let (code, meta, mut nsn) = match extracted {
-        Some((code, nsn)) => (
+        Extracted::Code(code, nsn) => (
             code,
             code.regions.first().ok_or(NotValid::InvalidCountryCode)?,
             nsn,
         ),
-        None => {
+        Extracted::National(digits) => {
             // No calling code in the text: the default region's (there is one: without it,
             // only `+` text got this far, and that extracted a code or failed).
             let (code, meta) = default.ok_or(NotValid::InvalidCountryCode)?;
-            (code, meta, normalize_text(number))
+            (code, meta, digits)
         }
     };
-    if nsn.len < MIN_NSN {
+    if nsn.len() < MIN_NSN {
         return Err(NotValid::TooShortNsn);
     }
     // Kept only when the stripped number has a possible length (it could be a short number).
-    if let Some(stripped) = strip_national_prefix(code, meta, nsn.as_slice())
+    let mut transformed_again = None;
+    if let Some(stripped) = strip_national_prefix(code, meta, nsn, &mut transformed_again)
         && !matches!(
-            test_length(meta, stripped.len),
+            test_length(meta, stripped.len()),
             Length::TooShort | Length::LocalOnly | Length::Invalid
         )
     {
         nsn = stripped;
     }
-    if nsn.len < MIN_NSN {
+    if nsn.len() < MIN_NSN {
         return Err(NotValid::TooShortNsn);
     }
-    if nsn.len > MAX_NSN {
+    if nsn.len() > MAX_NSN {
         return Err(NotValid::TooLong);
     }
-    Ok((code, nsn))
+    Ok((code, Nsn::of(nsn)))
+}
+
+/// A national significant number as `parse` returns it (2 to 17 digits), held inline.
+struct Nsn {
+    data: [u8; MAX_NSN],
+    len: usize,
+}
+
+impl Nsn {
+    fn of(digits: &[u8]) -> Nsn {
+        let mut data = [0; MAX_NSN];
+        let len = digits.len().min(MAX_NSN);
+        if let (Some(to), Some(from)) = (data.get_mut(..len), digits.get(..len)) {
+            to.copy_from_slice(from);
+        }
+        Nsn { data, len }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        self.data.get(..self.len).unwrap_or(&[])
+    }
 }
 
 fn starts_with_plus(s: &str) -> bool {
@@ -358,12 +384,17 @@ fn strip_plus(s: &str) -> &str {
 fn national_number_for_parsing<'a>(
     fixed: &Fixed,
     text: &'a str,
-    buf: &'a mut [u8; TEXT_BYTES],
+    buf: &'a mut Option<[u8; TEXT_BYTES]>,
 ) -> Result<&'a str, NotValid> {
     const PHONE_CONTEXT: &str = ";phone-context=";
     // Both RFC 3966 markers start with ';': most texts have none and skip the searches.
     let has_parameters = text.as_bytes().contains(&b';');
-    let number = match text.find(PHONE_CONTEXT).filter(|_| has_parameters) {
+    let context_at = if has_parameters {
+        text.find(PHONE_CONTEXT)
+    } else {
+        None
+    };
+    let number = match context_at {
         Some(at) => {
             let start = at + PHONE_CONTEXT.len();
             let rest = text.get(start..).unwrap_or("");
@@ -373,6 +404,7 @@ fn national_number_for_parsing<'a>(
             if !is_phone_context_valid(fixed, context) {
                 return Err(NotValid::NotANumber);
             }
+            let buf = buf.insert([0; TEXT_BYTES]);
             let mut w = Writer::new(buf);
             if context.starts_with('+') {
                 w.push_slice(context.as_bytes());
@@ -381,6 +413,7 @@ fn national_number_for_parsing<'a>(
             // Python slices an empty string when the prefix comes after the context.
             w.push_slice(text.get(from..at).unwrap_or("").as_bytes());
             let len = w.len;
+            let buf: &'a [u8; TEXT_BYTES] = buf;
             std::str::from_utf8(buf.get(..len).unwrap_or(&[])).map_err(|_| NotValid::NotANumber)?
         }
         None => extract_possible_number(fixed, text),
@@ -404,7 +437,7 @@ fn is_phone_context_valid(fixed: &Fixed, context: &str) -> bool {
 fn extract_possible_number<'t>(fixed: &Fixed, text: &'t str) -> &'t str {
     let Some(start) = text
         .char_indices()
-        .find(|&(_, c)| c == '+' || c == '\u{FF0B}' || fixed.nd.contains(c))
+        .find(|&(_, c)| c == '+' || c == '\u{FF0B}' || fixed.is_digit(c))
         .map(|(i, _)| i)
     else {
         return "";
@@ -412,7 +445,7 @@ fn extract_possible_number<'t>(fixed: &Fixed, text: &'t str) -> &'t str {
     let mut number = text.get(start..).unwrap_or("");
     // UNWANTED_END_CHARS: a run at the end of characters that are neither letters nor
     // numbers (Python's `isalnum`), other than '#' — or '_'.
-    number = number.trim_end_matches(|c: char| c == '_' || (c != '#' && !fixed.alnum.contains(c)));
+    number = number.trim_end_matches(|c: char| c == '_' || (c != '#' && !fixed.is_alnum(c)));
     // SECOND_NUMBER_START: `[\\/] *x`.
     let bytes = number.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
@@ -431,7 +464,32 @@ fn extract_possible_number<'t>(fixed: &Fixed, text: &'t str) -> &'t str {
 
 /// `isViablePhoneNumber`.
 fn is_viable(fixed: &Fixed, number: &str) -> bool {
-    number.chars().nth(MIN_NSN - 1).is_some() && fixed.viable.is_match(number)
+    viable_by_shape(number.as_bytes())
+        || (number.chars().nth(MIN_NSN - 1).is_some() && fixed.viable.is_match(number))
+}
+
+/// A sufficient condition for `isViablePhoneNumber`, for the common shapes: optional `+`
+/// signs, then at least 3 ASCII digits with only ASCII characters of `VALID_PUNCTUATION` or
+/// `*` before the third, then only those, ASCII digits and ASCII letters. Such a text matches
+/// the second alternative of `VALID_PHONE_NUMBER` without an extension (`[+]*` takes the
+/// signs, `(?:[P*]*\d){3,}` the text up to the third digit, `[P*A-Za-z\d]*` the rest), so
+/// `true` is always the pattern's answer; `false` means "ask the pattern", which decides every
+/// other text (two digits, fewer than three, an extension, other scripts).
+fn viable_by_shape(number: &[u8]) -> bool {
+    let start = number.iter().take_while(|&&b| b == b'+').count();
+    let mut digits = 0usize;
+    for &b in number.get(start..).unwrap_or(&[]) {
+        if b.is_ascii_digit() {
+            digits += 1;
+        } else if !(matches!(
+            b,
+            b'-' | b'x' | b' ' | b'(' | b')' | b'.' | b'[' | b']' | b'/' | b'~' | b'*'
+        ) || (digits >= 3 && b.is_ascii_alphabetic()))
+        {
+            return false;
+        }
+    }
+    digits >= 3
 }
 
 /// `maybeStripExtension`: the number without its extension (the extension's digits are not
@@ -462,42 +520,57 @@ fn may_have_extension(number: &str) -> bool {
     })
 }
 
-/// `maybeExtractCountryCode`: `Some((code, national number))` when the text carries a calling
-/// code, `None` when it does not.
-fn extract_country_code(
+/// What `maybeExtractCountryCode` finds.
+enum Extracted<'a> {
+    /// A calling code in the text, and the national number after it.
+    Code(&'static Code, &'a [u8]),
+    /// No calling code in the text: its digits, the national number.
+    National(&'a [u8]),
+}
+
+/// `maybeExtractCountryCode`. `full` receives the text's digits; `transformed` the number
+/// rewritten by a transform rule, when one applies.
+fn extract_country_code<'a>(
     number: &str,
     default: Option<(&'static Code, &'static Meta)>,
-) -> Result<Option<(&'static Code, Digits)>, NotValid> {
+    full: &'a mut Digits,
+    transformed: &'a mut Option<Digits>,
+) -> Result<Extracted<'a>, NotValid> {
     if number.is_empty() {
-        return Ok(None);
+        return Ok(Extracted::National(&[]));
     }
-    let international = if starts_with_plus(number) {
-        Some(normalize_text(strip_plus(number)))
+    let international: &'a [u8] = if starts_with_plus(number) {
+        normalize_text(strip_plus(number), full);
+        let full: &'a Digits = full;
+        full.as_slice()
     } else {
-        let full = normalize_text(number);
+        normalize_text(number, full);
+        let full: &'a Digits = full;
         match default.and_then(|(_, meta)| strip_idd(meta, full.as_slice())) {
-            Some(after) => Some(after),
+            Some(after) => after,
             None => {
                 return Ok(match default {
-                    Some((code, meta)) => default_country_code(code, meta, &full),
-                    None => None,
+                    Some((code, meta)) => {
+                        match default_country_code(code, meta, full.as_slice(), transformed) {
+                            Some((code, nsn)) => Extracted::Code(code, nsn),
+                            None => Extracted::National(full.as_slice()),
+                        }
+                    }
+                    None => Extracted::National(full.as_slice()),
                 });
             }
         }
     };
-    let Some(full) = international else {
-        return Ok(None);
-    };
-    if full.len <= MIN_NSN {
+    if international.len() <= MIN_NSN {
         return Err(NotValid::TooShortAfterIdd);
     }
-    calling_code(full.as_slice())
-        .map(Some)
+    calling_code(international)
+        .map(|(code, nsn)| Extracted::Code(code, nsn))
         .ok_or(NotValid::InvalidCountryCode)
 }
 
 /// `extractCountryCode`: the first assigned 1-, 2- or 3-digit prefix (none starts with 0).
-fn calling_code(digits: &[u8]) -> Option<(&'static Code, Digits)> {
+fn calling_code(digits: &[u8]) -> Option<(&'static Code, &[u8])> {
     if digits.first() == Some(&b'0') {
         return None;
     }
@@ -507,9 +580,7 @@ fn calling_code(digits: &[u8]) -> Option<(&'static Code, Digits)> {
         let slot = usize::from(*CODE_INDEX.get(cc)?);
         if slot != 0 {
             let code = CODES.get(slot - 1)?;
-            let mut rest = Digits::new();
-            rest.push_slice(digits.get(i + 1..)?);
-            return Some((code, rest));
+            return Some((code, digits.get(i + 1..)?));
         }
     }
     None
@@ -518,59 +589,99 @@ fn calling_code(digits: &[u8]) -> Option<(&'static Code, Digits)> {
 /// The default region's calling code written without `+` or international prefix: kept as a
 /// calling code when the number did not match the region's general pattern and the rest does
 /// (national prefix stripped), or when the number is too long for the region.
-fn default_country_code(
+fn default_country_code<'a>(
     code: &'static Code,
     meta: &'static Meta,
-    full: &Digits,
-) -> Option<(&'static Code, Digits)> {
+    full: &'a [u8],
+    transformed: &'a mut Option<Digits>,
+) -> Option<(&'static Code, &'a [u8])> {
     let mut cc = [0u8; 8];
     let mut w = Writer::new(&mut cc);
     w.push_number(code.cc);
     let cc_len = w.len;
     let prefix = cc.get(..cc_len)?;
-    let rest = full.as_slice().strip_prefix(prefix)?;
-    let mut potential = Digits::new();
-    potential.push_slice(rest);
-    if let Some(stripped) = strip_national_prefix(code, meta, rest) {
-        potential = stripped;
-    }
+    let rest = full.strip_prefix(prefix)?;
+    let potential = strip_national_prefix(code, meta, rest, transformed).unwrap_or(rest);
     let general = |d: &[u8]| walk(code, d).full(meta.general.pattern);
-    let better = !general(full.as_slice()) && general(potential.as_slice());
-    (better || test_length(meta, full.len) == Length::TooLong).then_some((code, potential))
+    let better = !general(full) && general(potential);
+    (better || test_length(meta, full.len()) == Length::TooLong).then_some((code, potential))
+}
+
+/// The end of the leftmost-first match of a prefix pattern at the start of `digits` (Python's
+/// `re.match`), run on the pattern's compact DFA at `table` in [`PREFIX`]: the last position
+/// where the DFA says a match ends, before it dies.
+fn prefix_match(table: u32, digits: &[u8]) -> Option<usize> {
+    let base = usize::try_from(table).ok()?;
+    let cell = |state: usize, k: usize| u16_at(PREFIX, base + state * PREFIX_ROW + k);
+    let mut state = 1;
+    let mut end = None;
+    for (i, &b) in digits.iter().enumerate() {
+        if cell(state, 10) != 0 {
+            end = Some(i);
+        }
+        let digit = usize::from(b.wrapping_sub(b'0'));
+        if digit > 9 {
+            return end;
+        }
+        state = cell(state, digit);
+        if state == 0 {
+            return end;
+        }
+    }
+    if cell(state, 11) != 0 {
+        end = Some(digits.len());
+    }
+    end
 }
 
 /// `maybeStripI18nPrefixAndNormalize` with the region's international prefix: the digits after
 /// it, unless the next digit is 0.
-fn strip_idd(meta: &Meta, full: &[u8]) -> Option<Digits> {
-    let re = region_patterns(meta)?.idd.as_ref()?;
-    let m = re.search(&Input::new(full).anchored(Anchored::Yes))?;
-    let after = full.get(m.end()..)?;
+fn strip_idd<'d>(meta: &Meta, full: &'d [u8]) -> Option<&'d [u8]> {
+    let end = prefix_match(meta.idd_table?, full)?;
+    let after = full.get(end..)?;
     if after.first() == Some(&b'0') {
         return None;
     }
-    let mut d = Digits::new();
-    d.push_slice(after);
-    Some(d)
+    Some(after)
 }
 
 /// `maybeStripNationalPrefixAndCarrierCode`: the number without its national prefix (or
-/// transformed by the region's rule), `None` when nothing is stripped.
-fn strip_national_prefix(code: &Code, meta: &Meta, number: &[u8]) -> Option<Digits> {
+/// transformed by the region's rule, into `transformed`), `None` when nothing is stripped.
+fn strip_national_prefix<'a>(
+    code: &Code,
+    meta: &Meta,
+    number: &'a [u8],
+    transformed: &'a mut Option<Digits>,
+) -> Option<&'a [u8]> {
     if number.is_empty() {
         return None;
     }
+    let end = prefix_match(meta.npfp_table?, number)?;
+    let stripped: &'a [u8] = if meta.national_prefix_transform_rule.is_some() {
+        transform(meta, number, transformed)?
+    } else {
+        number.get(end..)?
+    };
+    let general = |d: &[u8]| walk(code, d).full(meta.general.pattern);
+    if general(number) && !general(stripped) {
+        return None;
+    }
+    Some(stripped)
+}
+
+/// The national prefix of a region with a transform rule, which matches (the prefix DFA said
+/// so): the rule applied when its last capture group took part, else the prefix removed.
+fn transform<'a>(
+    meta: &Meta,
+    number: &'a [u8],
+    transformed: &'a mut Option<Digits>,
+) -> Option<&'a [u8]> {
     let patterns = region_patterns(meta)?;
     let (re, groups) = patterns.npfp.as_ref()?;
     let input = Input::new(number).anchored(Anchored::Yes);
     let mut slots = [None::<NonMaxUsize>; 2 * (MAX_NPFP_GROUPS + 1)];
     let slots = slots.get_mut(..2 * (groups + 1))?;
-    if patterns.transform.is_some() {
-        re.search_slots(&input, slots)?;
-    } else {
-        // Without a transform rule only the end of the match counts: no captures needed.
-        let m = re.search(&input)?;
-        *slots.get_mut(1)? = NonMaxUsize::new(m.end());
-    }
+    re.search_slots(&input, slots)?;
     let span = |g: usize| -> Option<(usize, usize)> {
         let start = slots
             .get(2 * g)
@@ -581,11 +692,9 @@ fn strip_national_prefix(code: &Code, meta: &Meta, number: &[u8]) -> Option<Digi
         Some((start, end))
     };
     let (_, end) = span(0)?;
-    let general = |d: &[u8]| walk(code, d).full(meta.general.pattern);
-    let viable_original = general(number);
-    let mut out = Digits::new();
     match &patterns.transform {
         Some(rule) if *groups > 0 && span(*groups).is_some() => {
+            let out = transformed.insert(Digits::new());
             for tok in rule.iter() {
                 match tok {
                     Tok::Lit(l) => out.push_slice(l.as_bytes()),
@@ -597,22 +706,20 @@ fn strip_national_prefix(code: &Code, meta: &Meta, number: &[u8]) -> Option<Digi
                 }
             }
             out.push_slice(number.get(end..)?);
+            let out: &'a Digits = out;
+            Some(out.as_slice())
         }
-        _ => out.push_slice(number.get(end..)?),
+        _ => number.get(end..),
     }
-    if viable_original && !general(out.as_slice()) {
-        return None;
-    }
-    Some(out)
 }
 
-/// `normalize`: keypad letters to digits when the text has 3 ASCII letters or more (then
-/// only ASCII digits and letters count), else every decimal digit, in any script.
-fn normalize_text(text: &str) -> Digits {
-    let fixed = fixed();
-    let mut out = Digits::new();
-    let letters = text.bytes().filter(u8::is_ascii_alphabetic).count();
-    if letters >= 3 && !text.contains('\n') {
+/// `normalize`, into `out`: keypad letters to digits when the text has 3 ASCII letters or
+/// more (then only ASCII digits and letters count), else every decimal digit, in any script.
+fn normalize_text(text: &str, out: &mut Digits) {
+    out.len = 0;
+    let bytes = text.as_bytes();
+    let letters = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    if letters >= 3 && !bytes.contains(&b'\n') {
         for c in text.chars() {
             let upper = match c {
                 '\u{131}' => 'I', // dotless i: Python's upper() gives I
@@ -625,14 +732,21 @@ fn normalize_text(text: &str) -> Digits {
                 out.push(keypad(upper));
             }
         }
+    } else if text.is_ascii() {
+        // The only ASCII decimal digits are 0-9.
+        for &b in bytes {
+            if b.is_ascii_digit() {
+                out.push(b);
+            }
+        }
     } else {
+        let fixed = fixed();
         for c in text.chars() {
             if let Some(d) = fixed.nd.digit(c) {
                 out.push(b'0' + d);
             }
         }
     }
-    out
 }
 
 /// The digit of a letter on a phone keypad (ITU E.161).
@@ -735,9 +849,9 @@ enum Tok {
     Group(usize),
 }
 
-/// A region's patterns, compiled on first use.
+/// The national prefix for parsing of a region with a transform rule, compiled with its
+/// capture groups on first use (AR, BR, JP, the NANP islands, …: the rule reads the groups).
 struct RegionPatterns {
-    idd: Option<meta::Regex>,
     npfp: Option<(meta::Regex, usize)>,
     transform: Option<Vec<Tok>>,
 }
@@ -756,7 +870,6 @@ fn region_patterns(meta: &Meta) -> Option<&'static RegionPatterns> {
     REGION_PATTERNS
         .get(usize::from(meta.slot))?
         .get_or_init(|| {
-            let idd = meta.international_prefix.and_then(digit_regex);
             let npfp = match meta.national_prefix_for_parsing {
                 Some(p) if !p.is_empty() => {
                     let re = digit_regex(p)?;
@@ -769,11 +882,7 @@ fn region_patterns(meta: &Meta) -> Option<&'static RegionPatterns> {
                 .national_prefix_transform_rule
                 .filter(|r| !r.is_empty())
                 .map(template);
-            Some(RegionPatterns {
-                idd,
-                npfp,
-                transform,
-            })
+            Some(RegionPatterns { npfp, transform })
         })
         .as_ref()
 }
@@ -859,6 +968,26 @@ struct Fixed {
     global_number_digits: Pattern,
     /// RFC 3966 domain name, whole string.
     domain_name: Pattern,
+}
+
+impl Fixed {
+    /// `\p{Nd}`: a decimal digit of any script (of ASCII, only 0-9).
+    fn is_digit(&self, c: char) -> bool {
+        if c.is_ascii() {
+            c.is_ascii_digit()
+        } else {
+            self.nd.contains(c)
+        }
+    }
+
+    /// Python's `isalnum` (of ASCII, only letters and digits).
+    fn is_alnum(&self, c: char) -> bool {
+        if c.is_ascii() {
+            c.is_ascii_alphanumeric()
+        } else {
+            self.alnum.contains(c)
+        }
+    }
 }
 
 static FIXED: OnceLock<Fixed> = OnceLock::new();
@@ -951,6 +1080,17 @@ mod tests {
         assert!(f.nd.contains('٣') && f.nd.digit('٣') == Some(3));
         assert_eq!(f.nd.digit('９'), Some(9));
         assert!(f.alnum.contains('é') && !f.alnum.contains('-'));
+    }
+
+    #[test]
+    fn ascii_shortcuts_agree_with_the_unicode_tables() {
+        let f = fixed();
+        for b in 0u8..128 {
+            let c = char::from(b);
+            assert_eq!(f.is_digit(c), f.nd.contains(c), "{c:?}");
+            assert_eq!(f.is_alnum(c), f.alnum.contains(c), "{c:?}");
+            assert_eq!(f.nd.digit(c).is_some(), f.nd.contains(c), "{c:?}");
+        }
     }
 
     #[test]
