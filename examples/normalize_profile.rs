@@ -4,14 +4,15 @@
 //! figures are not. Used by `tools/e164/bench_normalize.sh`.
 //!
 //! ```text
-//! normalize_profile [REPEAT] [STRIDE_INPUTS]
+//! normalize_profile [REPEAT] [INPUTS|all] [ascii|non-ascii]
 //! ```
 //!
 //! Every input runs once to warm up (the lazily built patterns are per process), then `REPEAT`
 //! times (default 10) inside `measured`, the one function to count:
 //! `valgrind --tool=callgrind --toggle-collect='normalize_profile::measured*'`; instructions
 //! per input = the collected total ÷ (REPEAT × inputs). `STRIDE_INPUTS` (default 2000) is the
-//! number of inputs taken; `all` takes the whole corpus.
+//! number of inputs taken; `all` takes the whole corpus. The last argument keeps only the
+//! inputs that are (or are not) all ASCII, to see what each kind costs.
 
 use std::hint::black_box;
 use std::io::{BufRead, BufReader};
@@ -68,7 +69,13 @@ fn main() -> ExitCode {
             _ => return usage(),
         },
     };
-    let inputs = sample(n);
+    let mut inputs = sample(n);
+    match args.get(2).map(String::as_str) {
+        None => {}
+        Some("ascii") => inputs.retain(|(_, t)| t.is_ascii()),
+        Some("non-ascii") => inputs.retain(|(_, t)| !t.is_ascii()),
+        Some(_) => return usage(),
+    }
     let warm = inputs
         .iter()
         .filter(|(r, t)| e164::normalize(t, *r).is_ok())
@@ -82,6 +89,6 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: normalize_profile [REPEAT] [INPUTS|all]");
+    eprintln!("usage: normalize_profile [REPEAT] [INPUTS|all] [ascii|non-ascii]");
     ExitCode::FAILURE
 }

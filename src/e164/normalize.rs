@@ -294,22 +294,36 @@ fn parse(text: &str, region: Region) -> Result<(&'static Code, Nsn), NotValid> {
         return Err(NotValid::TooLong);
     }
     let fixed = fixed();
+    let scan = Scan::of(text);
+    // The number's digits, and room for a number rewritten by a transform rule.
+    let mut full = Digits::new();
+    let mut transformed = None;
     let mut context = None;
-    let number = national_number_for_parsing(fixed, text, &mut context)?;
-    if !is_viable(fixed, number) {
-        return Err(NotValid::NotANumber);
-    }
+    let (number, digits) = match plain_number(text, scan, &mut full) {
+        Some(number) => (number, Digitized::Done),
+        None => {
+            let number = national_number_for_parsing(fixed, text, scan, &mut context)?;
+            if !is_viable(fixed, number) {
+                return Err(NotValid::NotANumber);
+            }
+            (number, Digitized::Todo(scan))
+        }
+    };
     let default = region.meta();
     if default.is_none() && !starts_with_plus(number) {
         return Err(NotValid::InvalidCountryCode);
     }
-    let number = strip_extension(fixed, number);
-    // The text's digits, and room for a number rewritten by a transform rule.
-    let mut full = Digits::new();
-    let mut transformed = None;
-    let extracted = match extract_country_code(number, default, &mut full, &mut transformed) {
+    let number = strip_extension(fixed, number, scan);
+    let extracted = match extract_country_code(number, digits, default, &mut full, &mut transformed)
+    {
         Err(NotValid::InvalidCountryCode) if starts_with_plus(number) => {
-            match extract_country_code(strip_plus(number), default, &mut full, &mut transformed)? {
+            match extract_country_code(
+                strip_plus(number),
+                digits,
+                default,
+                &mut full,
+                &mut transformed,
+            )? {
                 Extracted::Code(code, nsn) => Extracted::Code(code, nsn),
                 Extracted::National(_) => return Err(NotValid::InvalidCountryCode),
             }
@@ -384,13 +398,14 @@ fn strip_plus(s: &str) -> &str {
 fn national_number_for_parsing<'a>(
     fixed: &Fixed,
     text: &'a str,
+    scan: Scan,
     buf: &'a mut Option<[u8; TEXT_BYTES]>,
 ) -> Result<&'a str, NotValid> {
     const PHONE_CONTEXT: &str = ";phone-context=";
     // Both RFC 3966 markers start with ';': most texts have none and skip the searches.
-    let has_parameters = text.as_bytes().contains(&b';');
+    let has_parameters = scan.has(SEMICOLON);
     let context_at = if has_parameters {
-        text.find(PHONE_CONTEXT)
+        find(text, PHONE_CONTEXT)
     } else {
         None
     };
@@ -409,21 +424,31 @@ fn national_number_for_parsing<'a>(
             if context.starts_with('+') {
                 w.push_slice(context.as_bytes());
             }
-            let from = text.find("tel:").map_or(0, |i| i + "tel:".len());
+            let from = find(text, "tel:").map_or(0, |i| i + "tel:".len());
             // Python slices an empty string when the prefix comes after the context.
             w.push_slice(text.get(from..at).unwrap_or("").as_bytes());
             let len = w.len;
             let buf: &'a [u8; TEXT_BYTES] = buf;
             std::str::from_utf8(buf.get(..len).unwrap_or(&[])).map_err(|_| NotValid::NotANumber)?
         }
-        None => extract_possible_number(fixed, text),
+        None => extract_possible_number(fixed, text, scan),
     };
     if !has_parameters {
         return Ok(number);
     }
-    Ok(match number.find(";isub=") {
+    Ok(match find(number, ";isub=") {
         Some(i) if i > 0 => number.get(..i).unwrap_or(number),
         _ => number,
+    })
+}
+
+/// `str::find` for a short ASCII needle: the first position where it starts. (The general
+/// substring search builds a searcher per call, costlier than the search on short texts.)
+fn find(hay: &str, needle: &str) -> Option<usize> {
+    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
+    let first = *needle.first()?;
+    (0..hay.len()).find(|&i| {
+        hay.get(i) == Some(&first) && hay.get(i..).is_some_and(|rest| rest.starts_with(needle))
     })
 }
 
@@ -434,12 +459,15 @@ fn is_phone_context_valid(fixed: &Fixed, context: &str) -> bool {
 }
 
 /// `extractPossibleNumber`.
-fn extract_possible_number<'t>(fixed: &Fixed, text: &'t str) -> &'t str {
-    let Some(start) = text
-        .char_indices()
-        .find(|&(_, c)| c == '+' || c == '\u{FF0B}' || fixed.is_digit(c))
-        .map(|(i, _)| i)
-    else {
+fn extract_possible_number<'t>(fixed: &Fixed, text: &'t str, scan: Scan) -> &'t str {
+    let start = if scan.has(NON_ASCII) {
+        text.char_indices()
+            .find(|&(_, c)| c == '+' || c == '\u{FF0B}' || fixed.is_digit(c))
+            .map(|(i, _)| i)
+    } else {
+        text.bytes().position(|b| b == b'+' || b.is_ascii_digit())
+    };
+    let Some(start) = start else {
         return "";
     };
     let mut number = text.get(start..).unwrap_or("");
@@ -447,6 +475,9 @@ fn extract_possible_number<'t>(fixed: &Fixed, text: &'t str) -> &'t str {
     // numbers (Python's `isalnum`), other than '#' — or '_'.
     number = number.trim_end_matches(|c: char| c == '_' || (c != '#' && !fixed.is_alnum(c)));
     // SECOND_NUMBER_START: `[\\/] *x`.
+    if !scan.has(SLASH) {
+        return number;
+    }
     let bytes = number.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
         if b == b'\\' || b == b'/' {
@@ -460,6 +491,47 @@ fn extract_possible_number<'t>(fixed: &Fixed, text: &'t str) -> &'t str {
         }
     }
     number
+}
+
+/// The common case of `buildNationalNumberForParsing` and `isViablePhoneNumber` in two short
+/// passes: for a plain text (all ASCII, fewer than 3 letters, no `;`, `/`, `\\` or character an
+/// extension needs), the number `extractPossibleNumber` finds (from the first `+` or digit to
+/// the last letter or digit: there is no `#` to keep, no second number, no RFC 3966
+/// parameter), when [`viable_by_shape`] says it is viable; its digits, which are all of the
+/// text's, go into `digits`. `None`: take the general path.
+fn plain_number<'t>(text: &'t str, scan: Scan, digits: &mut Digits) -> Option<&'t str> {
+    if scan.has(NON_ASCII | SEMICOLON | SLASH | EXTENSION) || scan.letters >= 3 {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let start = bytes
+        .iter()
+        .position(|&b| b == b'+' || b.is_ascii_digit())?;
+    let end = bytes.iter().rposition(u8::is_ascii_alphanumeric)? + 1;
+    let number = text.get(start..end)?;
+    digits.len = 0;
+    let plus = number.bytes().take_while(|&b| b == b'+').count();
+    let mut count = 0usize;
+    for &b in number.as_bytes().get(plus..)? {
+        let class = class(b);
+        if class & DIGIT != 0 {
+            digits.push(b);
+            count += 1;
+        } else if class & PUNCTUATION_OR_STAR == 0 && (count < 3 || class & LETTER == 0) {
+            return None;
+        }
+    }
+    // The same test as `viable_by_shape`, digits collected on the way.
+    (count >= 3).then_some(number)
+}
+
+/// Whether `full` already holds the number's digits (`normalize`), or how to get them.
+#[derive(Clone, Copy)]
+enum Digitized {
+    /// [`plain_number`] put them there.
+    Done,
+    /// [`normalize_text`], knowing what the text holds.
+    Todo(Scan),
 }
 
 /// `isViablePhoneNumber`.
@@ -479,13 +551,10 @@ fn viable_by_shape(number: &[u8]) -> bool {
     let start = number.iter().take_while(|&&b| b == b'+').count();
     let mut digits = 0usize;
     for &b in number.get(start..).unwrap_or(&[]) {
-        if b.is_ascii_digit() {
+        let class = class(b);
+        if class & DIGIT != 0 {
             digits += 1;
-        } else if !(matches!(
-            b,
-            b'-' | b'x' | b' ' | b'(' | b')' | b'.' | b'[' | b']' | b'/' | b'~' | b'*'
-        ) || (digits >= 3 && b.is_ascii_alphabetic()))
-        {
+        } else if class & PUNCTUATION_OR_STAR == 0 && (digits < 3 || class & LETTER == 0) {
             return false;
         }
     }
@@ -494,8 +563,8 @@ fn viable_by_shape(number: &[u8]) -> bool {
 
 /// `maybeStripExtension`: the number without its extension (the extension's digits are not
 /// part of an E.164 number).
-fn strip_extension<'n>(fixed: &Fixed, number: &'n str) -> &'n str {
-    if !may_have_extension(number) {
+fn strip_extension<'n>(fixed: &Fixed, number: &'n str, scan: Scan) -> &'n str {
+    if !scan.has(EXTENSION) || !may_have_extension(number) {
         return number;
     }
     match fixed.extension.find(number) {
@@ -515,9 +584,96 @@ fn strip_extension<'n>(fixed: &Fixed, number: &'n str) -> &'n str {
 /// `;`, `,`, `#`, `~`, an `x` (of `ext`, `anexo` or alone), the `i` of `int`, or a character
 /// outside ASCII (full-width labels, `доб`). Plain numbers skip the search.
 fn may_have_extension(number: &str) -> bool {
-    number.bytes().any(|b| {
-        matches!(b, b';' | b',' | b'#' | b'~' | b'x' | b'X' | b'i' | b'I') || !b.is_ascii()
-    })
+    number.bytes().any(|b| class(b) & EXTENSION != 0)
+}
+
+/// Byte classes of [`class`]: the ASCII digits.
+const DIGIT: u8 = 1;
+/// The ASCII letters.
+const LETTER: u8 = 2;
+/// The ASCII characters of `VALID_PUNCTUATION`, and `*`.
+const PUNCTUATION_OR_STAR: u8 = 4;
+/// The bytes an extension needs one of ([`may_have_extension`]).
+const EXTENSION: u8 = 8;
+/// `/` and `\`, which start a second number.
+const SLASH: u8 = 16;
+/// `;`, which starts RFC 3966 parameters.
+const SEMICOLON: u8 = 32;
+/// The bytes of characters outside ASCII.
+const NON_ASCII: u8 = 64;
+
+/// The classes of a byte, from a table built at compile time.
+fn class(b: u8) -> u8 {
+    CLASSES[usize::from(b)]
+}
+
+static CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let mut c = 0;
+        if b.is_ascii_digit() {
+            c |= DIGIT;
+        }
+        if b.is_ascii_alphabetic() {
+            c |= LETTER;
+        }
+        if matches!(
+            b,
+            b'-' | b'x' | b' ' | b'(' | b')' | b'.' | b'[' | b']' | b'/' | b'~' | b'*'
+        ) {
+            c |= PUNCTUATION_OR_STAR;
+        }
+        if matches!(b, b';' | b',' | b'#' | b'~' | b'x' | b'X' | b'i' | b'I') || !b.is_ascii() {
+            c |= EXTENSION;
+        }
+        if matches!(b, b'/' | b'\\') {
+            c |= SLASH;
+        }
+        if b == b';' {
+            c |= SEMICOLON;
+        }
+        if !b.is_ascii() {
+            c |= NON_ASCII;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
+/// What a text holds, from one pass over its bytes: the byte classes present and the number
+/// of ASCII letters. Every string `parse` looks at later (the number extracted from the text,
+/// without its extension or `+`) is made of the text's characters, so a class absent from the
+/// text is absent from them, and they have no more letters.
+#[derive(Clone, Copy)]
+struct Scan {
+    classes: u8,
+    letters: usize,
+}
+
+impl Scan {
+    fn of(text: &str) -> Scan {
+        let mut classes = 0;
+        let mut letters = 0;
+        for &b in text.as_bytes() {
+            let c = class(b);
+            classes |= c;
+            letters += usize::from(c & LETTER != 0);
+        }
+        Scan { classes, letters }
+    }
+
+    fn has(self, class: u8) -> bool {
+        self.classes & class != 0
+    }
+
+    /// Whether `normalize_text` keeps just the ASCII digits of any part of the text: all
+    /// ASCII (no other script's digits), fewer than 3 letters (no keypad letters).
+    fn ascii_digits_only(self) -> bool {
+        !self.has(NON_ASCII) && self.letters < 3
+    }
 }
 
 /// What `maybeExtractCountryCode` finds.
@@ -528,10 +684,12 @@ enum Extracted<'a> {
     National(&'a [u8]),
 }
 
-/// `maybeExtractCountryCode`. `full` receives the text's digits; `transformed` the number
+/// `maybeExtractCountryCode`. `full` receives the number's digits (`normalize`: the same
+/// with or without the leading `+`), unless they are there already; `transformed` the number
 /// rewritten by a transform rule, when one applies.
 fn extract_country_code<'a>(
     number: &str,
+    digits: Digitized,
     default: Option<(&'static Code, &'static Meta)>,
     full: &'a mut Digits,
     transformed: &'a mut Option<Digits>,
@@ -540,11 +698,15 @@ fn extract_country_code<'a>(
         return Ok(Extracted::National(&[]));
     }
     let international: &'a [u8] = if starts_with_plus(number) {
-        normalize_text(strip_plus(number), full);
+        if let Digitized::Todo(scan) = digits {
+            normalize_text(strip_plus(number), scan, full);
+        }
         let full: &'a Digits = full;
         full.as_slice()
     } else {
-        normalize_text(number, full);
+        if let Digitized::Todo(scan) = digits {
+            normalize_text(number, scan, full);
+        }
         let full: &'a Digits = full;
         match default.and_then(|(_, meta)| strip_idd(meta, full.as_slice())) {
             Some(after) => after,
@@ -715,9 +877,13 @@ fn transform<'a>(
 
 /// `normalize`, into `out`: keypad letters to digits when the text has 3 ASCII letters or
 /// more (then only ASCII digits and letters count), else every decimal digit, in any script.
-fn normalize_text(text: &str, out: &mut Digits) {
+fn normalize_text(text: &str, scan: Scan, out: &mut Digits) {
     out.len = 0;
     let bytes = text.as_bytes();
+    if scan.ascii_digits_only() {
+        out.push_ascii_digits(bytes);
+        return;
+    }
     let letters = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
     if letters >= 3 && !bytes.contains(&b'\n') {
         for c in text.chars() {
@@ -733,12 +899,7 @@ fn normalize_text(text: &str, out: &mut Digits) {
             }
         }
     } else if text.is_ascii() {
-        // The only ASCII decimal digits are 0-9.
-        for &b in bytes {
-            if b.is_ascii_digit() {
-                out.push(b);
-            }
-        }
+        out.push_ascii_digits(bytes);
     } else {
         let fixed = fixed();
         for c in text.chars() {
@@ -789,6 +950,20 @@ impl Digits {
         for &b in bytes {
             self.push(b);
         }
+    }
+
+    /// Appends the ASCII digits of `bytes` (the only ASCII decimal digits are 0-9).
+    fn push_ascii_digits(&mut self, bytes: &[u8]) {
+        let mut len = self.len;
+        for &b in bytes {
+            if b.is_ascii_digit()
+                && let Some(slot) = self.data.get_mut(len)
+            {
+                *slot = b;
+                len += 1;
+            }
+        }
+        self.len = len;
     }
 
     fn as_slice(&self) -> &[u8] {
@@ -1128,6 +1303,23 @@ mod tests {
         assert_eq!(n("+999 1234 5678", "US"), Err(NotValid::InvalidCountryCode));
         assert_eq!(n(&"4".repeat(251), "US"), Err(NotValid::TooLong));
         assert_eq!(n("tel:123;phone-context=", "US"), Err(NotValid::NotANumber));
+    }
+
+    #[test]
+    fn short_needle_search_is_str_find() {
+        for hay in [
+            "",
+            "tel:",
+            "x;phone-context=+1;phone-context=",
+            ";isub",
+            "a;isub=1",
+            "é;isub=",
+            "tel:tel:",
+        ] {
+            for needle in [";phone-context=", "tel:", ";isub="] {
+                assert_eq!(find(hay, needle), hay.find(needle), "{hay:?} {needle:?}");
+            }
+        }
     }
 
     #[test]
