@@ -289,12 +289,26 @@ fn test_length(meta: &Meta, len: usize) -> Length {
 
 /// `parseHelper`: the calling code and the national significant number.
 fn parse(text: &str, region: Region) -> Result<(&'static Code, Nsn), NotValid> {
+    parse_with(text, region, Scan::of(text))
+}
+
+/// [`parse`], knowing what the text holds (the tests pass [`Scan::ANYTHING`] to take the
+/// general path at every step).
+fn parse_with(text: &str, region: Region, scan: Scan) -> Result<(&'static Code, Nsn), NotValid> {
     // A character is at least one byte: only a longer text needs counting.
     if text.len() > MAX_INPUT_CHARS && text.chars().count() > MAX_INPUT_CHARS {
         return Err(NotValid::TooLong);
     }
     let fixed = fixed();
-    let scan = Scan::of(text);
+    // Other scripts' digits and the like: the same text in ASCII, when there is one that every
+    // step reads the same way, takes the plain path (no `;`: RFC 3966 reads `+` as ASCII only;
+    // fewer than 3 letters: with more, `normalize` keeps ASCII digits only).
+    if scan.has(NON_ASCII) && !scan.has(SEMICOLON) && scan.letters < 3 {
+        let mut buf = [0u8; MAX_INPUT_CHARS];
+        if let Some(ascii) = ascii_twin_text(fixed, text, &mut buf) {
+            return parse_with(ascii, region, Scan::of(ascii));
+        }
+    }
     // The number's digits, and room for a number rewritten by a transform rule.
     let mut full = Digits::new();
     let mut transformed = None;
@@ -440,6 +454,53 @@ fn national_number_for_parsing<'a>(
         Some(i) if i > 0 => number.get(..i).unwrap_or(number),
         _ => number,
     })
+}
+
+/// The text with each character outside ASCII replaced by its [`ascii_twin`], when they all
+/// have one (at most [`MAX_INPUT_CHARS`] characters: the caller checked).
+fn ascii_twin_text<'b>(
+    fixed: &Fixed,
+    text: &str,
+    buf: &'b mut [u8; MAX_INPUT_CHARS],
+) -> Option<&'b str> {
+    let mut len = 0;
+    for c in text.chars() {
+        let b = if c.is_ascii() {
+            c as u8
+        } else {
+            ascii_twin(fixed, c)?
+        };
+        *buf.get_mut(len)? = b;
+        len += 1;
+    }
+    std::str::from_utf8(buf.get(..len)?).ok()
+}
+
+/// An ASCII character that no step of `parse` tells apart from `c` (for a text without `;`
+/// and with fewer than 3 ASCII letters): a decimal digit of another script is the ASCII digit
+/// of its value, `＋` is `+`, and the punctuation that only `VALID_PUNCTUATION` names (in no
+/// extension pattern, neither a letter nor a number) is `(`. Checked against the compiled
+/// patterns' character classes and the digit and letter tables by the tests
+/// (`ascii_twins_are_indistinguishable`).
+fn ascii_twin(fixed: &Fixed, c: char) -> Option<u8> {
+    match c {
+        '\u{FF0B}' => Some(b'+'),
+        '\u{2010}'..='\u{2015}'
+        | '\u{2212}'
+        | '\u{FF0D}'
+        | '\u{FF0F}'
+        | '\u{00AD}'
+        | '\u{200B}'
+        | '\u{2060}'
+        | '\u{3000}'
+        | '\u{FF08}'
+        | '\u{FF09}'
+        | '\u{FF3B}'
+        | '\u{FF3D}'
+        | '\u{2053}'
+        | '\u{223C}' => Some(b'('),
+        c => fixed.nd.digit(c).map(|d| b'0' + d),
+    }
 }
 
 /// `str::find` for a short ASCII needle: the first position where it starts. (The general
@@ -664,6 +725,13 @@ impl Scan {
         }
         Scan { classes, letters }
     }
+
+    /// A text that may hold anything: every shortcut is off.
+    #[cfg(test)]
+    const ANYTHING: Scan = Scan {
+        classes: u8::MAX,
+        letters: usize::MAX,
+    };
 
     fn has(self, class: u8) -> bool {
         self.classes & class != 0
@@ -1171,8 +1239,8 @@ fn fixed() -> &'static Fixed {
     FIXED.get_or_init(|| Fixed {
         nd: Ranges::of(r"\p{Nd}"),
         alnum: Ranges::of(r"[\p{L}\p{N}]"),
-        viable: Pattern::new(&format!(r"(?i)^(?:{})$", viable_pattern())),
-        extension: Pattern::new(&format!(r"(?i)(?:{})\n?$", extension_pattern())),
+        viable: Pattern::new(&viable_regex()),
+        extension: Pattern::new(&extension_regex()),
         global_number_digits: Pattern::new(r"^\+(?:\d|[\-\.\(\)]?)*\d(?:\d|[\-\.\(\)]?)*$"),
         domain_name: Pattern::new(&format!(
             r"^(?:[{a}]+(?:\-*[{a}])*\.)*[{l}]+(?:\-*[{a}])*\.?$",
@@ -1206,6 +1274,17 @@ const PUNCTUATION: &str = "\\-x\u{2010}-\u{2015}\u{2212}\u{30FC}\u{FF0D}-\u{FF0F
 const ALPHA: &str = "A-Za-z";
 /// `PLUS_CHARS`, as the inside of a character class.
 const PLUS: &str = "+\u{FF0B}";
+
+/// `isViablePhoneNumber`'s whole pattern: `VALID_PHONE_NUMBER` and the optional extension,
+/// whole text, case-insensitive.
+fn viable_regex() -> String {
+    format!(r"(?i)^(?:{})$", viable_pattern())
+}
+
+/// `maybeStripExtension`'s pattern: an extension at the end, case-insensitive.
+fn extension_regex() -> String {
+    format!(r"(?i)(?:{})\n?$", extension_pattern())
+}
 
 /// `VALID_PHONE_NUMBER` followed by the optional extension (as libphonenumber concatenates
 /// them: the extension binds to the second alternative only).
@@ -1303,6 +1382,200 @@ mod tests {
         assert_eq!(n("+999 1234 5678", "US"), Err(NotValid::InvalidCountryCode));
         assert_eq!(n(&"4".repeat(251), "US"), Err(NotValid::TooLong));
         assert_eq!(n("tel:123;phone-context=", "US"), Err(NotValid::NotANumber));
+    }
+
+    /// The differential corpus's `(region, text)` pairs.
+    fn corpus() -> Vec<(Region, String)> {
+        use std::io::Read;
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/normalize_corpus.tsv.gz"
+        );
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(path).expect("corpus"))
+            .read_to_string(&mut text)
+            .expect("gzip, UTF-8");
+        text.lines()
+            .skip(1)
+            .map(|l| {
+                let mut f = l.split('\t');
+                let region = f.next().and_then(|r| r.parse().ok()).expect("region");
+                (region, f.next().expect("text").to_owned())
+            })
+            .collect()
+    }
+
+    /// `isViablePhoneNumber` by libphonenumber's pattern alone.
+    fn viable_by_pattern(s: &str) -> bool {
+        s.chars().nth(1).is_some() && fixed().viable.is_match(s)
+    }
+
+    #[test]
+    fn every_shortcut_gives_the_general_paths_answer_on_the_corpus() {
+        let f = fixed();
+        let mut plain = 0;
+        for (region, text) in corpus() {
+            let fast = parse_with(&text, region, Scan::of(&text));
+            let general = parse_with(&text, region, Scan::ANYTHING);
+            assert_eq!(
+                fast.as_ref().map(|(c, n)| (c.cc, n.as_slice())),
+                general.as_ref().map(|(c, n)| (c.cc, n.as_slice())),
+                "{region} {text:?}"
+            );
+            // The viability shortcut (taken on both paths above) against the pattern alone.
+            let mut context = None;
+            if let Ok(number) = national_number_for_parsing(f, &text, Scan::ANYTHING, &mut context)
+            {
+                assert!(!viable_by_shape(number.as_bytes()) || viable_by_pattern(number));
+                let mut digits = Digits::new();
+                if let Some(n) = plain_number(&text, Scan::of(&text), &mut digits) {
+                    plain += 1;
+                    assert_eq!(n, number, "{text:?}");
+                    assert!(viable_by_pattern(n), "{text:?}");
+                    let mut general = Digits::new();
+                    normalize_text(n, Scan::ANYTHING, &mut general);
+                    assert_eq!(digits.as_slice(), general.as_slice(), "{text:?}");
+                }
+            }
+            assert!(!viable_by_shape(text.as_bytes()) || viable_by_pattern(&text));
+        }
+        assert!(plain > 100_000, "the plain path is the common one: {plain}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_viability_shortcut_implies_the_pattern(
+            s in "[+0-9xX() .\\-\\[\\]/~*#,;:aA-Za-z\t]{0,24}"
+        ) {
+            proptest::prop_assert!(!viable_by_shape(s.as_bytes()) || viable_by_pattern(&s), "{:?}", s);
+        }
+    }
+
+    /// Each territory's `(international prefix, national prefix for parsing)` patterns, from
+    /// the committed metadata, by calling code and region code.
+    fn prefix_patterns() -> std::collections::HashMap<(u16, String), [Option<String>; 2]> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/e164/metadata.jsonl");
+        let text = std::fs::read_to_string(path).expect("metadata");
+        text.lines()
+            .filter(|l| l.starts_with("{\"id\""))
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("JSON");
+                let s = |k: &str| v[k].as_str().map(str::to_owned);
+                let cc = v["country_code"].as_u64().expect("cc") as u16;
+                let npfp = s("national_prefix_for_parsing").filter(|p| !p.is_empty());
+                (
+                    (cc, s("id").expect("id")),
+                    [s("international_prefix"), npfp],
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_prefix_tables_match_as_the_patterns_do() {
+        let patterns = prefix_patterns();
+        // Digit strings: every prefix of a few thousand pseudo-random ones, and the corpus's.
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..400 {
+            let mut d = Vec::new();
+            for _ in 0..14 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Mostly 0 and 1, as prefixes are.
+                let digit = match x % 16 {
+                    0..=5 => 0,
+                    6..=9 => 1,
+                    k => (k % 10) as u8,
+                };
+                d.push(b'0' + digit);
+                inputs.push(d.clone());
+            }
+        }
+        for (_, text) in corpus().iter().step_by(7) {
+            let mut d = Digits::new();
+            normalize_text(text, Scan::ANYTHING, &mut d);
+            inputs.push(d.as_slice().to_vec());
+        }
+        let mut checked = 0;
+        for code in CODES.iter() {
+            for meta in code.regions {
+                let [idd, npfp] = patterns
+                    .get(&(code.cc, meta.id.to_owned()))
+                    .cloned()
+                    .expect("territory in the metadata");
+                for (table, pattern) in [(meta.idd_table, idd), (meta.npfp_table, npfp)] {
+                    assert_eq!(table.is_some(), pattern.is_some(), "{}", meta.id);
+                    let (Some(table), Some(pattern)) = (table, pattern) else {
+                        continue;
+                    };
+                    let re = digit_regex(&pattern).expect("pattern compiles");
+                    for d in &inputs {
+                        let want = re
+                            .search(&Input::new(d).anchored(Anchored::Yes))
+                            .map(|m| m.end());
+                        assert_eq!(prefix_match(table, d), want, "{pattern} on {d:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 1_000_000, "{checked}");
+    }
+
+    /// Every character class and literal character of a pattern, as `regex-syntax` reads it
+    /// (case folding applied).
+    fn atoms(hir: &regex_syntax::hir::Hir, classes: &mut Vec<Ranges>, literal: &mut Vec<char>) {
+        use regex_syntax::hir::{Class, HirKind};
+        match hir.kind() {
+            HirKind::Literal(l) => literal.extend(String::from_utf8_lossy(&l.0).chars()),
+            HirKind::Class(Class::Unicode(c)) => classes.push(Ranges(
+                c.ranges().iter().map(|r| (r.start(), r.end())).collect(),
+            )),
+            HirKind::Class(Class::Bytes(_)) => panic!("byte class in a Unicode pattern"),
+            HirKind::Repetition(r) => atoms(&r.sub, classes, literal),
+            HirKind::Capture(c) => atoms(&c.sub, classes, literal),
+            HirKind::Concat(subs) | HirKind::Alternation(subs) => {
+                for sub in subs {
+                    atoms(sub, classes, literal);
+                }
+            }
+            HirKind::Empty | HirKind::Look(_) => {}
+        }
+    }
+
+    #[test]
+    fn ascii_twins_are_indistinguishable() {
+        let f = fixed();
+        let mut classes = Vec::new();
+        let mut literal = Vec::new();
+        for pattern in [viable_regex(), extension_regex()] {
+            let hir = regex_syntax::parse(&pattern).expect("pattern parses");
+            atoms(&hir, &mut classes, &mut literal);
+        }
+        assert!(classes.len() > 10, "{}", classes.len());
+        // The characters the code itself looks at (`+`, `#`, `_`, `;`, `\n`, a second
+        // number's `/ x`, ASCII letters).
+        let special = |c: char| "+#_;\n/\\ x".contains(c) || c.is_ascii_alphabetic();
+        let mut twins = 0;
+        for c in (0x80..=0x10FFFF).filter_map(char::from_u32) {
+            let Some(twin) = ascii_twin(f, c) else {
+                continue;
+            };
+            twins += 1;
+            let q = char::from(twin);
+            assert!(q.is_ascii() && (c == '\u{FF0B}') == (q == '+'), "{c:?}");
+            assert!(!special(q) || q == '+', "{c:?} -> {q:?}");
+            for class in &classes {
+                assert_eq!(class.contains(c), class.contains(q), "{c:?} -> {q:?}");
+            }
+            assert!(!literal.contains(&c) && !literal.contains(&q), "{c:?} -> {q:?}");
+            assert_eq!(f.is_digit(c), f.is_digit(q), "{c:?}");
+            assert_eq!(f.nd.digit(c), f.nd.digit(q), "{c:?}");
+            assert_eq!(f.is_alnum(c), f.is_alnum(q), "{c:?}");
+        }
+        assert!(twins > 600, "{twins}");
     }
 
     #[test]
