@@ -7,7 +7,8 @@ Usage:
     pip install phonenumbers==9.0.43
     python3 tools/e164/bench_normalize.py [CORPUS]
 
-Prints the median time per input over 7 rounds.
+Prints the median time per input over 7 rounds, then the same figure in nanoseconds on a
+line of its own (`median_ns_per_input N`, read by tools/e164/bench_normalize.sh).
 """
 import gzip
 import os
@@ -48,6 +49,7 @@ def main():
         rounds.append((time.perf_counter() - t) / len(pairs))
     print("phonenumbers %s: %d inputs (%d valid), median %.2f us per input"
           % (phonenumbers.__version__, len(pairs), valid, statistics.median(rounds) * 1e6))
+    print("median_ns_per_input %.1f" % (statistics.median(rounds) * 1e9))
 
 
 if __name__ == "__main__":
