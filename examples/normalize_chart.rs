@@ -20,7 +20,11 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 const SUBJECTS: [(&str, &str, RGBColor); 3] = [
     ("ours", "ours (e164::normalize)", RGBColor(214, 39, 40)),
     ("rlibphonenumber", "rlibphonenumber", RGBColor(255, 127, 14)),
-    ("phonenumbers", "Python phonenumbers", RGBColor(31, 119, 180)),
+    (
+        "phonenumbers",
+        "Python phonenumbers",
+        RGBColor(31, 119, 180),
+    ),
 ];
 /// Issue 14's goal for ours, in nanoseconds per input.
 const GOAL_NS: f64 = 300.0;

@@ -1570,7 +1570,10 @@ mod tests {
             for class in &classes {
                 assert_eq!(class.contains(c), class.contains(q), "{c:?} -> {q:?}");
             }
-            assert!(!literal.contains(&c) && !literal.contains(&q), "{c:?} -> {q:?}");
+            assert!(
+                !literal.contains(&c) && !literal.contains(&q),
+                "{c:?} -> {q:?}"
+            );
             assert_eq!(f.is_digit(c), f.is_digit(q), "{c:?}");
             assert_eq!(f.nd.digit(c), f.nd.digit(q), "{c:?}");
             assert_eq!(f.is_alnum(c), f.is_alnum(q), "{c:?}");
