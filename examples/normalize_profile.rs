@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! normalize_profile [--subject ours|rlibphonenumber] [--repeat N] [--inputs N|all]
-//!                   [--only ascii|non-ascii]
+//!                   [--only ascii|non-ascii] [--seconds S]
 //! ```
 //!
 //! Every input runs once to warm up (lazily built tables are per process), then `--repeat`
@@ -16,6 +16,11 @@
 //! corpus); `--only` keeps the inputs that are (or are not) all ASCII, to see what each kind
 //! costs. `ours` is `e164::normalize`; `rlibphonenumber` is `PhoneNumber::parse` + `is_valid` +
 //! E.164, as in the bench.
+//!
+//! `--seconds S` (not under callgrind) times instead: passes over the inputs for about `S`
+//! seconds, then prints the wall-clock time and the CPU time of the process (user + system,
+//! from `/proc/self/stat`, in ticks of 10 ms) per input. On a loaded machine the CPU time
+//! leaves out the time the process waited for a core, which the wall-clock time counts.
 
 use std::hint::black_box;
 use std::io::{BufRead, BufReader};
@@ -88,6 +93,7 @@ fn main() -> ExitCode {
     let mut repeat = 10usize;
     let mut n = Some(2_000);
     let mut only = None;
+    let mut seconds = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next();
@@ -105,6 +111,10 @@ fn main() -> ExitCode {
             },
             ("--only", Some("ascii")) => only = Some(true),
             ("--only", Some("non-ascii")) => only = Some(false),
+            ("--seconds", Some(s)) => match s.parse::<f64>() {
+                Ok(s) if s > 0.0 => seconds = Some(s),
+                _ => return usage(),
+            },
             _ => return usage(),
         }
     }
@@ -121,6 +131,9 @@ fn main() -> ExitCode {
         inputs.push(Input { ours, theirs, text });
     }
     let warm = inputs.iter().filter(|i| subject.run(i)).count();
+    if let Some(seconds) = seconds {
+        return timed(subject, &inputs, seconds);
+    }
     let total = measured(subject, &inputs, repeat);
     println!(
         "{} inputs, {warm} valid, {repeat} passes, {total} valid in all; calls {}",
@@ -130,10 +143,44 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// User + system CPU time of this process so far, in seconds (Linux: `/proc/self/stat`, whose
+/// times are in `USER_HZ` ticks, 100 a second).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some((ticks(11)? + ticks(12)?) / 100.0)
+}
+
+/// Passes over the inputs for about `seconds`; prints wall-clock and CPU nanoseconds per input.
+fn timed(subject: Subject, inputs: &[Input], seconds: f64) -> ExitCode {
+    let Some(cpu_start) = cpu_seconds() else {
+        eprintln!("normalize_profile: no /proc/self/stat to read CPU time from");
+        return ExitCode::FAILURE;
+    };
+    let start = std::time::Instant::now();
+    let mut calls = 0usize;
+    let mut valid = 0usize;
+    while start.elapsed().as_secs_f64() < seconds {
+        valid += measured(subject, inputs, 1);
+        calls += inputs.len();
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().map_or(f64::NAN, |c| c - cpu_start);
+    let per = |s: f64| s * 1e9 / calls.max(1) as f64;
+    println!(
+        "{calls} calls ({valid} valid) in {wall:.2} s: wall_ns_per_input {:.1} cpu_ns_per_input {:.1}",
+        per(wall),
+        per(cpu)
+    );
+    ExitCode::SUCCESS
+}
+
 fn usage() -> ExitCode {
     eprintln!(
         "usage: normalize_profile [--subject ours|rlibphonenumber] [--repeat N] \
-         [--inputs N|all] [--only ascii|non-ascii]"
+         [--inputs N|all] [--only ascii|non-ascii] [--seconds S]"
     );
     ExitCode::FAILURE
 }

@@ -11,7 +11,11 @@
 # 2. phonenumbers at the crate's metadata version (tools/e164/requirements.txt), in a virtual
 #    environment of its own, target/e164-venv-VERSION (reused when it exists; what
 #    tools/e164/update.sh creates): tools/e164/bench_normalize.py, median of 7 rounds;
-# 3. instructions per input, ours and rlibphonenumber, counted by callgrind over
+# 3. CPU time per input (user + system of the process, which leaves out the time spent waiting
+#    for a core on a loaded machine), ours and rlibphonenumber: examples/normalize_profile.rs
+#    --seconds 5 on the same inputs (release profile), phonenumbers: time.process_time in
+#    step 2;
+# 4. instructions per input, ours and rlibphonenumber, counted by callgrind over
 #    examples/normalize_profile.rs (the same inputs; the warm-up pass is not counted): the
 #    figure that does not move with the machine's load, which on a shared machine is most of
 #    the wall-clock figures' noise. (phonenumbers is not run under callgrind: an interpreter's
@@ -63,6 +67,12 @@ cargo bench --bench normalize -- --warm-up-time 1 --measurement-time 3 2>&1 \
 echo "== phonenumbers $version"
 "$venv/bin/python" tools/e164/bench_normalize.py | tee "$work/python.txt"
 
+echo "== CPU time (examples/normalize_profile.rs --seconds 5)"
+for subject in ours rlibphonenumber; do
+    "$target/release/examples/normalize_profile" --subject "$subject" --seconds 5 \
+        | tee "$work/$subject.cpu"
+done
+
 echo "== callgrind"
 for subject in ours rlibphonenumber; do
     valgrind --tool=callgrind --callgrind-out-file="$work/$subject.out" \
@@ -96,11 +106,18 @@ def instructions(subject):
     return collected / calls
 
 
-python_ns = float(re.search(r"median_ns_per_input ([\d.]+)", (work / "python.txt").read_text()).group(1))
+def cpu_ns(subject):
+    text = (work / f"{subject}.cpu").read_text()
+    return float(re.search(r"cpu_ns_per_input ([\d.]+)", text).group(1))
+
+
+python = (work / "python.txt").read_text()
+python_ns = float(re.search(r"median_ns_per_input ([\d.]+)", python).group(1))
+python_cpu = float(re.search(r"median_cpu_ns_per_input ([\d.]+)", python).group(1))
 rows = [
-    ("ours", "ours (`e164::normalize`)", criterion_ns("ours"), instructions("ours")),
-    ("rlibphonenumber", "`rlibphonenumber` 2.2.15", criterion_ns("rlibphonenumber"), instructions("rlibphonenumber")),
-    ("phonenumbers", f"Python `phonenumbers` {version}", python_ns, None),
+    ("ours", "ours (`e164::normalize`)", criterion_ns("ours"), cpu_ns("ours"), instructions("ours")),
+    ("rlibphonenumber", "`rlibphonenumber` 2.2.15", criterion_ns("rlibphonenumber"), cpu_ns("rlibphonenumber"), instructions("rlibphonenumber")),
+    ("phonenumbers", f"Python `phonenumbers` {version}", python_ns, python_cpu, None),
 ]
 
 
@@ -108,22 +125,30 @@ def fmt_ns(ns):
     return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
 
 
-ours_ns, ours_ir = rows[0][2], rows[0][3]
+ours = rows[0]
+
+
+def ratio(value, reference):
+    if value is None:
+        return "—"
+    return "1×" if value == reference else f"{value / reference:.1f}×"
+
+
 print()
 print(f"{started}, load average {load_before} before, {load_after} after; {N} inputs")
 print()
-print("| implementation | time per input | time ÷ ours | instructions per input (callgrind) | instructions ÷ ours |")
-print("|---|---:|---:|---:|---:|")
-for _, name, ns, ir in rows:
-    ratio = "1×" if ns == ours_ns else f"{ns / ours_ns:.1f}×"
+print("| implementation | wall-clock per input (median) | ÷ ours | CPU time per input | ÷ ours "
+      "| instructions per input (callgrind) | ÷ ours |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for _, name, ns, cpu, ir in rows:
     ir_text = f"{ir:,.0f}" if ir is not None else "—"
-    ir_ratio = "—" if ir is None else ("1×" if ir == ours_ir else f"{ir / ours_ir:.1f}×")
-    print(f"| {name} | {fmt_ns(ns)} | {ratio} | {ir_text} | {ir_ratio} |")
+    print(f"| {name} | {fmt_ns(ns)} | {ratio(ns, ours[2])} | {fmt_ns(cpu)} | {ratio(cpu, ours[3])} "
+          f"| {ir_text} | {ratio(ir, ours[4])} |")
 if write == "1":
     path = Path("benches/charts/normalize.tsv")
-    lines = ["subject\tns_per_input\tinstructions_per_input"]
-    for subject, _, ns, ir in rows:
-        lines.append(f"{subject}\t{ns:.1f}\t{'' if ir is None else f'{ir:.0f}'}")
+    lines = ["subject\tns_per_input\tcpu_ns_per_input\tinstructions_per_input"]
+    for subject, _, ns, cpu, ir in rows:
+        lines.append(f"{subject}\t{ns:.1f}\t{cpu:.1f}\t{'' if ir is None else f'{ir:.0f}'}")
     path.write_text("\n".join(lines) + "\n")
     print(f"\nwritten: {path}")
 EOF
