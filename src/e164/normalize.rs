@@ -226,12 +226,24 @@ pub fn normalize(text: &str, region: Region) -> Result<E164, NotValid> {
         };
         let mut w = Writer::new(&mut out.bytes);
         w.push(b'+');
-        w.push_number(code.cc);
+        let (cc, cc_len) = cc_digits(code.cc);
+        w.push_slice(cc.get(..cc_len).unwrap_or(&[]));
         w.push_slice(digits.as_slice());
         out.len = u8::try_from(w.len).unwrap_or(0);
         return Ok(out);
     }
     Err(possibility(code, digits.as_slice().len()))
+}
+
+/// A calling code's decimal digits and their count (calling codes are 1 to 999: `build.rs`
+/// checks).
+fn cc_digits(cc: u16) -> ([u8; 3], usize) {
+    let [a, b, c] = [cc / 100 % 10, cc / 10 % 10, cc % 10].map(|d| b'0' + d as u8);
+    match cc {
+        0..=9 => ([c, 0, 0], 1),
+        10..=99 => ([b, c, 0], 2),
+        _ => ([a, b, c], 3),
+    }
 }
 
 /// `isPossibleNumberWithReason` of a parsed, invalid number (main region's general lengths).
@@ -825,10 +837,7 @@ fn default_country_code<'a>(
     full: &'a [u8],
     transformed: &'a mut Option<Digits>,
 ) -> Option<(&'static Code, &'a [u8])> {
-    let mut cc = [0u8; 8];
-    let mut w = Writer::new(&mut cc);
-    w.push_number(code.cc);
-    let cc_len = w.len;
+    let (cc, cc_len) = cc_digits(code.cc);
     let prefix = cc.get(..cc_len)?;
     let rest = full.strip_prefix(prefix)?;
     let potential = strip_national_prefix(code, meta, rest, transformed).unwrap_or(rest);
@@ -1062,23 +1071,6 @@ impl<'b> Writer<'b> {
         for &b in bytes {
             self.push(b);
         }
-    }
-
-    fn push_number(&mut self, n: u16) {
-        let mut digits = [0u8; 5];
-        let mut i = digits.len();
-        let mut n = n;
-        while i > 0 {
-            i -= 1;
-            if let Some(slot) = digits.get_mut(i) {
-                *slot = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.push_slice(digits.get(i..).unwrap_or(&[]));
     }
 }
 
@@ -1595,6 +1587,14 @@ mod tests {
             for needle in [";phone-context=", "tel:", ";isub="] {
                 assert_eq!(find(hay, needle), hay.find(needle), "{hay:?} {needle:?}");
             }
+        }
+    }
+
+    #[test]
+    fn calling_code_digits() {
+        for cc in 1..=999u16 {
+            let (d, len) = cc_digits(cc);
+            assert_eq!(d.get(..len), Some(cc.to_string().as_bytes()));
         }
     }
 
