@@ -102,7 +102,12 @@ fn draw(values: &[[f64; 2]], out: &Path) -> Result<(), Box<dyn Error>> {
             let ratio = if i == 0 {
                 String::new()
             } else {
-                format!(" ({:.0}×)", ns / reference)
+                let r = ns / reference;
+                if r < 100.0 {
+                    format!(" ({r:.1}×)")
+                } else {
+                    format!(" ({r:.0}×)")
+                }
             };
             let style = TextStyle::from(("sans-serif", 12).into_font())
                 .pos(Pos::new(HPos::Center, VPos::Bottom));
