@@ -566,14 +566,15 @@ fn extract_possible_number<'t>(fixed: &Fixed, text: &'t str, scan: Scan) -> &'t 
     number
 }
 
-/// The common case of `buildNationalNumberForParsing` and `isViablePhoneNumber` in two short
-/// passes: for a plain text (all ASCII, fewer than 3 letters, no `;`, `/`, `\\` or character an
-/// extension needs), the number `extractPossibleNumber` finds (from the first `+` or digit to
-/// the last letter or digit: there is no `#` to keep, no second number, no RFC 3966
-/// parameter), when [`viable_by_shape`] says it is viable; its digits, which are all of the
-/// text's, go into `digits`. `None`: take the general path.
+/// The common case of `buildNationalNumberForParsing`, `isViablePhoneNumber` and `normalize`
+/// in two short passes: for a plain text (all ASCII, no `;` and no character an extension
+/// needs), the number `extractPossibleNumber` finds (from the first `+` or digit to the last
+/// letter or digit: there is no `#` to keep, no RFC 3966 parameter, and no second number, which
+/// needs an `x`), when [`viable_by_shape`] says it is viable and it has fewer than 3 letters
+/// (so `normalize` keeps its digits only); its digits go into `digits`. `None`: take the
+/// general path.
 fn plain_number<'t>(text: &'t str, scan: Scan, digits: &mut Digits) -> Option<&'t str> {
-    if scan.has(NON_ASCII | SEMICOLON | SLASH | EXTENSION) || scan.letters >= 3 {
+    if scan.has(NON_ASCII | SEMICOLON | EXTENSION) {
         return None;
     }
     let bytes = text.as_bytes();
@@ -585,17 +586,22 @@ fn plain_number<'t>(text: &'t str, scan: Scan, digits: &mut Digits) -> Option<&'
     digits.len = 0;
     let plus = number.bytes().take_while(|&b| b == b'+').count();
     let mut count = 0usize;
+    let mut letters = 0usize;
     for &b in number.as_bytes().get(plus..)? {
         let class = class(b);
         if class & DIGIT != 0 {
             digits.push(b);
             count += 1;
-        } else if class & PUNCTUATION_OR_STAR == 0 && (count < 3 || class & LETTER == 0) {
+        } else if class & PUNCTUATION_OR_STAR != 0 {
+            // Allowed anywhere (`x`, the only letter among them, is not in a plain text).
+        } else if class & LETTER != 0 && count >= 3 {
+            letters += 1;
+        } else {
             return None;
         }
     }
     // The same test as `viable_by_shape`, digits collected on the way.
-    (count >= 3).then_some(number)
+    (count >= 3 && letters < 3).then_some(number)
 }
 
 /// Whether `full` already holds the number's digits (`normalize`), or how to get them.
