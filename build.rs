@@ -12,7 +12,12 @@
 //!   re-encoded as a compact digit-indexed table (little-endian `u16` states) with, per state,
 //!   the set of patterns that match when the input ends there;
 //! * `e164_dfa.bin`: when a calling code's main region has a national prefix for parsing, a
-//!   serialized leftmost-first dense DFA of that pattern (target endianness).
+//!   serialized leftmost-first dense DFA of that pattern (target endianness);
+//! * `e164_prefix.bin`: for `normalize`, every territory's international prefix and national
+//!   prefix for parsing as an anchored leftmost-first DFA over digits, re-encoded as a compact
+//!   table (little-endian `u16`, [`PREFIX_ROW`] per state: the 10 next states, then whether a
+//!   match ends at the current position when more digits follow, and when the input ends
+//!   there).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::env;
@@ -35,6 +40,9 @@ const VERSION_LINE: &str = "# libphonenumber metadata version: ";
 const NONE: u16 = u16::MAX;
 /// Longest national significant number libphonenumber keeps (17 digits).
 const MAX_NSN: usize = 17;
+/// `u16`s per state in `e164_prefix.bin`: 10 transitions, "match here, more input follows",
+/// "match here, at the end of the input".
+const PREFIX_ROW: usize = 12;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -269,6 +277,10 @@ struct Output {
     max_transformed: usize,
     /// Territories written so far (each gets the next slot).
     regions: usize,
+    /// The compact prefix DFAs of `normalize` (rows of [`PREFIX_ROW`]), and the offset of each
+    /// distinct pattern's table.
+    prefix: Vec<u16>,
+    prefix_ids: BTreeMap<String, usize>,
 }
 
 /// The patterns of one calling code's DFA, deduplicated by text; a pattern's id is its index.
@@ -300,7 +312,7 @@ fn compile_code(cc: u16, regions: &[Territory], big_endian: bool, out: &mut Outp
         if !r.general_desc.pattern.is_empty() {
             general_ids.push(patterns.id(&r.general_desc.pattern));
         }
-        region_src.push_str(&region_entry(r, out.regions, &mut patterns));
+        region_src.push_str(&region_entry(r, out.regions, &mut patterns, out));
         out.regions += 1;
     }
     // Only the main region's national prefix is ever used: parse() strips with the metadata of
@@ -327,7 +339,7 @@ fn compile_code(cc: u16, regions: &[Territory], big_endian: bool, out: &mut Outp
 }
 
 /// The `Region { … }` entry of one territory; `slot` is its index among all territories.
-fn region_entry(r: &Territory, slot: usize, patterns: &mut Patterns) -> String {
+fn region_entry(r: &Territory, slot: usize, patterns: &mut Patterns, out: &mut Output) -> String {
     let general = desc_entry(&r.general_desc, patterns);
     let mut types = String::new();
     for d in r.types() {
@@ -340,21 +352,43 @@ fn region_entry(r: &Territory, slot: usize, patterns: &mut Patterns) -> String {
         .leading_digits
         .as_deref()
         .map_or(NONE, |p| patterns.prefix_id(p));
-    // What `normalize` compiles on first use of the region (its own parse, not the strict
-    // validator's): the international prefix, and the national prefix for parsing with its
-    // transform rule, of every territory.
+    // What `normalize` reads (its own parse, not the strict validator's): the international
+    // prefix and the national prefix for parsing of every territory, as compact DFAs, and the
+    // national prefix's text and transform rule (the few regions with a rule compile the
+    // pattern with captures on first use).
+    let idd_table = prefix_entry(r.international_prefix.as_deref(), out);
+    let npfp_table = prefix_entry(r.npfp(), out);
     format!(
         "            Region {{ id: {:?}, slot: {slot}, leading_digits: {ld}, general: {general}, \
-         types: [{types}], same_mobile_and_fixed_line_pattern: {}, international_prefix: {:?}, \
-         national_prefix_for_parsing: {:?}, national_prefix_transform_rule: {:?} }},\n",
+         types: [{types}], same_mobile_and_fixed_line_pattern: {}, idd_table: {idd_table}, \
+         npfp_table: {npfp_table}, national_prefix_for_parsing: {:?}, \
+         national_prefix_transform_rule: {:?} }},\n",
         r.id,
         r.same_mobile_and_fixed_line_pattern,
-        r.international_prefix,
         r.npfp(),
         r.national_prefix_transform_rule
             .as_deref()
             .filter(|t| !t.is_empty()),
     )
+}
+
+/// The `Option<u32>` entry of a prefix pattern: the offset (in `u16`s) of its compact DFA in
+/// `e164_prefix.bin`, shared by the territories with the same pattern.
+fn prefix_entry(pattern: Option<&str>, out: &mut Output) -> String {
+    let Some(p) = pattern else {
+        return "None".to_owned();
+    };
+    let offset = match out.prefix_ids.get(p) {
+        Some(&offset) => offset,
+        None => {
+            let offset = out.prefix.len();
+            let table = compact_prefix(&build_dfa(&[p], MatchKind::LeftmostFirst), p);
+            out.prefix.extend_from_slice(&table);
+            out.prefix_ids.insert(p.to_owned(), offset);
+            offset
+        }
+    };
+    format!("Some({offset})")
 }
 
 fn desc_entry(d: &Desc, patterns: &mut Patterns) -> String {
@@ -531,6 +565,52 @@ fn compact(dfa: &dense::DFA<Vec<u32>>, out: &mut Output) -> (Vec<u16>, Vec<u16>)
     (trans, eoi)
 }
 
+/// Re-encodes an anchored leftmost-first DFA over digits (a prefix pattern, matched as
+/// `re.match` does) as rows of [`PREFIX_ROW`] `u16`s: local state 0 is dead, 1 the start; row
+/// `s` holds the 10 next states on the digits 0-9, then 1 when a match ends where the DFA is in
+/// `s` and more digits follow, then 1 when one ends there at the end of the input (they differ
+/// for a pattern with `$`). `regex-automata` reports a match one byte late (the state entered
+/// on the next byte is a match state): the build checks that this does not depend on which
+/// digit comes next, so one flag per state says it. The last match position seen before the
+/// dead state is the leftmost-first match's end, as in `regex-automata`'s own search.
+fn compact_prefix(dfa: &dense::DFA<Vec<u32>>, pattern: &str) -> Vec<u16> {
+    let start = dfa
+        .universal_start_state(Anchored::Yes)
+        .expect("no look-behind: one anchored start state");
+    let mut local: BTreeMap<StateID, u16> = BTreeMap::from([(start, 1)]);
+    let mut order = vec![start];
+    let mut rows = vec![0u16; PREFIX_ROW];
+    let mut i = 0;
+    while let Some(&sid) = order.get(i) {
+        let mut more = None;
+        for d in b'0'..=b'9' {
+            let next = dfa.next_state(sid, d);
+            assert!(!dfa.is_quit_state(next), "{pattern}: quit state");
+            let matched = dfa.is_match_state(next);
+            assert!(
+                more.is_none_or(|m| m == matched),
+                "{pattern}: whether a match ends here depends on the next digit"
+            );
+            more = Some(matched);
+            let id = if dfa.is_dead_state(next) {
+                0
+            } else if let Some(&id) = local.get(&next) {
+                id
+            } else {
+                order.push(next);
+                let id = u16::try_from(order.len()).expect("fewer than 65536 states");
+                local.insert(next, id);
+                id
+            };
+            rows.push(id);
+        }
+        rows.push(u16::from(more == Some(true)));
+        rows.push(u16::from(dfa.is_match_state(dfa.next_eoi_state(sid))));
+        i += 1;
+    }
+    rows
+}
+
 /// The id of the set of patterns that match in `end` (0 for none), interned in `out.sets`.
 fn match_set(dfa: &dense::DFA<Vec<u32>>, end: StateID, out: &mut Output) -> u16 {
     if !dfa.is_match_state(end) {
@@ -563,13 +643,15 @@ impl Output {
             max_groups: 0,
             max_transformed: 0,
             regions: 0,
+            prefix: Vec::new(),
+            prefix_ids: BTreeMap::new(),
         }
     }
 
     fn write(&self, dir: &Path, version: &str) {
         let words = self.max_patterns.div_ceil(64);
         let le16 = |v: &[u16]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
-        let files: [(&str, Vec<u8>); 5] = [
+        let files: [(&str, Vec<u8>); 6] = [
             (
                 "e164_tables.rs",
                 self.tables_src(version, words).into_bytes(),
@@ -578,6 +660,7 @@ impl Output {
             ("e164_trans.bin", le16(&self.trans)),
             ("e164_eoi.bin", le16(&self.eoi)),
             ("e164_sets.bin", self.sets_bytes(words)),
+            ("e164_prefix.bin", le16(&self.prefix)),
         ];
         for (name, bytes) in files {
             fs::write(dir.join(name), bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -614,6 +697,8 @@ impl Output {
              pub(crate) const MAX_GROUPS: usize = {groups};\n\
              /// Upper bound on the length of a transformed national number.\n\
              pub(crate) const MAX_TRANSFORMED: usize = {transformed};\n\
+             /// `u16`s per state of a compact prefix DFA ([`PREFIX`]).\n\
+             pub(crate) const PREFIX_ROW: usize = {PREFIX_ROW};\n\
              /// Calling code → 1 + index in [`CODES`], 0 when unassigned.\n\
              pub(crate) static CODE_INDEX: [u16; 1000] = {index:?};\n\
              /// The calling codes, ascending.\n\

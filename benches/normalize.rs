@@ -5,8 +5,9 @@
 //! Inputs: 2,000 `(region, text)` pairs taken at a fixed stride from the differential corpus
 //! (`tests/data/normalize_corpus.tsv.gz`): national, international, RFC 3966, decorated,
 //! extensions, Unicode digits, letters, garbage — the corpus's own mix. Throughput is per
-//! input. Python's `phonenumbers` on the same inputs: `tools/e164/bench_normalize.py` (the
-//! figures of both go side by side in BENCHMARKS.md).
+//! input. Python's `phonenumbers` on the same inputs: `tools/e164/bench_normalize.py`;
+//! `tools/e164/bench_normalize.sh` runs this bench, that script and the instruction counts
+//! (`examples/normalize_profile.rs`) back to back and prints one table (BENCHMARKS.md).
 
 use std::hint::black_box;
 use std::io::{BufRead, BufReader};

@@ -54,8 +54,11 @@ pub(crate) struct Region {
     pub(crate) same_mobile_and_fixed_line_pattern: bool,
     /// Index of the region among all regions, `0..REGION_COUNT`.
     pub(crate) slot: u16,
-    /// The international (IDD) prefix pattern.
-    pub(crate) international_prefix: Option<&'static str>,
+    /// The international (IDD) prefix pattern, as a compact prefix DFA: the offset (in `u16`
+    /// units) of its dead state's row in [`PREFIX`].
+    pub(crate) idd_table: Option<u32>,
+    /// The national prefix for parsing, as a compact prefix DFA (offset in [`PREFIX`]).
+    pub(crate) npfp_table: Option<u32>,
     /// The national prefix for parsing (defaults to the national prefix).
     pub(crate) national_prefix_for_parsing: Option<&'static str>,
     /// The national prefix transform rule (a Python `re.sub` template).
@@ -119,6 +122,12 @@ pub(crate) static TRANS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/e164_
 pub(crate) static EOI: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/e164_eoi.bin"));
 /// The pattern sets: [`BITMAP_WORDS`] little-endian `u64` words each; set 0 is empty.
 pub(crate) static SETS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/e164_sets.bin"));
+
+/// `normalize`'s prefix DFAs (international prefix, national prefix for parsing) of every
+/// territory: anchored, leftmost-first, over digits; rows of [`PREFIX_ROW`] little-endian
+/// `u16`s (the 10 next states, then whether a match ends in this state when more digits
+/// follow, and when the input ends here); row 0 of a table is its dead state, row 1 its start.
+pub(crate) static PREFIX: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/e164_prefix.bin"));
 
 /// The serialized national-prefix DFAs, in the target's endianness.
 pub(crate) static DFA_BLOB: &Aligned<[u8]> = &Aligned {

@@ -133,7 +133,7 @@ fn captures_regex(index: usize, pattern: &str) -> Option<&'static meta::Regex> {
         .as_ref()
 }
 
-fn u16_at(bytes: &[u8], index: usize) -> usize {
+pub(crate) fn u16_at(bytes: &[u8], index: usize) -> usize {
     index
         .checked_mul(2)
         .and_then(|i| bytes.get(i..i.checked_add(2)?))
