@@ -529,6 +529,23 @@ fn dfa_bytes(patterns: &[&str], kind: MatchKind, big_endian: bool) -> Vec<u8> {
     bytes[pad..].to_vec()
 }
 
+/// The local number of DFA state `next` in a breadth-first re-encoding: 0 for the dead state,
+/// else its number, given (and `next` queued in `order`) the first time it is reached.
+fn local_state(
+    dfa: &dense::DFA<Vec<u32>>,
+    next: StateID,
+    local: &mut BTreeMap<StateID, u16>,
+    order: &mut Vec<StateID>,
+) -> u16 {
+    if dfa.is_dead_state(next) {
+        return 0;
+    }
+    *local.entry(next).or_insert_with(|| {
+        order.push(next);
+        u16::try_from(order.len()).expect("fewer than 65536 states")
+    })
+}
+
 /// Re-encodes an anchored `MatchKind::All` DFA over digits as a compact table: local state 0
 /// is dead, 1 the start; row `s` of the transitions holds the 10 next states on the digits 0-9,
 /// and `eoi[s]` the id (in `out.sets`, 0 = empty) of the set of patterns that match when the
@@ -547,17 +564,7 @@ fn compact(dfa: &dense::DFA<Vec<u32>>, out: &mut Output) -> (Vec<u16>, Vec<u16>)
         for d in b'0'..=b'9' {
             let next = dfa.next_state(sid, d);
             assert!(!dfa.is_quit_state(next), "quit state");
-            let id = if dfa.is_dead_state(next) {
-                0
-            } else if let Some(&id) = local.get(&next) {
-                id
-            } else {
-                order.push(next);
-                let id = u16::try_from(order.len()).expect("fewer than 65536 states");
-                local.insert(next, id);
-                id
-            };
-            trans.push(id);
+            trans.push(local_state(dfa, next, &mut local, &mut order));
         }
         eoi.push(match_set(dfa, dfa.next_eoi_state(sid), out));
         i += 1;
@@ -592,17 +599,7 @@ fn compact_prefix(dfa: &dense::DFA<Vec<u32>>, pattern: &str) -> Vec<u16> {
                 "{pattern}: whether a match ends here depends on the next digit"
             );
             more = Some(matched);
-            let id = if dfa.is_dead_state(next) {
-                0
-            } else if let Some(&id) = local.get(&next) {
-                id
-            } else {
-                order.push(next);
-                let id = u16::try_from(order.len()).expect("fewer than 65536 states");
-                local.insert(next, id);
-                id
-            };
-            rows.push(id);
+            rows.push(local_state(dfa, next, &mut local, &mut order));
         }
         rows.push(u16::from(more == Some(true)));
         rows.push(u16::from(dfa.is_match_state(dfa.next_eoi_state(sid))));

@@ -174,11 +174,10 @@ impl<'a> Batch<'a> {
                 },
             });
         }
-        let mut verdicts: Map<&str, Carrier> = hashing::map(self.len());
+        let mut verdicts: Recall<'_, Carrier> = Recall::default();
         for stage in &mut stages {
             if let Stage::Passed(valid, _) = stage
-                && memo(&mut verdicts, &valid.phone, |k| carrier.carrier(k))?
-                    == Carrier::NotSendable
+                && verdicts.get_or(&valid.phone, |k| carrier.carrier(k))? == Carrier::NotSendable
             {
                 *stage = Stage::Failed(ContactCode::NotSendable.into());
             }
@@ -319,18 +318,6 @@ fn apply<'b>(
         failed_phones: &batch.failed_phones,
     };
     Ok(Evaluation::new(read, outcomes))
-}
-
-/// Asks `lookup` about `key` unless this batch already did.
-fn memo<'k, T: Copy>(
-    cache: &mut Map<&'k str, T>,
-    key: &'k str,
-    lookup: impl FnOnce(&str) -> Result<T, LookupError>,
-) -> Result<T, LookupError> {
-    match cache.entry(key) {
-        Entry::Occupied(known) => Ok(*known.get()),
-        Entry::Vacant(slot) => Ok(*slot.insert(lookup(key)?)),
-    }
 }
 
 /// A [`Batch`] that owns the body it was read from: `Send + 'static`, so that reading (a few

@@ -223,12 +223,7 @@ impl<'a> Reader<'a> {
             self.eat(b':')?;
             return Ok(Some(member));
         }
-        let key = self.key()?;
-        Ok(if key.escaped {
-            Member::of(&key.decode())
-        } else {
-            Member::of(key.decode().as_ref())
-        })
+        Ok(Member::of(&self.key()?.decode()))
     }
 
     /// A string token, at its opening quote.
