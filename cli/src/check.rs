@@ -1,6 +1,7 @@
 //! `bulk-contacts check`: rules 1 to 8 on every row, one JSON line per rejected row on
 //! standard output, a summary on standard error.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -9,13 +10,15 @@ use bulk_contacts::e164::{self, Region};
 use bulk_contacts::{ContactCode, ContactError, Engine, Timestamp};
 use serde_json::Value;
 
-use crate::input::{self, Format, InputError, Row};
+use crate::columns::Numbers;
+use crate::input::{self, Format, InputError, Item, Options, Row};
 use crate::progress::Progress;
 
 /// What `check` is asked to do.
 pub struct Check {
     pub file: PathBuf,
     pub format: Format,
+    pub options: Options,
     pub now: Timestamp,
     pub region: Option<Region>,
     /// Benchmarking only: read the rows, run no rule (every row accepted).
@@ -44,21 +47,34 @@ pub fn run(check: &Check) -> Result<u8, InputError> {
     let mut tally = Tally::default();
     let mut progress = Progress::new(&check.file);
     let format = check.format;
-    let mut visit = |row: u64, item: Row<'_>, read: u64| -> Result<(), InputError> {
+    let list_number = check.options.list_number.as_deref();
+    let mut filled = Vec::new();
+    let mut visit = |item: Item<'_>| -> Result<(), InputError> {
         tally.rows += 1;
-        progress.tick(tally.rows, read);
-        let text = match item {
-            Row::Contact(text) => text,
+        progress.tick(tally.rows, item.read);
+        let (row, line) = (item.row, item.line);
+        let (text, numbers) = match item.data {
+            Row::Contact(text, numbers) => (text, numbers),
             Row::Unreadable(message) => {
                 tally.unreadable += 1;
-                return write_unreadable(&mut out, row, &message).map_err(InputError::Write);
+                return write_unreadable(&mut out, row, line, &message).map_err(InputError::Write);
             }
         };
         if check.scan_only {
             tally.accepted += 1;
             return Ok(());
         }
-        match engine.check_contact(text, check.now) {
+        let mut checked = engine.check_contact(text, check.now);
+        let mut text = text;
+        // A JSON row without a list number, with --list-number: checked with it.
+        if let (Ok(Err(error)), Some(list), None) = (&checked, list_number, numbers)
+            && error.code() == ContactCode::MissingListNumber
+            && fill_list_number(text, list, &mut filled)
+        {
+            text = &filled;
+            checked = engine.check_contact(text, check.now);
+        }
+        match checked {
             Ok(Ok(_)) => {
                 tally.accepted += 1;
                 Ok(())
@@ -70,8 +86,8 @@ pub fn run(check: &Check) -> Result<u8, InputError> {
                 }
                 let suggestion = check
                     .region
-                    .and_then(|region| suggestion(text, &error, region));
-                write_rejection(&mut out, row, &error, &engine, suggestion.as_deref())
+                    .and_then(|region| suggestion(text, numbers, &error, region));
+                write_rejection(&mut out, row, line, &error, &engine, suggestion.as_deref())
                     .map_err(InputError::Write)
             }
             Err(_) if format == Format::Json => Err(InputError::Invalid(format!(
@@ -86,16 +102,16 @@ pub fn run(check: &Check) -> Result<u8, InputError> {
                     "row"
                 };
                 let message = format!("{what} {row} {}", not_json(text));
-                write_unreadable(&mut out, row, &message).map_err(InputError::Write)
+                write_unreadable(&mut out, row, line, &message).map_err(InputError::Write)
             }
         }
     };
-    let outcome = input::read(&check.file, format, &mut visit);
+    let outcome = input::read(&check.file, format, &check.options, &mut visit);
     let flushed = out.flush();
     progress.finish();
     outcome?;
     flushed.map_err(InputError::Write)?;
-    summary(&tally, started.elapsed().as_secs_f64());
+    summary(&tally, started.elapsed().as_secs_f64()).map_err(InputError::Write)?;
     let rejected = tally.rows - tally.accepted;
     Ok(u8::from(rejected > 0))
 }
@@ -108,33 +124,81 @@ fn not_json(text: &[u8]) -> String {
     }
 }
 
+/// `text` (a JSON contact without a list number) with `list_number` set to `list`, in
+/// `filled`; false when it is not an object.
+pub fn fill_list_number(text: &[u8], list: &str, filled: &mut Vec<u8>) -> bool {
+    let Ok(Value::Object(mut contact)) = serde_json::from_slice::<Value>(text) else {
+        return false;
+    };
+    contact.insert("list_number".to_owned(), Value::String(list.to_owned()));
+    filled.clear();
+    serde_json::to_writer(&mut *filled, &contact).is_ok()
+}
+
+/// The two numbers of a JSON contact, when they are strings: read without building the
+/// contact's other values.
+#[derive(serde::Deserialize)]
+struct JsonNumbers<'a> {
+    #[serde(borrow, default)]
+    phone_number: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    list_number: Option<Cow<'a, str>>,
+}
+
+/// The number `member` of a JSON contact, when it is a string.
+fn json_number<'t>(text: &'t [u8], member: &str) -> Option<Cow<'t, str>> {
+    match serde_json::from_slice::<JsonNumbers<'t>>(text) {
+        Ok(numbers) if member == "phone_number" => numbers.phone_number,
+        Ok(numbers) => numbers.list_number,
+        // The other member is not a string, or a name is repeated (the last one counts).
+        Err(_) => match serde_json::from_slice::<Value>(text).ok()?.get(member)? {
+            Value::String(number) => Some(Cow::Owned(number.clone())),
+            _ => None,
+        },
+    }
+}
+
 /// The canonical form of the number the error is about, when `region` makes it valid:
-/// `phone_number` for `invalid_phone`, `list_number` for `invalid_list_number`.
-fn suggestion(text: &[u8], error: &ContactError, region: Region) -> Option<String> {
-    let member = match error.code() {
-        ContactCode::InvalidPhone => "phone_number",
-        ContactCode::InvalidListNumber => "list_number",
+/// `phone_number` for `invalid_phone`, `list_number` for `invalid_list_number`. A CSV row
+/// hands its numbers; a JSON row's are read from its text.
+fn suggestion(
+    text: &[u8],
+    numbers: Option<Numbers<'_>>,
+    error: &ContactError,
+    region: Region,
+) -> Option<String> {
+    let phone = match error.code() {
+        ContactCode::InvalidPhone => true,
+        ContactCode::InvalidListNumber => false,
         _ => return None,
     };
-    let contact: Value = serde_json::from_slice(text).ok()?;
-    let number = contact.get(member)?.as_str()?;
-    e164::normalize(number, region)
+    let number = match numbers {
+        Some(numbers) => Cow::Borrowed(if phone { numbers.phone } else { numbers.list }?),
+        None => json_number(text, if phone { "phone_number" } else { "list_number" })?,
+    };
+    e164::normalize(&number, region)
         .ok()
         .map(|n| n.as_str().to_owned())
+}
+
+/// `{"row":N,` and, for a CSV row, `"line":L,`.
+fn write_position(out: &mut impl Write, row: u64, line: Option<u64>) -> io::Result<()> {
+    match line {
+        Some(line) => write!(out, "{{\"row\":{row},\"line\":{line},"),
+        None => write!(out, "{{\"row\":{row},"),
+    }
 }
 
 fn write_rejection(
     out: &mut impl Write,
     row: u64,
+    line: Option<u64>,
     error: &ContactError,
     engine: &Engine,
     suggestion: Option<&str>,
 ) -> io::Result<()> {
-    write!(
-        out,
-        "{{\"row\":{row},\"code\":\"{}\",\"error\":",
-        error.code().as_str()
-    )?;
+    write_position(out, row, line)?;
+    write!(out, "\"code\":\"{}\",\"error\":", error.code().as_str())?;
     serde_json::to_writer(&mut *out, &error.message(engine.limits()))?;
     if let Some(field) = error.field() {
         write!(out, ",\"field\":\"{}\"", field.as_str())?;
@@ -146,14 +210,20 @@ fn write_rejection(
     out.write_all(b"}\n")
 }
 
-fn write_unreadable(out: &mut impl Write, row: u64, message: &str) -> io::Result<()> {
-    write!(out, "{{\"row\":{row},\"code\":\"{UNREADABLE}\",\"error\":")?;
+fn write_unreadable(
+    out: &mut impl Write,
+    row: u64,
+    line: Option<u64>,
+    message: &str,
+) -> io::Result<()> {
+    write_position(out, row, line)?;
+    write!(out, "\"code\":\"{UNREADABLE}\",\"error\":")?;
     serde_json::to_writer(&mut *out, message)?;
     out.write_all(b"}\n")
 }
 
 /// The summary on standard error: rows, accepted, rejected by code, speed.
-fn summary(tally: &Tally, seconds: f64) {
+fn summary(tally: &Tally, seconds: f64) -> io::Result<()> {
     let rejected = tally.rows - tally.accepted;
     let rate = if seconds > 0.0 {
         tally.rows as f64 / seconds
@@ -172,6 +242,6 @@ fn summary(tally: &Tally, seconds: f64) {
     if tally.unreadable > 0 {
         text.push_str(&format!("  {UNREADABLE:<22} {}\n", tally.unreadable));
     }
-    // The summary is informative: a closed standard error is no reason to fail.
-    let _ = io::stderr().write_all(text.as_bytes());
+    // A closed standard error ends the run with exit code 2, like a closed standard output.
+    io::stderr().write_all(text.as_bytes())
 }

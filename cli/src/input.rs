@@ -3,10 +3,14 @@
 //! bounded by the longest row, whatever the file's size.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
-use std::path::Path;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
 
-use bulk_contacts::Contact;
+use bulk_contacts::e164::{self, Region};
+
+use crate::columns::{Map, Numbers, Plan};
+use crate::decode::{self, Encoding};
+use crate::sheet::{Broken, Next, Sheet};
 
 /// Bytes asked from the file per read.
 const CHUNK: usize = 1 << 20;
@@ -41,10 +45,34 @@ impl Format {
 /// One row of the input.
 #[derive(Debug)]
 pub enum Row<'a> {
-    /// A contact's JSON text (a `.json` element's text may carry the whitespace around it).
-    Contact(&'a [u8]),
+    /// A contact's JSON text (a `.json` element's text may carry the whitespace around it),
+    /// and, for a CSV row, its numbers as the contact sends them.
+    Contact(&'a [u8], Option<Numbers<'a>>),
     /// A row that cannot be read, and why.
     Unreadable(String),
+}
+
+/// A row with where it is: its 1-based number, for a CSV row the 1-based physical line where
+/// its record starts, and how many bytes of the input have been read (for a progress bar).
+#[derive(Debug)]
+pub struct Item<'a> {
+    pub row: u64,
+    pub line: Option<u64>,
+    pub read: u64,
+    pub data: Row<'a>,
+}
+
+/// How to read a file beyond its format.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// CSV: the separator (default: from a `sep=` line or the header).
+    pub delimiter: Option<u8>,
+    /// CSV: `--map 'HEADER=member'`.
+    pub maps: Vec<Map>,
+    /// CSV: `--list-number`, for rows without a list number (JSON rows: the caller's).
+    pub list_number: Option<String>,
+    /// CSV: `check --fix-out`: the file to write, and the region numbers normalize in.
+    pub fix_out: Option<(PathBuf, Region)>,
 }
 
 /// Why a file cannot be read as a whole (exit code 2), or why the visitor stopped.
@@ -69,18 +97,33 @@ impl std::fmt::Display for InputError {
     }
 }
 
-/// What a visitor is called with: the row's 1-based number, the row, and how many bytes of
-/// the file have been read so far (for a progress bar).
-pub trait Visit: FnMut(u64, Row<'_>, u64) -> Result<(), InputError> {}
-impl<F: FnMut(u64, Row<'_>, u64) -> Result<(), InputError>> Visit for F {}
+/// What a visitor is called with: each row, in order.
+pub trait Visit: FnMut(Item<'_>) -> Result<(), InputError> {}
+impl<F: FnMut(Item<'_>) -> Result<(), InputError>> Visit for F {}
 
-/// Reads `path` in `format`, calling `visit` for each row in order.
-pub fn read(path: &Path, format: Format, visit: &mut impl Visit) -> Result<(), InputError> {
-    let file = File::open(path).map_err(InputError::Read)?;
+/// Calls `visit` for a JSON row.
+fn json_row(visit: &mut impl Visit, row: u64, data: Row<'_>, read: u64) -> Result<(), InputError> {
+    visit(Item {
+        row,
+        line: None,
+        read,
+        data,
+    })
+}
+
+/// Reads `path` in `format` (UTF-8 with or without a byte-order mark, or UTF-16 with one),
+/// calling `visit` for each row in order.
+pub fn read(
+    path: &Path,
+    format: Format,
+    options: &Options,
+    visit: &mut impl Visit,
+) -> Result<(), InputError> {
+    let opened = decode::open(path)?;
     match format {
-        Format::Jsonl => jsonl(file, visit),
-        Format::Json => JsonBody::new(file).read(visit),
-        Format::Csv => csv(file, visit),
+        Format::Jsonl => jsonl(opened.reader, visit),
+        Format::Json => JsonBody::new(opened.reader).read(visit),
+        Format::Csv => csv(opened.reader, opened.encoding, options, visit),
     }
 }
 
@@ -136,7 +179,7 @@ pub fn jsonl(mut file: impl Read, visit: &mut impl Visit) -> Result<(), InputErr
                 // Longer than a row may be: report it and drop it up to its newline.
                 line += 1;
                 let message = format!("line {line} is longer than {MAX_ROW} bytes");
-                visit(line, Row::Unreadable(message), consumed + end as u64)?;
+                json_row(visit, line, Row::Unreadable(message), consumed + end as u64)?;
                 consumed += end as u64;
                 end = 0;
                 skipping = true;
@@ -154,18 +197,10 @@ fn jsonl_line(line: u64, text: &[u8], read: u64, visit: &mut impl Visit) -> Resu
     if text.iter().all(|&b| is_space(b)) {
         return Ok(());
     }
-    visit(line, Row::Contact(text), read)
+    json_row(visit, line, Row::Contact(text, None), read)
 }
 
-fn read_some(file: &mut impl Read, buf: &mut [u8]) -> Result<usize, InputError> {
-    loop {
-        match file.read(buf) {
-            Ok(n) => return Ok(n),
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(InputError::Read(error)),
-        }
-    }
-}
+use decode::read_some;
 
 /// Why a `.json` file is not a request body.
 fn not_a_body(problem: impl std::fmt::Display) -> InputError {
@@ -440,10 +475,10 @@ impl<R: Read> JsonBody<R> {
             }
             let read = self.offset;
             if captured.kept {
-                visit(row, Row::Contact(&self.text), read)?;
+                json_row(visit, row, Row::Contact(&self.text, None), read)?;
             } else {
                 let message = format!("element {row} is longer than {MAX_ROW} bytes of JSON text");
-                visit(row, Row::Unreadable(message), read)?;
+                json_row(visit, row, Row::Unreadable(message), read)?;
             }
             match stop {
                 Stop::Comma => continue,
@@ -509,132 +544,164 @@ fn shown(b: u8) -> String {
     }
 }
 
-/// How a CSV column becomes a contact's member.
-enum Column {
-    /// `phone_number`, `list_number`, `signup_date`, `ip_address`, `url`, other members: the
-    /// cell as a string.
-    Text(String),
-    /// One of the four flags: `true`/`false` (any case, surrounding spaces ignored) as a
-    /// boolean, anything else as the string it is.
-    Flag(String),
-    /// `custom_fields.NAME`: the cell as a string in `custom_fields`.
-    Custom(String),
-}
-
-const FLAGS: [&str; 4] = [
-    "use_journeys",
-    "skip_journey_if_exists",
-    "use_validation",
-    "replace_custom_fields",
-];
-
-/// CSV with a header row: row N is the Nth record after the header. Each record becomes a
-/// [`Contact`] (an empty cell: the member is not sent) serialized as the CLI would send it.
-/// A record with a different number of cells than the header, or a cell that is not UTF-8,
-/// is unreadable.
-pub fn csv(file: impl Read, visit: &mut impl Visit) -> Result<(), InputError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .buffer_capacity(CHUNK)
-        .from_reader(file);
-    let headers = reader
-        .headers()
-        .map_err(|error| csv_error(error, "the header row"))?
-        .clone();
-    if headers.is_empty() || headers.iter().all(str::is_empty) {
+/// CSV with a header row (SPEC §9.1): row N is the Nth record after the header that is not
+/// empty. Each record becomes the contact's JSON text (an empty cell: the member is not sent;
+/// see [`Plan`]). A record with a different number of cells than the header, a cell that is
+/// not UTF-8, or a quote problem ([`Broken`]) makes an unreadable row.
+fn csv(
+    src: impl Read,
+    encoding: Encoding,
+    options: &Options,
+    visit: &mut impl Visit,
+) -> Result<(), InputError> {
+    let sink: Option<Box<dyn Write>> = match &options.fix_out {
+        Some((path, _)) => {
+            let file = File::create(path).map_err(|error| {
+                InputError::Invalid(format!("cannot create {}: {error}", path.display()))
+            })?;
+            let mut out = io::BufWriter::with_capacity(1 << 16, file);
+            if encoding.had_bom() {
+                out.write_all("\u{feff}".as_bytes())
+                    .map_err(InputError::Write)?;
+            }
+            Some(Box::new(out))
+        }
+        None => None,
+    };
+    let mut sheet = Sheet::new(src, options.delimiter, sink);
+    let Some((header, _)) = sheet.header()? else {
         return Err(InputError::Invalid(
             "the CSV file has no header row".to_owned(),
         ));
+    };
+    if header.iter().all(|name| name.trim().is_empty()) {
+        return Err(InputError::Invalid(
+            "the CSV file's header row names no column".to_owned(),
+        ));
     }
-    let mut columns = Vec::with_capacity(headers.len());
-    for (at, name) in headers.iter().enumerate() {
-        if headers.iter().take(at).any(|earlier| earlier == name) {
-            return Err(InputError::Invalid(format!(
-                "the CSV header names the column {name:?} twice"
-            )));
-        }
-        columns.push(if let Some(field) = name.strip_prefix("custom_fields.") {
-            Column::Custom(field.to_owned())
-        } else if FLAGS.contains(&name) {
-            Column::Flag(name.to_owned())
-        } else {
-            Column::Text(name.to_owned())
-        });
+    let mut plan = Plan::new(&header, &options.maps, options.list_number.as_deref())
+        .map_err(InputError::Invalid)?;
+    let mut stderr = io::stderr().lock();
+    for warning in plan.warnings() {
+        writeln!(stderr, "bulk-contacts: warning: {warning}").map_err(InputError::Write)?;
     }
-    let mut record = csv::ByteRecord::new();
+    drop(stderr);
+    let (phone_column, list_column) = plan.number_columns();
+    let region = options.fix_out.as_ref().map(|(_, region)| *region);
     let mut text = Vec::new();
     let mut row = 0u64;
     loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {}
-            Err(error) => {
-                // A record the parser cannot read; an I/O error ends the file.
-                if matches!(error.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(csv_error(error, "a record"));
-                }
+        let next = sheet.next()?;
+        let read = sheet.read();
+        let (line, message) = match next {
+            Next::End => break,
+            Next::Broken { line, why, resume } => {
                 row += 1;
-                let read = reader.position().byte();
-                visit(row, Row::Unreadable(error.to_string()), read)?;
-                continue;
+                (line, broken(&plan, row, line, &why, resume))
             }
-        }
-        row += 1;
-        let read = reader.position().byte();
-        let line = record.position().map_or(0, |p| p.line());
-        if record.len() != columns.len() {
-            let message = format!(
-                "row {row} (line {line}) has {} cells, the header has {}",
-                record.len(),
-                columns.len()
-            );
-            visit(row, Row::Unreadable(message), read)?;
-            continue;
-        }
-        match contact(&columns, &record) {
-            Ok(contact) => {
-                text.clear();
-                // A `Contact` always serializes (its names are strings).
-                serde_json::to_writer(&mut text, &contact)
-                    .map_err(|error| InputError::Invalid(error.to_string()))?;
-                visit(row, Row::Contact(&text), read)?;
+            Next::Record { line } => {
+                row += 1;
+                if sheet.width() != plan.width() {
+                    let message = format!(
+                        "row {row} (line {line}) has {} cells, the header has {}",
+                        sheet.width(),
+                        plan.width()
+                    );
+                    (line, message)
+                } else {
+                    let (cells, ends) = sheet.cells();
+                    match plan.contact(cells, ends, &mut text) {
+                        Ok(numbers) => {
+                            visit(Item {
+                                row,
+                                line: Some(line),
+                                read,
+                                data: Row::Contact(&text, Some(numbers)),
+                            })?;
+                            if let Some(region) = region {
+                                fix(&mut sheet, phone_column, list_column, region)?;
+                            }
+                            continue;
+                        }
+                        Err(column) => (
+                            line,
+                            format!(
+                                "row {row} (line {line}): the cell of column {} ({:?}) is not UTF-8",
+                                column + 1,
+                                plan.name(column)
+                            ),
+                        ),
+                    }
+                }
             }
-            Err(column) => {
-                let message = format!(
-                    "row {row} (line {line}): the cell of column {} is not UTF-8",
-                    column + 1
-                );
-                visit(row, Row::Unreadable(message), read)?;
-            }
-        }
-    }
-}
-
-/// The contact of one CSV record, or the index of a cell that is not UTF-8.
-fn contact(columns: &[Column], record: &csv::ByteRecord) -> Result<Contact, usize> {
-    let mut contact = Contact::default();
-    for (at, (column, cell)) in columns.iter().zip(record.iter()).enumerate() {
-        if cell.is_empty() {
-            continue;
-        }
-        let cell = std::str::from_utf8(cell).map_err(|_| at)?;
-        contact = match column {
-            Column::Text(name) => contact.member(name.as_str(), cell),
-            Column::Custom(name) => contact.custom_field(name.as_str(), cell),
-            Column::Flag(name) => match cell.trim() {
-                flag if flag.eq_ignore_ascii_case("true") => contact.member(name.as_str(), true),
-                flag if flag.eq_ignore_ascii_case("false") => contact.member(name.as_str(), false),
-                _ => contact.member(name.as_str(), cell),
-            },
         };
+        visit(Item {
+            row,
+            line: Some(line),
+            read,
+            data: Row::Unreadable(message),
+        })?;
     }
-    Ok(contact)
+    sheet.finish()
 }
 
-fn csv_error(error: csv::Error, what: &str) -> InputError {
-    match error.into_kind() {
-        csv::ErrorKind::Io(error) => InputError::Read(error),
-        kind => InputError::Invalid(format!("cannot read {what} of the CSV file: {kind:?}")),
+/// The message of a record that cannot be read.
+fn broken(plan: &Plan, row: u64, line: u64, why: &Broken, resume: u64) -> String {
+    let column = |at: usize| format!("column {} ({:?})", at + 1, plan.name(at));
+    let goes_on = format!("reading goes on at line {resume}");
+    match *why {
+        Broken::Unclosed {
+            column: at,
+            line: opened,
+        } => format!(
+            "row {row} (line {line}): the quoted cell of {} opened on line {opened} is never closed; {goes_on}",
+            column(at)
+        ),
+        Broken::Stray {
+            column: at,
+            line: opened,
+            closed,
+            byte,
+        } => format!(
+            "row {row} (line {line}): the quoted cell of {} opened on line {opened} closes on line {closed} \
+             and goes on with {}: a quote is missing or stray (a quote inside a quoted cell is written twice); {goes_on}",
+            column(at),
+            shown(byte)
+        ),
+        Broken::Runaway {
+            cells,
+            width,
+            column: at,
+            line: opened,
+        } => format!(
+            "row {row} (line {line}) has {cells} cells, the header has {width}: the quoted cell of {} \
+             opened on line {opened} runs over several lines, so a quote is probably missing; {goes_on}",
+            column(at)
+        ),
+        Broken::TooLong => format!("row {row} (line {line}) is longer than {MAX_ROW} bytes"),
     }
+}
+
+/// `check --fix-out`: the phone and list cells of the record just read that are not E.164
+/// but normalize in `region`, rewritten to their E.164 form.
+fn fix(
+    sheet: &mut Sheet<impl Read>,
+    phone: usize,
+    list: Option<usize>,
+    region: Region,
+) -> Result<(), InputError> {
+    let mut columns = [Some(phone), list];
+    columns.sort_unstable();
+    for at in columns.into_iter().flatten() {
+        let canonical = match std::str::from_utf8(sheet.cell(at)) {
+            Ok(cell) if !cell.is_empty() && !e164::is_valid(cell) => {
+                e164::normalize(cell, region).ok()
+            }
+            _ => None,
+        };
+        if let Some(canonical) = canonical {
+            sheet.replace(at, canonical.as_str())?;
+        }
+    }
+    Ok(())
 }

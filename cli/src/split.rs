@@ -10,13 +10,14 @@ use bulk_contacts::e164::{self, Region};
 use bulk_contacts::{ErrorEntry, Limits, Pushed, RequestBody, Splitter};
 use serde_json::Value;
 
-use crate::input::{self, Format, InputError, Row};
+use crate::input::{self, Format, InputError, Item, Options, Row};
 use crate::progress::Progress;
 
 /// What `split` is asked to do.
 pub struct Split {
     pub file: PathBuf,
     pub format: Format,
+    pub options: Options,
     pub out: PathBuf,
     /// Rewrite `phone_number` and `list_number` strings that are not valid E.164 but
     /// normalize in this region to their canonical form.
@@ -44,14 +45,16 @@ pub fn run(split: &Split) -> Result<u8, InputError> {
     let mut progress = Progress::new(&split.file);
     let (mut rows, mut not_written, mut normalized) = (0u64, 0u64, 0u64);
     let format = split.format;
-    let mut visit = |row: u64, item: Row<'_>, read: u64| -> Result<(), InputError> {
+    let list_number = split.options.list_number.as_deref();
+    let mut visit = |item: Item<'_>| -> Result<(), InputError> {
         rows += 1;
-        progress.tick(rows, read);
-        let text = match item {
-            Row::Contact(text) => text,
+        progress.tick(rows, item.read);
+        let (row, line) = (item.row, item.line);
+        let text = match item.data {
+            Row::Contact(text, _) => text,
             Row::Unreadable(message) => {
                 not_written += 1;
-                return report(&mut out, row, "unreadable_row", &message);
+                return report(&mut out, row, line, "unreadable_row", &message);
             }
         };
         let mut contact = match serde_json::from_slice::<Value>(text) {
@@ -75,23 +78,27 @@ pub fn run(split: &Split) -> Result<u8, InputError> {
                 return report(
                     &mut out,
                     row,
+                    line,
                     "unreadable_row",
                     &format!("{what} {row} {why}"),
                 );
             }
         };
+        if let Some(list) = list_number {
+            fill_list_number(&mut contact, list);
+        }
         if let Some(region) = split.region {
             normalized += normalize(&mut contact, region);
         }
         match writer.push(row, &contact)? {
             Some(entry) => {
                 not_written += 1;
-                report(&mut out, row, &entry.code, &entry.error)
+                report(&mut out, row, line, &entry.code, &entry.error)
             }
             None => Ok(()),
         }
     };
-    let outcome = input::read(&split.file, format, &mut visit);
+    let outcome = input::read(&split.file, format, &split.options, &mut visit);
     progress.finish();
     outcome?;
     writer.finish()?;
@@ -106,7 +113,9 @@ pub fn run(split: &Split) -> Result<u8, InputError> {
     if split.region.is_some() {
         text.push_str(&format!("  {normalized} numbers rewritten to E.164\n"));
     }
-    let _ = io::stderr().write_all(text.as_bytes());
+    io::stderr()
+        .write_all(text.as_bytes())
+        .map_err(InputError::Write)?;
     Ok(u8::from(not_written > 0))
 }
 
@@ -159,9 +168,34 @@ fn normalize(contact: &mut Value, region: Region) -> u64 {
     rewritten
 }
 
-/// `{"row": N, "code": …, "error": …}` on standard output.
-fn report(out: &mut impl Write, row: u64, code: &str, error: &str) -> Result<(), InputError> {
-    let line = serde_json::json!({"row": row, "code": code, "error": error});
+/// `--list-number`: the list of a contact whose own list number is absent, `null` or a
+/// string that is empty after trimming (what rule 4 calls missing).
+fn fill_list_number(contact: &mut Value, list: &str) {
+    let Value::Object(members) = contact else {
+        return;
+    };
+    let missing = match members.get("list_number") {
+        None | Some(Value::Null) => true,
+        Some(Value::String(number)) => number.trim().is_empty(),
+        Some(_) => false,
+    };
+    if missing {
+        members.insert("list_number".to_owned(), Value::String(list.to_owned()));
+    }
+}
+
+/// `{"row": N, "line": L, "code": …, "error": …}` on standard output (`line` for CSV rows).
+fn report(
+    out: &mut impl Write,
+    row: u64,
+    line: Option<u64>,
+    code: &str,
+    error: &str,
+) -> Result<(), InputError> {
+    let line = match line {
+        Some(line) => serde_json::json!({"row": row, "line": line, "code": code, "error": error}),
+        None => serde_json::json!({"row": row, "code": code, "error": error}),
+    };
     serde_json::to_writer(&mut *out, &line)
         .map_err(io::Error::from)
         .and_then(|()| out.write_all(b"\n"))

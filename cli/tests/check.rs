@@ -375,11 +375,11 @@ fn csv_columns_become_members() {
     let lines = run.lines();
     assert_eq!(
         lines[0],
-        json!({"row": 3, "code": "invalid_phone", "error": "phone_number must be a valid E.164 number", "suggestion": "+14155559876"})
+        json!({"row": 3, "line": 4, "code": "invalid_phone", "error": "phone_number must be a valid E.164 number", "suggestion": "+14155559876"})
     );
     assert_eq!(
         lines[1],
-        json!({"row": 4, "code": "invalid_field", "error": "use_journeys must be a boolean", "field": "use_journeys"})
+        json!({"row": 4, "line": 5, "code": "invalid_field", "error": "use_journeys must be a boolean", "field": "use_journeys"})
     );
     assert_eq!(lines[2]["row"], 5);
     assert_eq!(lines[2]["code"], "missing_phone_number");
@@ -389,8 +389,10 @@ fn csv_columns_become_members() {
         lines[3]["error"],
         "row 6 (line 7) has 2 cells, the header has 6"
     );
-    // Row 7 spans two lines; row 8's list number is not valid as a US number either.
+    // Row 7 spans two lines, so row 8 starts on line 10; its list number is not valid as a
+    // US number either.
     assert_eq!(lines[4]["row"], 8);
+    assert_eq!(lines[4]["line"], 10);
     assert_eq!(lines[4]["code"], "invalid_list_number");
     assert_eq!(lines.len(), 5);
     assert!(
