@@ -1,6 +1,8 @@
 //! The engine: the batch-level checks of SPEC §3 in order, and [`Engine::handle`], the whole
 //! request for callers whose lookups are synchronous.
 
+use std::borrow::Cow;
+
 use jiff::Timestamp;
 use subtle::ConstantTimeEq;
 
@@ -22,6 +24,18 @@ pub struct Request<'a> {
     pub body: &'a [u8],
     /// The time the request is evaluated at.
     pub now: Timestamp,
+}
+
+/// What [`Engine::check_contact_with_numbers`] returns: rules 1 to 8 on one contact, and its
+/// numbers when they are JSON strings (unescaped, untrimmed, as sent).
+#[derive(Debug)]
+pub struct CheckedContact<'t> {
+    /// What [`Engine::check_contact`] returns for the contact.
+    pub check: Result<Valid<'t>, ContactError>,
+    /// `phone_number`, when a string.
+    pub phone_number: Option<Cow<'t, str>>,
+    /// `list_number`, when a string.
+    pub list_number: Option<Cow<'t, str>>,
 }
 
 /// The decision logic, configured with its limits. Cheap to copy, shareable across threads.
@@ -157,6 +171,29 @@ impl Engine {
         now: Timestamp,
     ) -> Result<Result<Valid<'t>, ContactError>, NotJson> {
         request::check_one(text, &self.limits, now)
+    }
+
+    /// [`Engine::check_contact`], also handing the contact's `phone_number` and `list_number`
+    /// when they are JSON strings, unescaped and as sent: what a client
+    /// needs to suggest the canonical form of a rejected number (`e164::normalize`) without
+    /// reading the text a second time.
+    ///
+    /// ```
+    /// use bulk_contacts::{ContactCode, Engine, Timestamp};
+    ///
+    /// let now: Timestamp = "2025-06-01T00:00:00Z".parse().unwrap();
+    /// let text = br#"{"phone_number": "415-555-9876", "list_number": "+18005551234"}"#;
+    /// let checked = Engine::default().check_contact_with_numbers(text, now).unwrap();
+    /// assert_eq!(checked.check.unwrap_err().code(), ContactCode::InvalidPhone);
+    /// assert_eq!(checked.phone_number.as_deref(), Some("415-555-9876"));
+    /// assert_eq!(checked.list_number.as_deref(), Some("+18005551234"));
+    /// ```
+    pub fn check_contact_with_numbers<'t>(
+        &self,
+        text: &'t [u8],
+        now: Timestamp,
+    ) -> Result<CheckedContact<'t>, NotJson> {
+        request::check_one_with_numbers(text, &self.limits, now)
     }
 
     /// The whole request, with synchronous lookups: status and body.

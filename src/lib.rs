@@ -82,7 +82,7 @@ pub use batching::{
     split,
 };
 pub use codes::{ContactCode, ContactError, Field, Rejection};
-pub use engine::{Engine, Request};
+pub use engine::{CheckedContact, Engine, Request};
 pub use jiff::Timestamp;
 pub use limits::Limits;
 pub use lookup::{

@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use jiff::Timestamp;
 
 use crate::codes::{ContactError, Field, Member, Rejection};
+use crate::engine::CheckedContact;
 use crate::limits::Limits;
 use crate::rules::{self, Valid};
 use crate::scan::{Invalid, Reader, Scanned, Token};
@@ -35,6 +36,25 @@ pub(crate) fn check_one<'t>(
         now,
         &mut rules::Memo::default(),
     ))
+}
+
+/// [`check_one`], with the contact's `phone_number` and `list_number` when they are strings
+/// (unescaped), read from the same scan.
+pub(crate) fn check_one_with_numbers<'t>(
+    text: &'t [u8],
+    limits: &Limits,
+    now: Timestamp,
+) -> Result<CheckedContact<'t>, NotJson> {
+    let contact = one(text)?;
+    let string = |member: Member| match contact.field(member) {
+        Some(Token::String(s)) => Some(s.decode()),
+        _ => None,
+    };
+    Ok(CheckedContact {
+        phone_number: string(Member::PhoneNumber),
+        list_number: string(Member::ListNumber),
+        check: rules::check(&contact, limits, now, &mut rules::Memo::default()),
+    })
 }
 
 fn one(text: &[u8]) -> Result<Scanned<'_>, NotJson> {

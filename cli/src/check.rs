@@ -7,10 +7,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use bulk_contacts::e164::{self, Region};
-use bulk_contacts::{ContactCode, ContactError, Engine, Timestamp};
+use bulk_contacts::{CheckedContact, ContactCode, ContactError, Engine, Timestamp};
 use serde_json::Value;
 
-use crate::columns::Numbers;
 use crate::input::{self, Format, InputError, Item, Options, Row};
 use crate::progress::Progress;
 
@@ -53,8 +52,8 @@ pub fn run(check: &Check) -> Result<u8, InputError> {
         tally.rows += 1;
         progress.tick(tally.rows, item.read);
         let (row, line) = (item.row, item.line);
-        let (text, numbers) = match item.data {
-            Row::Contact(text, numbers) => (text, numbers),
+        let text = match item.data {
+            Row::Contact(text) => text,
             Row::Unreadable(message) => {
                 tally.unreadable += 1;
                 return write_unreadable(&mut out, row, line, &message).map_err(InputError::Write);
@@ -64,29 +63,40 @@ pub fn run(check: &Check) -> Result<u8, InputError> {
             tally.accepted += 1;
             return Ok(());
         }
-        let mut checked = engine.check_contact(text, check.now);
+        let mut checked = engine.check_contact_with_numbers(text, check.now);
         let mut text = text;
-        // A JSON row without a list number, with --list-number: checked with it.
-        if let (Ok(Err(error)), Some(list), None) = (&checked, list_number, numbers)
+        // A JSON row without a list number, with --list-number: checked with it (a CSV row
+        // has it already).
+        if let (
+            Ok(CheckedContact {
+                check: Err(error), ..
+            }),
+            Some(list),
+            None,
+        ) = (&checked, list_number, line)
             && error.code() == ContactCode::MissingListNumber
             && fill_list_number(text, list, &mut filled)
         {
             text = &filled;
-            checked = engine.check_contact(text, check.now);
+            checked = engine.check_contact_with_numbers(text, check.now);
         }
         match checked {
-            Ok(Ok(_)) => {
+            Ok(CheckedContact { check: Ok(_), .. }) => {
                 tally.accepted += 1;
                 Ok(())
             }
-            Ok(Err(error)) => {
+            Ok(CheckedContact {
+                check: Err(error),
+                phone_number,
+                list_number,
+            }) => {
                 let code = error.code();
                 if let Some(at) = ContactCode::ALL.iter().position(|c| *c == code) {
                     tally.by_code[at] += 1;
                 }
                 let suggestion = check
                     .region
-                    .and_then(|region| suggestion(text, numbers, &error, region));
+                    .and_then(|region| suggestion(phone_number, list_number, &error, region));
                 write_rejection(&mut out, row, line, &error, &engine, suggestion.as_deref())
                     .map_err(InputError::Write)
             }
@@ -135,46 +145,19 @@ pub fn fill_list_number(text: &[u8], list: &str, filled: &mut Vec<u8>) -> bool {
     serde_json::to_writer(&mut *filled, &contact).is_ok()
 }
 
-/// The two numbers of a JSON contact, when they are strings: read without building the
-/// contact's other values.
-#[derive(serde::Deserialize)]
-struct JsonNumbers<'a> {
-    #[serde(borrow, default)]
-    phone_number: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    list_number: Option<Cow<'a, str>>,
-}
-
-/// The number `member` of a JSON contact, when it is a string.
-fn json_number<'t>(text: &'t [u8], member: &str) -> Option<Cow<'t, str>> {
-    match serde_json::from_slice::<JsonNumbers<'t>>(text) {
-        Ok(numbers) if member == "phone_number" => numbers.phone_number,
-        Ok(numbers) => numbers.list_number,
-        // The other member is not a string, or a name is repeated (the last one counts).
-        Err(_) => match serde_json::from_slice::<Value>(text).ok()?.get(member)? {
-            Value::String(number) => Some(Cow::Owned(number.clone())),
-            _ => None,
-        },
-    }
-}
-
 /// The canonical form of the number the error is about, when `region` makes it valid:
-/// `phone_number` for `invalid_phone`, `list_number` for `invalid_list_number`. A CSV row
-/// hands its numbers; a JSON row's are read from its text.
+/// `phone_number` for `invalid_phone`, `list_number` for `invalid_list_number` (the contact's
+/// numbers as the engine read them, when strings).
 fn suggestion(
-    text: &[u8],
-    numbers: Option<Numbers<'_>>,
+    phone: Option<Cow<'_, str>>,
+    list: Option<Cow<'_, str>>,
     error: &ContactError,
     region: Region,
 ) -> Option<String> {
-    let phone = match error.code() {
-        ContactCode::InvalidPhone => true,
-        ContactCode::InvalidListNumber => false,
+    let number = match error.code() {
+        ContactCode::InvalidPhone => phone?,
+        ContactCode::InvalidListNumber => list?,
         _ => return None,
-    };
-    let number = match numbers {
-        Some(numbers) => Cow::Borrowed(if phone { numbers.phone } else { numbers.list }?),
-        None => json_number(text, if phone { "phone_number" } else { "list_number" })?,
     };
     e164::normalize(&number, region)
         .ok()

@@ -155,17 +155,9 @@ pub struct Plan {
     phone: usize,
     list: Option<usize>,
     /// `--list-number`, as a JSON string.
-    default_list: Option<(String, Vec<u8>)>,
+    default_list: Option<Vec<u8>>,
     /// The `custom_fields` cells of the record being written (reused).
     custom: Vec<usize>,
-}
-
-/// The numbers of a record, as the contact sends them (the list number from `--list-number`
-/// when the row has none).
-#[derive(Debug, Clone, Copy)]
-pub struct Numbers<'a> {
-    pub phone: Option<&'a str>,
-    pub list: Option<&'a str>,
 }
 
 /// How `names` reads, for messages: `"A", "B", "C"`.
@@ -221,7 +213,7 @@ impl Plan {
             }
             let key = match &target {
                 Target::Member { name, .. } | Target::Custom(name) => {
-                    let mut key = json_string(name);
+                    let mut key = json_string(name.as_bytes());
                     key.push(b':');
                     key
                 }
@@ -257,7 +249,7 @@ impl Plan {
             columns,
             phone,
             list,
-            default_list: default_list.map(|n| (n.to_owned(), json_string(n))),
+            default_list: default_list.map(|n| json_string(n.as_bytes())),
             custom: Vec::new(),
         })
     }
@@ -302,50 +294,59 @@ impl Plan {
         warnings
     }
 
-    /// Writes the contact of a record (`cells`, cut at `ends`) into `text` as JSON: an empty
-    /// cell sends nothing; returns its numbers, or the column of a cell that is not UTF-8.
-    pub fn contact<'a>(
-        &'a mut self,
-        cells: &'a [u8],
-        ends: &[usize],
+    /// Writes the contact of a record into `text` as JSON: cell `k` is `data[spans[k]]`, and
+    /// an empty cell sends nothing. `contiguous`: the cells are one run of `data` with single
+    /// ASCII separators between them, so one UTF-8 check covers them all. The error: the
+    /// column of a cell that is not UTF-8.
+    pub fn contact(
+        &mut self,
+        data: &[u8],
+        spans: &[(usize, usize)],
+        contiguous: bool,
         text: &mut Vec<u8>,
-    ) -> Result<Numbers<'a>, usize> {
+    ) -> Result<(), usize> {
+        let whole = match (spans.first(), spans.last()) {
+            (Some(first), Some(last)) => &data[first.0..last.1],
+            _ => &[][..],
+        };
+        if !(contiguous && std::str::from_utf8(whole).is_ok()) {
+            for (at, &(start, stop)) in spans.iter().enumerate() {
+                if self.columns[at].target != Target::Ignored
+                    && std::str::from_utf8(&data[start..stop]).is_err()
+                {
+                    return Err(at);
+                }
+            }
+        }
         text.clear();
         text.push(b'{');
         self.custom.clear();
-        let mut numbers = Numbers {
-            phone: None,
-            list: None,
-        };
-        let mut start = 0;
-        for (at, (column, &stop)) in self.columns.iter().zip(ends).enumerate() {
-            let cell = &cells[start..stop];
-            start = stop;
-            if cell.is_empty() || column.target == Target::Ignored {
+        let mut has_list = false;
+        for (at, (column, &(start, stop))) in self.columns.iter().zip(spans).enumerate() {
+            let cell = &data[start..stop];
+            if cell.is_empty() {
                 continue;
             }
-            let cell = std::str::from_utf8(cell).map_err(|_| at)?;
             match &column.target {
+                Target::Ignored => continue,
                 Target::Custom(_) => {
                     self.custom.push(at);
                     continue;
                 }
                 Target::Member { flag: true, .. } => {
                     text.extend_from_slice(&column.key);
-                    match cell.trim() {
-                        f if f.eq_ignore_ascii_case("true") => text.extend_from_slice(b"true"),
-                        f if f.eq_ignore_ascii_case("false") => text.extend_from_slice(b"false"),
+                    match cell.trim_ascii() {
+                        f if f.eq_ignore_ascii_case(b"true") => text.extend_from_slice(b"true"),
+                        f if f.eq_ignore_ascii_case(b"false") => text.extend_from_slice(b"false"),
                         _ => write_string(text, cell),
                     }
                 }
                 _ => {
-                    if at == self.phone {
-                        numbers.phone = Some(cell);
-                    } else if Some(at) == self.list {
-                        if cell.trim().is_empty() && self.default_list.is_some() {
+                    if Some(at) == self.list {
+                        if self.default_list.is_some() && cell.trim_ascii().is_empty() {
                             continue;
                         }
-                        numbers.list = Some(cell);
+                        has_list = true;
                     }
                     text.extend_from_slice(&column.key);
                     write_string(text, cell);
@@ -353,31 +354,29 @@ impl Plan {
             }
             text.push(b',');
         }
-        if numbers.list.is_none()
-            && let Some((list, json)) = &self.default_list
-        {
+        if !has_list && let Some(json) = &self.default_list {
             text.extend_from_slice(b"\"list_number\":");
             text.extend_from_slice(json);
             text.push(b',');
-            numbers.list = Some(list);
         }
         if !self.custom.is_empty() {
             text.extend_from_slice(b"\"custom_fields\":{");
             for &at in &self.custom {
-                let cell = &cells[if at == 0 { 0 } else { ends[at - 1] }..ends[at]];
-                let cell = std::str::from_utf8(cell).map_err(|_| at)?;
+                let (start, stop) = spans[at];
                 text.extend_from_slice(&self.columns[at].key);
-                write_string(text, cell);
+                write_string(text, &data[start..stop]);
                 text.push(b',');
             }
-            *text.last_mut().expect("a field was written") = b'}';
+            if let Some(last) = text.last_mut() {
+                *last = b'}';
+            }
             text.push(b',');
         }
         match text.last_mut() {
             Some(last @ b',') => *last = b'}',
             _ => text.push(b'}'),
         }
-        Ok(numbers)
+        Ok(())
     }
 }
 
@@ -390,23 +389,24 @@ fn describe(target: &Target) -> String {
     }
 }
 
-/// A JSON string of `text`.
-fn json_string(text: &str) -> Vec<u8> {
+/// A JSON string of `text` (UTF-8).
+fn json_string(text: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len() + 2);
     write_string(&mut out, text);
     out
 }
 
-/// Writes `text` as a JSON string: as it is between quotes when nothing needs escaping (what
-/// serde_json writes then too), else through serde_json.
-fn write_string(out: &mut Vec<u8>, text: &str) {
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+/// Writes `text` (UTF-8) as a JSON string: as it is between quotes when nothing needs
+/// escaping (what serde_json writes then too), else through serde_json.
+fn write_string(out: &mut Vec<u8>, text: &[u8]) {
+    if text.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\') {
         out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
+        out.extend_from_slice(text);
         out.push(b'"');
     } else {
-        // Writing a string into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, text);
+        // The caller checked the text is UTF-8; writing into a Vec cannot fail.
+        let text = String::from_utf8_lossy(text);
+        let _ = serde_json::to_writer(&mut *out, text.as_ref());
     }
 }
 
@@ -474,11 +474,9 @@ mod tests {
         )
         .unwrap();
         let cells = b"0415 555 0100a@b.cAda \"A\"3TRUE";
-        let ends = [13, 18, 25, 26, 30];
+        let spans = [(0, 13), (13, 18), (18, 25), (25, 26), (26, 30)];
         let mut text = Vec::new();
-        let numbers = plan.contact(cells, &ends, &mut text).unwrap();
-        assert_eq!(numbers.phone, Some("0415 555 0100"));
-        assert_eq!(numbers.list, Some("+18005551234"));
+        plan.contact(cells, &spans, false, &mut text).unwrap();
         let value: serde_json::Value = serde_json::from_slice(&text).unwrap();
         assert_eq!(
             value,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use bulk_contacts::e164::{self, Region};
 
-use crate::columns::{Map, Numbers, Plan};
+use crate::columns::{Map, Plan};
 use crate::decode::{self, Encoding};
 use crate::sheet::{Broken, Next, Sheet};
 
@@ -45,9 +45,8 @@ impl Format {
 /// One row of the input.
 #[derive(Debug)]
 pub enum Row<'a> {
-    /// A contact's JSON text (a `.json` element's text may carry the whitespace around it),
-    /// and, for a CSV row, its numbers as the contact sends them.
-    Contact(&'a [u8], Option<Numbers<'a>>),
+    /// A contact's JSON text (a `.json` element's text may carry the whitespace around it).
+    Contact(&'a [u8]),
     /// A row that cannot be read, and why.
     Unreadable(String),
 }
@@ -197,7 +196,7 @@ fn jsonl_line(line: u64, text: &[u8], read: u64, visit: &mut impl Visit) -> Resu
     if text.iter().all(|&b| is_space(b)) {
         return Ok(());
     }
-    json_row(visit, line, Row::Contact(text, None), read)
+    json_row(visit, line, Row::Contact(text), read)
 }
 
 use decode::read_some;
@@ -475,7 +474,7 @@ impl<R: Read> JsonBody<R> {
             }
             let read = self.offset;
             if captured.kept {
-                json_row(visit, row, Row::Contact(&self.text, None), read)?;
+                json_row(visit, row, Row::Contact(&self.text), read)?;
             } else {
                 let message = format!("element {row} is longer than {MAX_ROW} bytes of JSON text");
                 json_row(visit, row, Row::Unreadable(message), read)?;
@@ -609,14 +608,14 @@ fn csv(
                     );
                     (line, message)
                 } else {
-                    let (cells, ends) = sheet.cells();
-                    match plan.contact(cells, ends, &mut text) {
-                        Ok(numbers) => {
+                    let (data, spans, contiguous) = sheet.record();
+                    match plan.contact(data, spans, contiguous, &mut text) {
+                        Ok(()) => {
                             visit(Item {
                                 row,
                                 line: Some(line),
                                 read,
-                                data: Row::Contact(&text, Some(numbers)),
+                                data: Row::Contact(&text),
                             })?;
                             if let Some(region) = region {
                                 fix(&mut sheet, phone_column, list_column, region)?;

@@ -101,11 +101,13 @@ pub struct Sheet<R> {
     /// The bytes of `buf` before this have gone to the sink.
     copied: usize,
     sink: Option<Box<dyn Write>>,
-    /// The cells of the record just read: their bytes (quotes removed, `""` made `"`), the
-    /// end of each in `cells`, and each cell's bytes as written in `buf`.
+    /// The cells of the record just read: each cell's bytes are `buf[spans[k]]` when
+    /// `in_place` (a line without quotes), else `cells[spans[k]]` (quotes removed, `""` made
+    /// `"`), and `buf[raw[k]]` as written.
     cells: Vec<u8>,
-    ends: Vec<usize>,
+    spans: Vec<(usize, usize)>,
     raw: Vec<(usize, usize)>,
+    in_place: bool,
     /// The number of header cells, once read.
     width: Option<usize>,
 }
@@ -125,8 +127,9 @@ impl<R: Read> Sheet<R> {
             copied: 0,
             sink,
             cells: Vec::new(),
-            ends: Vec::new(),
+            spans: Vec::new(),
             raw: Vec::new(),
+            in_place: false,
             width: None,
         }
     }
@@ -169,8 +172,8 @@ impl<R: Read> Sheet<R> {
                 )));
             }
         }
-        let mut names = Vec::with_capacity(self.ends.len());
-        for at in 0..self.ends.len() {
+        let mut names = Vec::with_capacity(self.spans.len());
+        for at in 0..self.spans.len() {
             match std::str::from_utf8(self.cell(at)) {
                 Ok(name) => names.push(name.to_owned()),
                 Err(_) => {
@@ -188,18 +191,25 @@ impl<R: Read> Sheet<R> {
 
     /// The number of cells of the record just read.
     pub fn width(&self) -> usize {
-        self.ends.len()
+        self.spans.len()
     }
 
     /// The cell `at` of the record just read.
     pub fn cell(&self, at: usize) -> &[u8] {
-        let start = if at == 0 { 0 } else { self.ends[at - 1] };
-        &self.cells[start..self.ends[at]]
+        let (data, spans, _) = self.record();
+        let (start, stop) = spans[at];
+        &data[start..stop]
     }
 
-    /// Every cell's bytes and the end of each (for building a contact without copying).
-    pub fn cells(&self) -> (&[u8], &[usize]) {
-        (&self.cells, &self.ends)
+    /// The record just read: cell `k` is `data[spans[k]]`; whether the cells are one run of
+    /// `data` with single separators between them.
+    pub fn record(&self) -> (&[u8], &[(usize, usize)], bool) {
+        let data = if self.in_place {
+            &self.buf[..]
+        } else {
+            &self.cells[..]
+        };
+        (data, &self.spans, self.in_place)
     }
 
     /// Bytes of the input read so far (for a progress bar).
@@ -210,7 +220,11 @@ impl<R: Read> Sheet<R> {
     /// Writes `text` to the sink instead of the cell `at` of the record just read. The cells
     /// of one record must be replaced from left to right, before the next call to `next`.
     pub fn replace(&mut self, at: usize, text: &str) -> Result<(), InputError> {
-        let (start, stop) = self.raw[at];
+        let (start, stop) = if self.in_place {
+            self.spans[at]
+        } else {
+            self.raw[at]
+        };
         if let Some(sink) = &mut self.sink {
             sink.write_all(&self.buf[self.copied..start])
                 .and_then(|()| sink.write_all(text.as_bytes()))
@@ -270,9 +284,9 @@ impl<R: Read> Sheet<R> {
                     self.pos = next;
                     self.line += breaks;
                     if let (Some(width), Some((column, open_line, open_at))) = (self.width, spans)
-                        && self.ends.len() != width
+                        && self.spans.len() != width
                     {
-                        let cells = self.ends.len();
+                        let cells = self.spans.len();
                         self.pos = start;
                         self.line = line;
                         let resume = self.resume_after(open_at);
@@ -287,7 +301,7 @@ impl<R: Read> Sheet<R> {
                             resume,
                         });
                     }
-                    if self.cells.is_empty() && self.width.is_some() {
+                    if self.width.is_some() && self.spans.iter().all(|(a, b)| a == b) {
                         continue;
                     }
                     return Ok(Next::Record { line });
@@ -404,13 +418,14 @@ impl<R: Read> Sheet<R> {
         Ok(())
     }
 
-    /// Parses the record at `pos` into `cells`, `ends` and `raw`.
+    /// Parses the record at `pos` into `spans` (and `cells` and `raw` for a line with quotes).
     fn step(&mut self) -> Step {
         let Sheet {
             buf,
             cells,
-            ends,
+            spans: ends,
             raw,
+            in_place,
             ..
         } = self;
         let buf = &buf[..self.end];
@@ -430,11 +445,40 @@ impl<R: Read> Sheet<R> {
             }
             _ => {}
         }
+        // A line without a quote (most of them): its cells are where they are.
+        let stop = match memchr::memchr2(b'\r', b'\n', &buf[i..]) {
+            Some(k) if i + k + 1 < len || eof || buf[i + k] == b'\n' => Some(i + k),
+            Some(_) => return Step::More(None),
+            None if eof => Some(len),
+            None => None,
+        };
+        if let Some(stop) = stop
+            && memchr::memchr(b'"', &buf[i..stop]).is_none()
+        {
+            *in_place = true;
+            for at in memchr::memchr_iter(sep, &buf[i..stop]) {
+                ends.push((i, self.pos + at));
+                i = self.pos + at + 1;
+            }
+            ends.push((i, stop));
+            let (next, breaks) = if stop == len {
+                (len, 0)
+            } else {
+                (line_end(buf, stop), 1)
+            };
+            return Step::Record {
+                next,
+                breaks,
+                spans: None,
+            };
+        }
+        *in_place = false;
         let mut breaks = 0u64;
         let mut spans = None;
         loop {
             let column = ends.len();
             let start = i;
+            let content = cells.len();
             if i < len && buf[i] == b'"' {
                 let (open_line, open_at) = (breaks, i);
                 i += 1;
@@ -488,7 +532,7 @@ impl<R: Read> Sheet<R> {
                     }
                 }
             }
-            ends.push(cells.len());
+            ends.push((content, cells.len()));
             raw.push((start, i));
             if i == len {
                 return Step::Record {

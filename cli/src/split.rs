@@ -51,7 +51,7 @@ pub fn run(split: &Split) -> Result<u8, InputError> {
         progress.tick(rows, item.read);
         let (row, line) = (item.row, item.line);
         let text = match item.data {
-            Row::Contact(text, _) => text,
+            Row::Contact(text) => text,
             Row::Unreadable(message) => {
                 not_written += 1;
                 return report(&mut out, row, line, "unreadable_row", &message);
