@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use bulk_contacts::e164::{self, Region};
-use bulk_contacts::{CheckedContact, ContactCode, ContactError, Engine, Timestamp};
+use bulk_contacts::{CheckedContact, ContactCode, ContactError, Engine, Field, Timestamp};
 use serde_json::Value;
 
 use crate::input::{self, Format, InputError, Item, Options, Row};
@@ -48,6 +48,7 @@ pub fn run(check: &Check) -> Result<u8, InputError> {
     let format = check.format;
     let list_number = check.options.list_number.as_deref();
     let mut filled = Vec::new();
+    let mut entries = Entries::default();
     let mut visit = |item: Item<'_>| -> Result<(), InputError> {
         tally.rows += 1;
         progress.tick(tally.rows, item.read);
@@ -97,7 +98,8 @@ pub fn run(check: &Check) -> Result<u8, InputError> {
                 let suggestion = check
                     .region
                     .and_then(|region| suggestion(phone_number, list_number, &error, region));
-                write_rejection(&mut out, row, line, &error, &engine, suggestion.as_deref())
+                let entry = entries.of(&error, &engine);
+                write_rejection(&mut out, row, line, entry, suggestion.as_deref())
                     .map_err(InputError::Write)
             }
             Err(_) if format == Format::Json => Err(InputError::Invalid(format!(
@@ -172,23 +174,49 @@ fn write_position(out: &mut impl Write, row: u64, line: Option<u64>) -> io::Resu
     }
 }
 
+/// The `"code":…,"error":…[,"field":…]` part of each kind of rejection, written once: rules
+/// 1 to 8 give each code (and field) one message.
+#[derive(Default)]
+struct Entries(Vec<(ContactCode, Option<Field>, Vec<u8>)>);
+
+impl Entries {
+    fn of(&mut self, error: &ContactError, engine: &Engine) -> &[u8] {
+        let (code, field) = (error.code(), error.field());
+        let at = match self
+            .0
+            .iter()
+            .position(|(c, f, _)| *c == code && *f == field)
+        {
+            Some(at) => at,
+            None => {
+                let mut text = format!("\"code\":\"{}\",\"error\":", code.as_str()).into_bytes();
+                // Writing into a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut text, &error.message(engine.limits()));
+                if let Some(field) = field {
+                    text.extend_from_slice(format!(",\"field\":\"{}\"", field.as_str()).as_bytes());
+                }
+                self.0.push((code, field, text));
+                self.0.len() - 1
+            }
+        };
+        &self.0[at].2
+    }
+}
+
 fn write_rejection(
     out: &mut impl Write,
     row: u64,
     line: Option<u64>,
-    error: &ContactError,
-    engine: &Engine,
+    entry: &[u8],
     suggestion: Option<&str>,
 ) -> io::Result<()> {
     write_position(out, row, line)?;
-    write!(out, "\"code\":\"{}\",\"error\":", error.code().as_str())?;
-    serde_json::to_writer(&mut *out, &error.message(engine.limits()))?;
-    if let Some(field) = error.field() {
-        write!(out, ",\"field\":\"{}\"", field.as_str())?;
-    }
+    out.write_all(entry)?;
     if let Some(suggestion) = suggestion {
-        out.write_all(b",\"suggestion\":")?;
-        serde_json::to_writer(&mut *out, suggestion)?;
+        // An E.164 number needs no escaping.
+        out.write_all(b",\"suggestion\":\"")?;
+        out.write_all(suggestion.as_bytes())?;
+        out.write_all(b"\"")?;
     }
     out.write_all(b"}\n")
 }

@@ -140,11 +140,23 @@ fn did_you_mean(name: &str) -> Option<&'static str> {
         .map(|(_, m)| m)
 }
 
-/// A column: what it becomes, and its JSON key (`"name":`), ready to write.
+/// A column: what it becomes, how it is written, and its JSON key (`"name":`), ready to
+/// write.
 #[derive(Debug)]
 struct Column {
     target: Target,
+    kind: Kind,
     key: Vec<u8>,
+}
+
+/// How a column's cell is written (the part of [`Target`] that [`Plan::contact`] reads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Flag,
+    List,
+    Custom,
+    Ignored,
 }
 
 /// The columns of a CSV file, and how a record becomes a contact.
@@ -158,6 +170,8 @@ pub struct Plan {
     default_list: Option<Vec<u8>>,
     /// The `custom_fields` cells of the record being written (reused).
     custom: Vec<usize>,
+    /// The bytes of all keys and punctuation a contact may need beyond its cells.
+    keys: usize,
 }
 
 /// How `names` reads, for messages: `"A", "B", "C"`.
@@ -219,7 +233,14 @@ impl Plan {
                 }
                 Target::Ignored => Vec::new(),
             };
-            columns.push(Column { target, key });
+            let kind = match &target {
+                Target::Member { flag: true, .. } => Kind::Flag,
+                Target::Member { name, .. } if name == "list_number" => Kind::List,
+                Target::Member { .. } => Kind::Text,
+                Target::Custom(_) => Kind::Custom,
+                Target::Ignored => Kind::Ignored,
+            };
+            columns.push(Column { target, kind, key });
         }
         let find = |member: &str| {
             columns
@@ -244,12 +265,14 @@ impl Plan {
             ));
         };
         let list = find("list_number");
+        let keys = columns.iter().map(|c| c.key.len() + 3).sum::<usize>() + 64 + 2 * CUSTOM.len();
         Ok(Plan {
             header: header.to_vec(),
             columns,
             phone,
             list,
             default_list: default_list.map(|n| json_string(n.as_bytes())),
+            keys,
             custom: Vec::new(),
         })
     }
@@ -309,16 +332,29 @@ impl Plan {
             (Some(first), Some(last)) => &data[first.0..last.1],
             _ => &[][..],
         };
-        if !(contiguous && std::str::from_utf8(whole).is_ok()) {
+        let (escape, high) = classify(whole);
+        let plain = contiguous && !escape;
+        let checked = contiguous && (!high || std::str::from_utf8(whole).is_ok());
+        if !checked {
             for (at, &(start, stop)) in spans.iter().enumerate() {
-                if self.columns[at].target != Target::Ignored
+                if self.columns[at].kind != Kind::Ignored
                     && std::str::from_utf8(&data[start..stop]).is_err()
                 {
                     return Err(at);
                 }
             }
         }
+        let write = |text: &mut Vec<u8>, cell: &[u8]| {
+            if plain {
+                text.push(b'"');
+                text.extend_from_slice(cell);
+                text.push(b'"');
+            } else {
+                write_string(text, cell);
+            }
+        };
         text.clear();
+        text.reserve(whole.len() + self.keys);
         text.push(b'{');
         self.custom.clear();
         let mut has_list = false;
@@ -327,29 +363,27 @@ impl Plan {
             if cell.is_empty() {
                 continue;
             }
-            match &column.target {
-                Target::Ignored => continue,
-                Target::Custom(_) => {
+            match column.kind {
+                Kind::Ignored => continue,
+                Kind::Custom => {
                     self.custom.push(at);
                     continue;
                 }
-                Target::Member { flag: true, .. } => {
+                Kind::Flag => {
                     text.extend_from_slice(&column.key);
                     match cell.trim_ascii() {
                         f if f.eq_ignore_ascii_case(b"true") => text.extend_from_slice(b"true"),
                         f if f.eq_ignore_ascii_case(b"false") => text.extend_from_slice(b"false"),
-                        _ => write_string(text, cell),
+                        _ => write(text, cell),
                     }
                 }
-                _ => {
-                    if Some(at) == self.list {
-                        if self.default_list.is_some() && cell.trim_ascii().is_empty() {
-                            continue;
-                        }
-                        has_list = true;
-                    }
+                Kind::List if self.default_list.is_some() && cell.trim_ascii().is_empty() => {
+                    continue;
+                }
+                kind => {
+                    has_list |= kind == Kind::List;
                     text.extend_from_slice(&column.key);
-                    write_string(text, cell);
+                    write(text, cell);
                 }
             }
             text.push(b',');
@@ -364,7 +398,7 @@ impl Plan {
             for &at in &self.custom {
                 let (start, stop) = spans[at];
                 text.extend_from_slice(&self.columns[at].key);
-                write_string(text, &data[start..stop]);
+                write(text, &data[start..stop]);
                 text.push(b',');
             }
             if let Some(last) = text.last_mut() {
@@ -389,6 +423,33 @@ fn describe(target: &Target) -> String {
     }
 }
 
+/// Whether some byte of `text` needs escaping in a JSON string (a control character, `"`
+/// or `\\`), and whether some byte is not ASCII: eight bytes at a time.
+fn classify(text: &[u8]) -> (bool, bool) {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // A byte of `x` is zero: its high bit in the result (exact for the first such byte, and
+    // no false answer for a word without one).
+    let zero_in = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let (mut escape, mut high) = (0u64, 0u64);
+    let mut chunks = text.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let x = u64::from_ne_bytes(bytes);
+        high |= x;
+        // Bytes below 0x20 (of ASCII bytes: non-ASCII ones are caught by `high`).
+        escape |= x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        escape |= zero_in(x ^ (ONES * u64::from(b'"'))) | zero_in(x ^ (ONES * u64::from(b'\\')));
+    }
+    let mut tail_escape = false;
+    for &b in chunks.remainder() {
+        tail_escape |= (b < 0x20) | (b == b'"') | (b == b'\\');
+        high |= u64::from(b);
+    }
+    (escape != 0 || tail_escape, high & HIGH != 0)
+}
+
 /// A JSON string of `text` (UTF-8).
 fn json_string(text: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len() + 2);
@@ -399,7 +460,11 @@ fn json_string(text: &[u8]) -> Vec<u8> {
 /// Writes `text` (UTF-8) as a JSON string: as it is between quotes when nothing needs
 /// escaping (what serde_json writes then too), else through serde_json.
 fn write_string(out: &mut Vec<u8>, text: &[u8]) {
-    if text.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\') {
+    // No early exit: the loop vectorizes, and cells are short.
+    let plain = !text.iter().fold(false, |odd, &b| {
+        odd | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if plain {
         out.push(b'"');
         out.extend_from_slice(text);
         out.push(b'"');
@@ -489,6 +554,20 @@ mod tests {
             "{:?}",
             plan.warnings()
         );
+    }
+
+    #[test]
+    fn classify_finds_what_needs_escaping_and_non_ascii_bytes() {
+        for n in 0..=255u8 {
+            for at in 0..20 {
+                let mut text = vec![b'a'; 20];
+                text[at] = n;
+                let escape = n < 0x20 || n == b'"' || n == b'\\';
+                assert_eq!(classify(&text), (escape, n >= 0x80), "{n} at {at}");
+            }
+        }
+        assert_eq!(classify(b""), (false, false));
+        assert_eq!(classify("Zoë, 0151 2345".as_bytes()), (false, true));
     }
 
     #[test]

@@ -445,21 +445,42 @@ impl<R: Read> Sheet<R> {
             }
             _ => {}
         }
-        // A line without a quote (most of them): its cells are where they are.
-        let stop = match memchr::memchr2(b'\r', b'\n', &buf[i..]) {
-            Some(k) if i + k + 1 < len || eof || buf[i + k] == b'\n' => Some(i + k),
-            Some(_) => return Step::More(None),
-            None if eof => Some(len),
-            None => None,
-        };
-        if let Some(stop) = stop
-            && memchr::memchr(b'"', &buf[i..stop]).is_none()
-        {
-            *in_place = true;
-            for at in memchr::memchr_iter(sep, &buf[i..stop]) {
-                ends.push((i, self.pos + at));
-                i = self.pos + at + 1;
+        // A line without a quote (most of them): its cells are where they are, found in one
+        // pass over its bytes (cells are short: a search per cell would cost more).
+        let mut stop = len;
+        let mut quoted = false;
+        for at in memchr::memchr3_iter(sep, b'"', b'\n', &buf[self.pos..]) {
+            let at = self.pos + at;
+            match buf[at] {
+                b'\n' => {
+                    stop = at;
+                    break;
+                }
+                b'"' => {
+                    quoted = true;
+                    break;
+                }
+                _ => {
+                    ends.push((i, at));
+                    i = at + 1;
+                }
             }
+        }
+        // A `\r` ends the line too (before a `\n`, or alone, as old Macs write): where one is
+        // before `stop`, the line ends there.
+        if !quoted && let Some(k) = memchr::memchr(b'\r', &buf[self.pos..stop]) {
+            stop = self.pos + k;
+            while ends.last().is_some_and(|&(_, end)| end > stop) {
+                let (start, _) = ends.pop().unwrap_or_default();
+                i = start;
+            }
+        }
+        if !quoted {
+            // The line's end must be in the buffer, and a `\r` with what follows it.
+            if !eof && (stop == len || (buf[stop] == b'\r' && stop + 1 == len)) {
+                return Step::More(None);
+            }
+            *in_place = true;
             ends.push((i, stop));
             let (next, breaks) = if stop == len {
                 (len, 0)
@@ -472,6 +493,8 @@ impl<R: Read> Sheet<R> {
                 spans: None,
             };
         }
+        ends.clear();
+        i = self.pos;
         *in_place = false;
         let mut breaks = 0u64;
         let mut spans = None;
