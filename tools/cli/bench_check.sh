@@ -6,6 +6,11 @@
 # The same contacts as one request body (`.json`, the readable lines as elements) are checked
 # too, streamed by the element scanner.
 #
+# Issue 20's mix: the same generator with half the rows' phone numbers written nationally
+# (`--national 0.5`), as JSON Lines and as CSV, checked with `--default-region US`. With
+# BASELINE=PATH (an older build of the binary), each of those runs is measured for it too, in
+# the same run, alternating; with valgrind, instructions per row on the first 100,000 rows.
+#
 # Usage: tools/cli/bench_check.sh [ROWS]   (default 1000000; the files are kept under target/bench)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,6 +20,8 @@ body=target/bench/contacts-$rows.json
 
 cargo build --release -p bulk-contacts-cli
 bin=target/release/bulk-contacts
+mixj=target/bench/mix-$rows.jsonl
+mixc=target/bench/mix-$rows.csv
 mkdir -p target/bench
 if [ ! -s "$file" ] || [ tools/cli/gen_contacts.py -nt "$file" ]; then
     python3 tools/cli/gen_contacts.py --rows "$rows" "$file"
@@ -36,9 +43,14 @@ with open(sys.argv[1], encoding="utf-8") as lines, open(sys.argv[2], "w", encodi
     body.write("\n]}\n")
 PY
 fi
+for out in "$mixj" "$mixc"; do
+    if [ ! -s "$out" ] || [ tools/cli/gen_contacts.py -nt "$out" ]; then
+        python3 tools/cli/gen_contacts.py --rows "$rows" --national 0.5 $([ "$out" = "$mixc" ] && echo --csv) "$out"
+    fi
+done
 echo "file: $file ($(wc -c <"$file") bytes, $rows lines); load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 
-# Runs the binary, report to /dev/null; prints the summary's first line and the peak RSS.
+# Runs the binary ($bin), report to /dev/null; prints the summary's first line and the peak RSS.
 measure() {
     local label=$1
     shift
@@ -74,3 +86,29 @@ measure "check" check "$file" --now "$now"
 measure "check --default-region US" check "$file" --now "$now" --default-region US
 measure ".json scan only" check "$body" --now "$now" --scan-only
 measure ".json check" check "$body" --now "$now"
+
+echo "issue 20's mix (half the numbers national), --default-region US:"
+for round in 1 2; do
+    for input in "$mixj" "$mixc"; do
+        kind=${input##*.}
+        if [ -n "${BASELINE:-}" ]; then
+            (bin=$BASELINE; measure "before $kind (round $round)" check "$input" --now "$now" --default-region US)
+        fi
+        measure "after $kind (round $round)" check "$input" --now "$now" --default-region US
+    done
+done
+measure "CSV scan only (CLI overhead)" check "$mixc" --now "$now" --scan-only
+if command -v valgrind >/dev/null; then
+    head -n 100000 "$mixj" >target/bench/mix-100k.jsonl
+    head -n 100001 "$mixc" >target/bench/mix-100k.csv
+    for input in target/bench/mix-100k.jsonl target/bench/mix-100k.csv; do
+        for subject in ${BASELINE:+before} after; do
+            b=$bin
+            [ "$subject" = before ] && b=$BASELINE
+            refs=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$b" check "$input" --now "$now" \
+                --default-region US 2>&1 >/dev/null | sed -n 's/.*refs: *//p' | tr -d ,)
+            printf '%-28s %s instructions per row (callgrind, 100,000 rows)\n' "$subject ${input##*.}" \
+                "$(awk "BEGIN {printf \"%.0f\", $refs / 100000}")"
+        done
+    done
+fi

@@ -6,12 +6,19 @@ custom fields, an ad network source), and in fixed proportions the errors of eac
 numbers in national format (which `--default-region US` turns into suggestions), a few
 unreadable lines and blank lines. The same arguments always give the same bytes.
 
-Usage: python3 tools/cli/gen_contacts.py [--rows N] [--seed S] OUT.jsonl
+`--national F` writes a fraction F of the rows (before the mix above) as valid contacts whose
+phone number is a US number in national format, as a spreadsheet holds them (issue 20's mix:
+`--national 0.5`, half the numbers written nationally). `--csv` writes the same contacts as a
+CSV file with a header row (what cannot be a CSV row: a JSON array becomes a row of one cell,
+a truncated line a row with a cell missing).
+
+Usage: python3 tools/cli/gen_contacts.py [--rows N] [--seed S] [--national F] [--csv] OUT
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import random
 
@@ -58,18 +65,27 @@ def good(rng: random.Random) -> dict:
     return contact
 
 
-def row(rng: random.Random) -> str:
+def national(rng: random.Random) -> str:
+    return rng.choice(NATIONAL).format(a=rng.choice(AREAS), n=rng.randint(0, 9999))
+
+
+def row(rng: random.Random, share: float = 0.0):
+    """A contact (dict), or the text of a line that is not one ("" for a blank line)."""
+    if share and rng.random() < share:
+        contact = good(rng)
+        contact["phone_number"] = national(rng)
+        return contact
     roll = rng.random()
     contact = good(rng)
     # 90% valid; 2% national format; 8 x 0.9% one per rule 1-8; 0.4% unreadable or blank.
     if roll < 0.90:
         pass
     elif roll < 0.92:
-        contact["phone_number"] = rng.choice(NATIONAL).format(a=rng.choice(AREAS), n=rng.randint(0, 9999))
+        contact["phone_number"] = national(rng)
     elif roll < 0.929:
         contact["custom_fields"] = {"notes": "x" * rng.randint(4000, 6000)}
     elif roll < 0.938:
-        return json.dumps([contact["phone_number"], contact["list_number"]])
+        return [contact["phone_number"], contact["list_number"]]
     elif roll < 0.947:
         del contact["phone_number"]
     elif roll < 0.956:
@@ -90,7 +106,33 @@ def row(rng: random.Random) -> str:
         return '{"phone_number": "+14155550100", "list_number": '
     else:
         return ""
-    return json.dumps(contact, ensure_ascii=False)
+    return contact
+
+
+COLUMNS = ["phone_number", "list_number", "use_journeys", "skip_journey_if_exists", "signup_date",
+           "ip_address", "url", "ad_network_source"]
+CUSTOM = ["first_name", "orders", "vip", "notes"]
+
+
+def csv_cells(item) -> list | None:
+    """The CSV cells of a row (None: a blank line)."""
+    if item == "":
+        return None
+    if isinstance(item, list):
+        return [item[0]]
+    if isinstance(item, str):
+        return ["+14155550100"] * (len(COLUMNS) + len(CUSTOM) - 1)
+    cells = []
+    for name in COLUMNS:
+        value = item.get(name)
+        cells.append("" if value is None else str(value).lower() if isinstance(value, bool) else str(value))
+    custom = item.get("custom_fields")
+    for name in CUSTOM:
+        value = custom.get(name) if isinstance(custom, dict) else None
+        if isinstance(custom, (str, list)) and name == "notes":
+            value = custom if isinstance(custom, str) else ",".join(custom)
+        cells.append("" if value is None else str(value).lower() if isinstance(value, bool) else str(value))
+    return cells
 
 
 def main() -> None:
@@ -98,11 +140,24 @@ def main() -> None:
     parser.add_argument("out")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--national", type=float, default=0.0)
+    parser.add_argument("--csv", action="store_true")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    with open(args.out, "w", encoding="utf-8", newline="\n") as out:
+    with open(args.out, "w", encoding="utf-8", newline="") as out:
+        if args.csv:
+            writer = csv.writer(out, lineterminator="\r\n")
+            writer.writerow(COLUMNS + ["custom_fields." + name for name in CUSTOM])
+            for _ in range(args.rows):
+                cells = csv_cells(row(rng, args.national))
+                if cells is None:
+                    out.write("\r\n")
+                else:
+                    writer.writerow(cells)
+            return
         for _ in range(args.rows):
-            out.write(row(rng))
+            item = row(rng, args.national)
+            out.write(item if isinstance(item, str) else json.dumps(item, ensure_ascii=False))
             out.write("\n")
 
 
