@@ -110,6 +110,23 @@ pub struct Sheet<R> {
     in_place: bool,
     /// The number of header cells, once read.
     width: Option<usize>,
+    /// Each byte's meaning on a line without quotes: [`SEPARATOR`], [`QUOTE`], [`LINE`] or 0.
+    class: [u8; 256],
+}
+
+/// The classes of [`Sheet::class`].
+const SEPARATOR: u8 = 1;
+const QUOTE: u8 = 2;
+const LINE: u8 = 3;
+
+/// The classes of the bytes for the separator `sep`.
+fn classes(sep: u8) -> [u8; 256] {
+    let mut class = [0u8; 256];
+    class[usize::from(b'"')] = QUOTE;
+    class[usize::from(b'\r')] = LINE;
+    class[usize::from(b'\n')] = LINE;
+    class[usize::from(sep)] = SEPARATOR;
+    class
 }
 
 impl<R: Read> Sheet<R> {
@@ -131,6 +148,7 @@ impl<R: Read> Sheet<R> {
             raw: Vec::new(),
             in_place: false,
             width: None,
+            class: classes(sep.unwrap_or(0)),
         }
     }
 
@@ -160,6 +178,7 @@ impl<R: Read> Sheet<R> {
             if self.sep == 0 {
                 self.sep = detect(text);
             }
+            self.class = classes(self.sep);
             break;
         }
         let line = self.line;
@@ -449,30 +468,24 @@ impl<R: Read> Sheet<R> {
         // pass over its bytes (cells are short: a search per cell would cost more).
         let mut stop = len;
         let mut quoted = false;
-        for at in memchr::memchr3_iter(sep, b'"', b'\n', &buf[self.pos..]) {
-            let at = self.pos + at;
-            match buf[at] {
-                b'\n' => {
-                    stop = at;
-                    break;
+        let class = &self.class;
+        let mut k = self.pos;
+        while let Some(n) = buf[k..].iter().position(|&b| class[usize::from(b)] != 0) {
+            k += n;
+            match class[usize::from(buf[k])] {
+                SEPARATOR => {
+                    ends.push((i, k));
+                    i = k + 1;
+                    k += 1;
                 }
-                b'"' => {
+                QUOTE => {
                     quoted = true;
                     break;
                 }
                 _ => {
-                    ends.push((i, at));
-                    i = at + 1;
+                    stop = k;
+                    break;
                 }
-            }
-        }
-        // A `\r` ends the line too (before a `\n`, or alone, as old Macs write): where one is
-        // before `stop`, the line ends there.
-        if !quoted && let Some(k) = memchr::memchr(b'\r', &buf[self.pos..stop]) {
-            stop = self.pos + k;
-            while ends.last().is_some_and(|&(_, end)| end > stop) {
-                let (start, _) = ends.pop().unwrap_or_default();
-                i = start;
             }
         }
         if !quoted {

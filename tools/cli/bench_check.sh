@@ -106,7 +106,7 @@ if command -v valgrind >/dev/null; then
             b=$bin
             [ "$subject" = before ] && b=$BASELINE
             refs=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$b" check "$input" --now "$now" \
-                --default-region US 2>&1 >/dev/null | sed -n 's/.*refs: *//p' | tr -d ,)
+                --default-region US 2>&1 >/dev/null | sed -n 's/.*refs: *//p' | tr -d , || true)
             printf '%-28s %s instructions per row (callgrind, 100,000 rows)\n' "$subject ${input##*.}" \
                 "$(awk "BEGIN {printf \"%.0f\", $refs / 100000}")"
         done
