@@ -151,6 +151,14 @@ fn format_of(input: &Input) -> Result<Format, String> {
     }
 }
 
+/// Whether two paths name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 fn options(input: &Input) -> Options {
     Options {
         delimiter: input.delimiter,
@@ -192,6 +200,14 @@ fn main() -> ExitCode {
                 return fail(
                     "--fix-out rewrites CSV files; for JSON Lines and request bodies, \
                      split --default-region writes the canonical numbers",
+                    &args.input.file,
+                );
+            }
+            if let Some(fixed) = &args.fix_out
+                && same_file(fixed, &args.input.file)
+            {
+                return fail(
+                    "--fix-out must name another file than the one checked (it is written while the file is read)",
                     &args.input.file,
                 );
             }

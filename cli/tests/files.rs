@@ -519,6 +519,21 @@ fn fix_out_writes_the_same_file_with_canonical_numbers() {
         std::fs::read_to_string(&out).unwrap(),
         "\u{feff}Phone Number\tList Number\tFirst Name\r\n+14155559876\t+18005551234\tZoë\r\n+14155550100\t+18005551234\tRenée\r\n+14155550101\t\tÅsa\r\n"
     );
+    // Never over the file being read.
+    let copy = dir.path().join("copy.csv");
+    std::fs::copy(fixture("excel-eu.csv"), &copy).unwrap();
+    let run = bulk_contacts(&[
+        "check",
+        copy.to_str().unwrap(),
+        "--fix-out",
+        copy.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("another file"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(&copy).unwrap(),
+        std::fs::read(fixture("excel-eu.csv")).unwrap()
+    );
     // Only for CSV.
     let jsonl = fixture("bom.jsonl");
     let run = bulk_contacts(&[
@@ -595,4 +610,24 @@ fn closed_pipes_end_the_run_quietly_with_exit_code_2() {
         &["split", path, "--out", out.path().to_str().unwrap()],
     );
     assert_eq!(code, 2);
+}
+
+#[test]
+fn line_ends_of_every_kind_and_empty_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mac.csv");
+    // Old Mac line ends (a lone CR), a row of empty cells, a blank line, and no final line end.
+    std::fs::write(
+        &file,
+        "phone_number;list_number\r+14155559876;+18005551234\r;\r\r415 555 0100;+18005551234",
+    )
+    .unwrap();
+    let run = bulk_contacts(&["check", file.to_str().unwrap(), "--now", NOW]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.codes(), owned(&[(2, 5, "invalid_phone")]));
+    assert!(
+        run.stderr.contains("2 rows: 1 accepted, 1 rejected"),
+        "{}",
+        run.stderr
+    );
 }
