@@ -35,6 +35,12 @@ pub struct Config {
     #[arg(long, env = "BULK_CONTACTS_DRAIN_TIMEOUT", value_name = "SECONDS", default_value = "10", value_parser = seconds)]
     pub drain_timeout: Duration,
 
+    /// Seconds the server keeps reading (and discarding) a request body it answered early
+    /// (401, 413, 415, 503, ...) before closing, so that a client which writes its whole body
+    /// before reading gets the answer (lingering close; at most the body limit in bytes).
+    #[arg(long, env = "BULK_CONTACTS_LINGER_TIMEOUT", value_name = "SECONDS", default_value = "5", value_parser = seconds)]
+    pub linger_timeout: Duration,
+
     /// The most connections open at once; past it, new connections wait in the listen
     /// backlog.
     #[arg(
@@ -93,6 +99,7 @@ impl Default for Config {
             body_idle_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(10),
+            linger_timeout: Duration::from_secs(5),
             max_connections: 768,
             max_in_flight: 32,
             max_body_bytes_in_flight: 64 << 20,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -278,11 +278,13 @@ fn json(status: StatusCode, body: &'static str) -> axum::response::Response {
 }
 
 /// An answer outside the engine's table, and whether the connection must close after it
-/// (the body was left unread or unreadable).
+/// (the body was left unread or unreadable); `unread`: the body, when the answer was given
+/// before reading all of it and the rest can still be drained (lingering close).
 struct Reply {
     answer: Answer,
     close: bool,
     retry_after: bool,
+    unread: Option<Body>,
 }
 
 impl Reply {
@@ -291,6 +293,7 @@ impl Reply {
             answer,
             close: false,
             retry_after: false,
+            unread: None,
         }
     }
 
@@ -303,6 +306,18 @@ impl Reply {
             },
             close,
             retry_after: false,
+            unread: None,
+        }
+    }
+
+    /// An answer given before the body was read whole: the connection closes after it, once
+    /// the rest of the body is drained.
+    fn early(answer: Answer, unread: Body) -> Reply {
+        Reply {
+            answer,
+            close: true,
+            retry_after: false,
+            unread: Some(unread),
         }
     }
 }
@@ -318,9 +333,10 @@ async fn bulk<S: Store>(
         // Before anything else, the body unread: the client may retry the same request.
         None => {
             server.metrics.shed();
+            let overloaded = Reply::own(503, OVERLOADED_BODY, true).answer;
             Reply {
                 retry_after: true,
-                ..Reply::own(503, OVERLOADED_BODY, true)
+                ..Reply::early(overloaded, body)
             }
         }
         Some(_admission) => match handle(&server, &headers, body).await {
@@ -332,6 +348,7 @@ async fn bulk<S: Store>(
         answer,
         close,
         retry_after,
+        unread,
     } = reply;
     server
         .metrics
@@ -342,6 +359,14 @@ async fn bulk<S: Store>(
         duration_ms = elapsed.as_secs_f64() * 1000.0,
         "answered"
     );
+    // A client told to wait for `100 Continue` has not sent its body: nothing to drain.
+    if let Some(unread) = unread.filter(|_| !headers.contains_key(EXPECT)) {
+        let budget = (
+            server.app.body_limit().saturating_mul(LINGER_BODIES),
+            server.config.linger_timeout,
+        );
+        tokio::spawn(linger(unread, budget));
+    }
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (
         status,
@@ -362,12 +387,37 @@ async fn bulk<S: Store>(
     response
 }
 
+/// A body answered early is drained up to this many times the body limit (20 MiB by default):
+/// enough for a client that sends somewhat more than the limit to finish writing and read its
+/// 413, and a bound on what a client can make the server read for nothing.
+pub const LINGER_BODIES: usize = 4;
+
+/// Lingering close: reads and discards what is left of a body answered early, at most
+/// `bytes` of it and for at most `time`, while the answer is written. A client that writes its
+/// whole request before reading (Python's `http.client`, `requests`, most SDKs) then finishes
+/// writing and reads the answer; closing at once with its bytes unread would make the kernel
+/// reset the connection, and such a client sees a broken pipe instead of the answer. Once the
+/// body has ended, the connection closes (`Connection: close`); past either bound, it closes
+/// with the rest unread.
+async fn linger(mut body: Body, (bytes, time): (usize, Duration)) {
+    let deadline = tokio::time::Instant::now() + time;
+    let mut left = bytes;
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, body.frame()).await {
+        if let Ok(data) = frame.into_data() {
+            match left.checked_sub(data.len()) {
+                Some(rest) => left = rest,
+                None => break,
+            }
+        }
+    }
+}
+
 /// SPEC §3's order: 401 (format, then the account's keys), 415 on the `Content-Type`, 413
 /// on the body, then the pipeline.
 async fn handle<S: Store>(
     server: &Server<S>,
     headers: &HeaderMap,
-    body: Body,
+    mut body: Body,
 ) -> Result<Reply, Reply> {
     let app = &server.app;
     // The request's time, read once: the engine never reads a clock.
@@ -378,14 +428,19 @@ async fn handle<S: Store>(
     } else {
         headers.get(API_KEY_HEADER).map(HeaderValue::as_bytes)
     };
-    let account = app.account(header).await.map_err(Reply::engine)?;
+    let account = match app.account(header).await {
+        Ok(account) => account,
+        Err(answer) => return Err(Reply::early(answer, body)),
+    };
     if !is_json(headers) {
-        return Err(Reply::own(415, UNSUPPORTED_MEDIA_TYPE_BODY, true));
+        let unsupported = Reply::own(415, UNSUPPORTED_MEDIA_TYPE_BODY, true).answer;
+        return Err(Reply::early(unsupported, body));
     }
     let limits = (server.config.body_idle_timeout, server.config.body_timeout);
-    let body = match read_limited(body, app.body_limit(), content_length(headers), limits).await {
-        Ok(body) => body,
-        Err(BodyError::TooLarge) => return Err(Reply::engine(app.too_large())),
+    let read = read_limited(&mut body, app.body_limit(), content_length(headers), limits).await;
+    let body = match read {
+        Ok(bytes) => bytes,
+        Err(BodyError::TooLarge) => return Err(Reply::early(app.too_large(), body)),
         Err(BodyError::TimedOut) => return Err(Reply::own(408, TIMEOUT_BODY, true)),
         Err(BodyError::Framing) => return Err(Reply::own(400, FRAMING_BODY, true)),
     };
@@ -434,7 +489,7 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 /// that crosses the limit, so a 50 MB upload costs at most `limit` bytes of memory. Each
 /// frame must come within `idle` of the previous one, and the whole body within `total`.
 async fn read_limited(
-    mut body: Body,
+    body: &mut Body,
     limit: usize,
     declared: Option<u64>,
     (idle, total): (Duration, Duration),

@@ -212,6 +212,8 @@ async fn past_the_requests_in_flight_a_burst_gets_503_with_retry_after_before_it
         max_in_flight: 2,
         body_idle_timeout: Duration::from_secs(30),
         body_timeout: Duration::from_secs(30),
+        // The burst's bodies never come: the server waits this long for them, then closes.
+        linger_timeout: Duration::from_millis(200),
         ..Config::default()
     })
     .await;
@@ -284,6 +286,7 @@ async fn a_concurrent_burst_beyond_the_limit_gets_only_200_or_503() {
 async fn past_the_body_bytes_in_flight_a_request_gets_503_but_a_small_one_fits() {
     let addr = server(Config {
         max_body_bytes_in_flight: 16 * 1024,
+        linger_timeout: Duration::from_millis(200),
         body_idle_timeout: Duration::from_secs(30),
         body_timeout: Duration::from_secs(30),
         ..Config::default()
