@@ -41,6 +41,11 @@ pub struct Config {
     #[arg(long, env = "BULK_CONTACTS_LINGER_TIMEOUT", value_name = "SECONDS", default_value = "5", value_parser = seconds)]
     pub linger_timeout: Duration,
 
+    /// Seconds any store call may take — a connection attempt, the wait for a pooled
+    /// connection, a statement — before the request is answered 503 store_unavailable.
+    #[arg(long, env = "BULK_CONTACTS_STORE_TIMEOUT", value_name = "SECONDS", default_value = "5", value_parser = seconds)]
+    pub store_timeout: Duration,
+
     /// The most connections open at once; past it, new connections wait in the listen
     /// backlog.
     #[arg(
@@ -100,6 +105,7 @@ impl Default for Config {
             body_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(10),
             linger_timeout: Duration::from_secs(5),
+            store_timeout: crate::store::DEFAULT_STORE_TIMEOUT,
             max_connections: 768,
             max_in_flight: 32,
             max_body_bytes_in_flight: 64 << 20,

@@ -237,23 +237,22 @@ async fn healthz() -> impl IntoResponse {
     json(StatusCode::OK, r#"{"status":"ok"}"#)
 }
 
+/// 200 when the store answers a trivial query within the store timeout, else 503: the same
+/// judgement as a request's (`store_unavailable`).
 async fn readyz<S: Store>(State(server): State<Arc<Server<S>>>) -> impl IntoResponse {
-    let ping = tokio::time::timeout(Duration::from_secs(2), server.app.store.ping()).await;
-    match ping {
-        Ok(Ok(())) => json(StatusCode::OK, r#"{"status":"ready"}"#),
-        Ok(Err(error)) => {
+    let timeout = server.app.store_timeout();
+    match crate::pipeline::bounded(timeout, server.app.store.ping()).await {
+        Ok(()) => json(StatusCode::OK, r#"{"status":"ready"}"#),
+        Err(error) => {
             tracing::warn!(%error, "readiness: the store does not answer");
-            json(
+            let mut response = json(
                 StatusCode::SERVICE_UNAVAILABLE,
                 r#"{"status":"unavailable"}"#,
-            )
-        }
-        Err(_) => {
-            tracing::warn!("readiness: the store did not answer within 2 s");
-            json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                r#"{"status":"unavailable"}"#,
-            )
+            );
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            response
         }
     }
 }
@@ -367,6 +366,7 @@ async fn bulk<S: Store>(
         );
         tokio::spawn(linger(unread, budget));
     }
+    let answer_status = answer.status;
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (
         status,
@@ -379,7 +379,8 @@ async fn bulk<S: Store>(
             .headers_mut()
             .insert(CONNECTION, HeaderValue::from_static("close"));
     }
-    if retry_after {
+    // Shedding and an unreachable store: the request may be sent again unchanged.
+    if retry_after || answer_status == 503 {
         response
             .headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from_static("1"));

@@ -88,11 +88,13 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match &options.database_url {
             Some(url) => {
-                let store = PgStore::connect(url, options.pool_size).await?;
+                let timeout = options.config.store_timeout;
+                let store = PgStore::connect_with_timeout(url, options.pool_size, timeout).await?;
                 run(store, &options, "postgresql").await
             }
             None => {
-                let store = SqliteStore::open(&options.db)?;
+                let store =
+                    SqliteStore::open_with_timeout(&options.db, options.config.store_timeout)?;
                 run(store, &options, &options.db).await
             }
         }
@@ -132,7 +134,8 @@ async fn run<S: Store>(
         let signal = signal.await;
         tracing::info!(signal, "stopping: finishing the requests in flight");
     };
-    let app = App::with_limits(TimedStore(store), options.config.limits());
+    let app = App::with_limits(TimedStore(store), options.config.limits())
+        .with_store_timeout(options.config.store_timeout);
     serve_with(listener, Arc::new(app), options.config.clone(), shutdown).await?;
     tracing::info!("stopped");
     Ok(())

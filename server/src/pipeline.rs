@@ -4,12 +4,35 @@
 //! write locks of the batch's phones, one prefetch query per key kind (into the engine's
 //! maps), the validation results of the contacts that pass rules 9 and 10, `evaluate`, the
 //! engine's write plan, and a check that the rows written are the counters of the summary.
-//! Any store error rolls back and answers 500.
+//! Any store error rolls back and answers 500, or 503 `store_unavailable` when the store could
+//! not be reached within the store timeout (every store call is bounded by it).
+
+use std::time::Duration;
 
 use bulk_contacts::{Batch, Engine, Keys, Limits, Rejection, Response, Timestamp, WritePlan};
 
 use crate::blocking;
-use crate::store::{AccountRow, Store, StoreError, Transaction, expect_counters};
+use crate::store::{
+    AccountRow, DEFAULT_STORE_TIMEOUT, Store, StoreError, Transaction, expect_counters,
+};
+
+/// The body of a 503 when the store could not be reached or did not answer within the store
+/// timeout (SPEC §10.1; with `Retry-After`).
+pub const STORE_UNAVAILABLE_BODY: &str =
+    r#"{"error":"The contact store is unavailable, retry later","code":"store_unavailable"}"#;
+
+/// Bounds a store call by `timeout`: past it, [`StoreError::Unavailable`].
+pub async fn bounded<T>(
+    timeout: Duration,
+    call: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(timeout, call).await {
+        Ok(result) => result,
+        Err(_) => Err(StoreError::Unavailable(format!(
+            "no answer within the store timeout ({timeout:?})"
+        ))),
+    }
+}
 
 /// An answer: status, JSON body, and the batch's size when it was read (for the log line).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +51,8 @@ pub struct App<S> {
     engine: Engine,
     /// The database.
     pub store: S,
+    /// The most each store call may take (`--store-timeout`).
+    store_timeout: Duration,
 }
 
 impl<S: Store> App<S> {
@@ -39,7 +64,29 @@ impl<S: Store> App<S> {
     /// The engine with `limits` over `store`.
     pub fn with_limits(store: S, limits: Limits) -> App<S> {
         let engine = Engine::new(limits);
-        App { engine, store }
+        App {
+            engine,
+            store,
+            store_timeout: DEFAULT_STORE_TIMEOUT,
+        }
+    }
+
+    /// Every store call bounded by `timeout` (`--store-timeout`; 5 s by default).
+    pub fn with_store_timeout(mut self, timeout: Duration) -> App<S> {
+        self.store_timeout = timeout;
+        self
+    }
+
+    /// The store timeout.
+    pub fn store_timeout(&self) -> Duration {
+        self.store_timeout
+    }
+
+    async fn bounded<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        bounded(self.store_timeout, call).await
     }
 
     fn answer(&self, response: Result<Response, Rejection>, contacts: Option<usize>) -> Answer {
@@ -52,9 +99,19 @@ impl<S: Store> App<S> {
         }
     }
 
-    /// A store error, logged and answered 500: nothing was written.
+    /// A store error, logged and answered: 503 `store_unavailable` when the store could not
+    /// be reached in time (the client may retry), else 500. Nothing was written — unless the
+    /// COMMIT itself failed, which is logged apart (`store_batch`).
     fn internal(&self, error: StoreError, contacts: Option<usize>) -> Answer {
-        eprintln!("database error, nothing written: {error}");
+        if error.is_unavailable() {
+            tracing::warn!(%error, "store unavailable");
+            return Answer {
+                status: 503,
+                body: STORE_UNAVAILABLE_BODY.as_bytes().to_vec(),
+                contacts,
+            };
+        }
+        tracing::error!(%error, "database error, nothing written");
         self.answer(Err(Rejection::InternalError), contacts)
     }
 
@@ -65,7 +122,7 @@ impl<S: Store> App<S> {
         let rejected = |no| self.answer(Err(no), None);
         let key = self.engine.check_key_format(header).map_err(rejected)?;
         let key = String::from_utf8_lossy(key);
-        let row = match self.store.find_account(&key).await {
+        let row = match self.bounded(self.store.find_account(&key)).await {
             Ok(Some(row)) => row,
             Ok(None) => return Err(rejected(Rejection::InvalidApiKey)),
             Err(error) => return Err(self.internal(error, None)),
@@ -108,12 +165,20 @@ impl<S: Store> App<S> {
     /// error.
     async fn store_batch(&self, account: i64, batch: &Batch<'_>) -> Result<Response, StoreError> {
         let keys = batch.keys();
-        let mut tx = self.store.begin(&keys.phones).await?;
-        match in_transaction(&mut tx, account, batch, &keys).await {
-            Ok(response) => tx.commit().await.map(|()| response),
+        let mut tx = self.bounded(self.store.begin(&keys.phones)).await?;
+        match in_transaction(&mut tx, account, batch, &keys, self.store_timeout).await {
+            Ok(response) => match self.bounded(tx.commit()).await {
+                Ok(()) => Ok(response),
+                Err(error) => {
+                    // The COMMIT may have reached the store and succeeded before the error
+                    // (a connection cut, a timeout): whether the batch was written is unknown.
+                    tracing::error!(%error, "COMMIT failed: outcome unknown, the batch may be written");
+                    Err(error)
+                }
+            },
             Err(error) => {
                 // If even the rollback fails, dropping the transaction discards it.
-                let _ = tx.rollback().await;
+                let _ = self.bounded(tx.rollback()).await;
                 Err(error)
             }
         }
@@ -125,14 +190,17 @@ async fn in_transaction<T: Transaction>(
     account: i64,
     batch: &Batch<'_>,
     keys: &Keys<'_>,
+    timeout: Duration,
 ) -> Result<Response, StoreError> {
-    let mut fetched = tx.prefetch(account, keys).await?;
+    let mut fetched = bounded(timeout, tx.prefetch(account, keys)).await?;
     // Rules 9 and 10 once; the paid validation is asked only about contacts that pass them.
     let screened = batch.screen(&fetched.lists, &fetched.carrier);
     let screened = screened.map_err(StoreError::data)?;
     let wanted = screened.validation_keys();
     if !wanted.is_empty() {
-        fetched.carrier.extend(tx.validate(&wanted).await?);
+        fetched
+            .carrier
+            .extend(bounded(timeout, tx.validate(&wanted)).await?);
     }
     let (plan, counts, response) = blocking(|| {
         let evaluation = screened.evaluate(&fetched.carrier, &fetched.directory);
@@ -141,6 +209,7 @@ async fn in_transaction<T: Transaction>(
         Ok::<_, StoreError>((WritePlan::new(&evaluation), evaluation.counts(), response))
     })?;
     // Every statement touches exactly the rows planned, and the rows are the counters.
-    expect_counters(tx.write(&plan, batch.now()).await?, counts)?;
+    let written = bounded(timeout, tx.write(&plan, batch.now())).await?;
+    expect_counters(written, counts)?;
     Ok(response)
 }

@@ -588,6 +588,7 @@ async fn the_openapi_document_is_served_and_documents_every_answer_exactly() {
         (408, http::TIMEOUT_BODY),
         (415, http::UNSUPPORTED_MEDIA_TYPE_BODY),
         (503, http::OVERLOADED_BODY),
+        (503, bulk_contacts_server::pipeline::STORE_UNAVAILABLE_BODY),
     ] {
         assert!(examples(status).contains(&parse(body)), "{body}");
     }
