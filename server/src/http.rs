@@ -105,6 +105,7 @@ pub fn router_with<S: Store>(server: Arc<Server<S>>) -> Router {
         .route("/metrics", get(metrics::<S>))
         .route("/openapi.json", get(openapi))
         .with_state(server)
+        .layer(axum::middleware::from_fn(head_limit))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<Body>| {
@@ -127,6 +128,36 @@ pub fn router_with<S: Store>(server: Arc<Server<S>>) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// The size of a request's head as received: the request line and each header line with
+/// their CRLFs, and the blank line (optional whitespace around header values not counted).
+pub fn head_size<B>(request: &Request<B>) -> usize {
+    let line = request.method().as_str().len() + 1 + request.uri().to_string().len() + 11;
+    let headers: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + 2 + value.len() + 2)
+        .sum();
+    line + headers + 2
+}
+
+/// A request head over [`READ_BUFFER`] (64 KiB) is refused with 431 and the connection
+/// closed, however it arrived. hyper refuses a head that does not fit its read buffer, but a
+/// head sent in one write can be read whole in one larger read (up to ~100 KB were accepted):
+/// this check makes the limit exact.
+async fn head_limit(
+    request: Request<Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if head_size(&request) > READ_BUFFER {
+        return (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            [(CONNECTION, HeaderValue::from_static("close"))],
+        )
+            .into_response();
+    }
+    next.run(request).await
 }
 
 /// Serves `app` with the default [`Config`] on `listener` until `shutdown` completes, then

@@ -175,3 +175,30 @@ async fn postgres_stopped_or_frozen_is_503_then_200_once_back_without_a_restart(
     drop(frozen);
     assert_back(addr, "thawed").await;
 }
+
+/// A COMMIT that fails is logged as such — the outcome unknown — not as "nothing written":
+/// the real binary on PostgreSQL, with a deferred constraint trigger that fails at COMMIT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_commit_is_logged_as_outcome_unknown() {
+    let url = common::fresh_postgres_url().await;
+    let server = common::Process::start(&["--database-url", &url, "--seed-demo"]);
+    let store = PgStore::connect(&url, 1).await.expect("connect");
+    let client = store.client().await.expect("a connection");
+    client
+        .batch_execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+                 $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$;
+             CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON contacts
+                 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse();",
+        )
+        .await
+        .expect("the trigger");
+    let (status, ..) = post(server.addr).await;
+    assert_eq!(status, 500);
+    let logged = (0..50)
+        .map_while(|_| server.lines.recv_timeout(Duration::from_secs(10)).ok())
+        .find(|line| line.contains("COMMIT failed"));
+    let logged = logged.expect("a log line for the failed COMMIT");
+    assert!(logged.contains("outcome unknown"), "{logged}");
+    assert!(logged.contains("refused at commit"), "{logged}");
+}

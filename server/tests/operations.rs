@@ -626,3 +626,35 @@ async fn the_engine_limits_follow_the_configuration() {
         (413, expected(Rejection::PayloadTooLarge))
     );
 }
+
+/// The README's 64 KiB head limit holds whichever way the head arrives: sent in one write, a
+/// head of 66,000 or 100,000 bytes is refused with 431 and the connection closed; one of
+/// 60,000 bytes is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_head_over_64_kib_is_431_even_in_one_write() {
+    let addr = server(Config::default()).await;
+    let with_filler = |size: usize| {
+        let start = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\nX-Filler: ";
+        let filler = "a".repeat(size - start.len() - 4);
+        format!("{start}{filler}\r\n\r\n")
+    };
+    let fits = with_filler(60_000);
+    assert_eq!(fits.len(), 60_000);
+    assert_eq!(exchange(addr, fits.as_bytes()).await.status, 200);
+    for size in [66_000, 100_000] {
+        let head = with_filler(size);
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(head.as_bytes()).await.expect("one write");
+        let reply = parse(&read_all(&mut stream).await);
+        assert_eq!(reply.status, 431, "a head of {size} bytes: {reply:?}");
+    }
+    // The size counted is the head's as sent.
+    let request = axum::http::Request::get("/healthz")
+        .header("host", "t")
+        .body(())
+        .expect("a request");
+    assert_eq!(
+        bulk_contacts_server::http::head_size(&request),
+        "GET /healthz HTTP/1.1\r\nhost: t\r\n\r\n".len()
+    );
+}

@@ -122,9 +122,11 @@ impl SqliteStore {
         } else {
             create_private(path)?;
             let connection = Connection::open(path)?;
-            // WAL: readers (a `sqlite3` shell, the tests) never block the writer.
+            // WAL: readers (a `sqlite3` shell, the tests) never block the writer. FULL: the
+            // WAL is synced at each commit, so an acknowledged batch survives a power loss
+            // (NORMAL syncs only at checkpoints: the last commits could be lost).
             connection.pragma_update(None, "journal_mode", "WAL")?;
-            connection.pragma_update(None, "synchronous", "NORMAL")?;
+            connection.pragma_update(None, "synchronous", "FULL")?;
             connection
         };
         connection.busy_timeout(timeout)?;
