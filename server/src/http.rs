@@ -49,6 +49,16 @@ pub const OVERLOADED_BODY: &str =
 pub const UNSUPPORTED_MEDIA_TYPE_BODY: &str =
     r#"{"error":"Content-Type must be application/json","code":"unsupported_media_type"}"#;
 
+/// The header of the optional idempotency key (SPEC §10.1).
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+/// The body of a 400 for an `Idempotency-Key` that is not 1 to 255 visible ASCII characters,
+/// or sent twice.
+pub const INVALID_IDEMPOTENCY_KEY_BODY: &str = r#"{"error":"Idempotency-Key must be 1 to 255 visible ASCII characters","code":"invalid_idempotency_key"}"#;
+
+/// The body of a 409: a request with the same `Idempotency-Key` is being processed.
+pub const IDEMPOTENCY_KEY_IN_PROGRESS_BODY: &str = r#"{"error":"A request with this Idempotency-Key is in progress","code":"idempotency_key_in_progress"}"#;
+
 /// The body of a 408: the body did not arrive within the body timeouts.
 pub const TIMEOUT_BODY: &str =
     r#"{"error":"The request body did not arrive in time","code":"request_timeout"}"#;
@@ -190,8 +200,21 @@ pub async fn serve_with<S: Store>(
     http.timer(TokioTimer::new())
         .header_read_timeout(config.header_timeout)
         .max_buf_size(READ_BUFFER);
+    let sweep_app = Arc::clone(&app);
     let router = router_with(Arc::new(Server::new(app, config)));
     let graceful = GracefulShutdown::new();
+    // Stored Idempotency-Key answers past their 24 hours: deleted at start and every hour, a
+    // few hundred rows per short transaction, so requests never wait behind the sweep.
+    let sweeper = tokio::spawn(async move {
+        loop {
+            match sweep_app.expire_answers(crate::pipeline::unix_now()).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "expired Idempotency-Key answers"),
+                Err(error) => tracing::warn!(%error, "expiring Idempotency-Key answers failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(60 * 60)).await;
+        }
+    });
     tokio::pin!(shutdown);
     loop {
         // `biased`: the stop is looked at first, however busy the listener.
@@ -225,6 +248,7 @@ pub async fn serve_with<S: Store>(
         });
     }
     drop(listener);
+    sweeper.abort();
     tracing::info!("stopped accepting connections; draining");
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("drained"),
@@ -333,6 +357,7 @@ impl Reply {
                 status,
                 body: body.as_bytes().to_vec(),
                 contacts: None,
+                replayed: false,
             },
             close,
             retry_after: false,
@@ -397,7 +422,7 @@ async fn bulk<S: Store>(
         );
         tokio::spawn(linger(unread, budget));
     }
-    let answer_status = answer.status;
+    let (answer_status, replayed) = (answer.status, answer.replayed);
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (
         status,
@@ -405,6 +430,12 @@ async fn bulk<S: Store>(
         answer.body,
     )
         .into_response();
+    if replayed {
+        response.headers_mut().insert(
+            axum::http::HeaderName::from_static("idempotent-replayed"),
+            HeaderValue::from_static("true"),
+        );
+    }
     if close {
         response
             .headers_mut()
@@ -468,6 +499,21 @@ async fn handle<S: Store>(
         let unsupported = Reply::own(415, UNSUPPORTED_MEDIA_TYPE_BODY, true).answer;
         return Err(Reply::early(unsupported, body));
     }
+    let Ok(key) = idempotency_key(headers) else {
+        let invalid = Reply::own(400, INVALID_IDEMPOTENCY_KEY_BODY, true).answer;
+        return Err(Reply::early(invalid, body));
+    };
+    // Held until the answer is decided: a second request with the key meanwhile gets 409.
+    let _in_flight = match key {
+        Some(key) => match app.key_in_flight(account.id, key) {
+            Some(in_flight) => Some(in_flight),
+            None => {
+                let busy = Reply::own(409, IDEMPOTENCY_KEY_IN_PROGRESS_BODY, true).answer;
+                return Err(Reply::early(busy, body));
+            }
+        },
+        None => None,
+    };
     let limits = (server.config.body_idle_timeout, server.config.body_timeout);
     let read = read_limited(&mut body, app.body_limit(), content_length(headers), limits).await;
     let body = match read {
@@ -477,11 +523,30 @@ async fn handle<S: Store>(
         Err(BodyError::Framing) => return Err(Reply::own(400, FRAMING_BODY, true)),
     };
     let processing = Instant::now();
-    let (answer, store) = with_store_time(app.process(&account, &body, now)).await;
+    let (answer, store) = with_store_time(app.process(&account, &body, now, key)).await;
     server
         .metrics
         .processed(processing.elapsed().saturating_sub(store), store);
     Ok(Reply::engine(answer))
+}
+
+/// The `Idempotency-Key`, if sent: 1 to 255 visible ASCII characters (`!` to `~`), sent once;
+/// anything else is `Err` (400 `invalid_idempotency_key`).
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ()> {
+    let mut values = headers.get_all(IDEMPOTENCY_KEY_HEADER).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(value), None) => {
+            let bytes = value.as_bytes();
+            let visible = bytes.iter().all(|byte| (0x21..=0x7e).contains(byte));
+            if (1..=255).contains(&bytes.len()) && visible {
+                value.to_str().map(Some).map_err(|_| ())
+            } else {
+                Err(())
+            }
+        }
+        (Some(_), Some(_)) => Err(()),
+    }
 }
 
 /// No `Content-Type` (taken as JSON, as before this check existed), or `application/json`

@@ -55,6 +55,11 @@ struct Options {
     #[arg(long, env = "BULK_CONTACTS_LOG_FORMAT", value_name = "FORMAT", default_value = "json", value_parser = ["json", "text"])]
     log_format: String,
 
+    /// Test hook, hidden: sleep this many seconds after each COMMIT, before answering, so
+    /// that a test can kill the process between the two (the Idempotency-Key crash test).
+    #[arg(long, hide = true, value_name = "SECONDS")]
+    pause_after_commit: Option<f64>,
+
     #[command(flatten)]
     config: Config,
 }
@@ -135,7 +140,12 @@ async fn run<S: Store>(
         tracing::info!(signal, "stopping: finishing the requests in flight");
     };
     let app = App::with_limits(TimedStore(store), options.config.limits())
-        .with_store_timeout(options.config.store_timeout);
+        .with_store_timeout(options.config.store_timeout)
+        .with_pause_after_commit(
+            options
+                .pause_after_commit
+                .and_then(|seconds| std::time::Duration::try_from_secs_f64(seconds).ok()),
+        );
     serve_with(listener, Arc::new(app), options.config.clone(), shutdown).await?;
     tracing::info!("stopped");
     Ok(())

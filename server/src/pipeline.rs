@@ -12,9 +12,30 @@ use std::time::Duration;
 use bulk_contacts::{Batch, Engine, Keys, Limits, Rejection, Response, Timestamp, WritePlan};
 
 use crate::blocking;
+use std::collections::HashSet;
+use std::sync::Mutex;
+
 use crate::store::{
-    AccountRow, DEFAULT_STORE_TIMEOUT, Store, StoreError, Transaction, expect_counters,
+    AccountRow, DEFAULT_STORE_TIMEOUT, Store, StoreError, StoredAnswer, Transaction,
+    expect_counters,
 };
+
+/// The body of a 422: an `Idempotency-Key` already used with a different request body.
+pub const IDEMPOTENCY_KEY_REUSED_BODY: &str = r#"{"error":"Idempotency-Key was already used with a different request body","code":"idempotency_key_reused"}"#;
+
+/// How long a stored answer is kept at least: 24 hours (SPEC §10.1).
+pub const IDEMPOTENCY_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Stored answers are deleted this many at a time, each batch in its own short transaction,
+/// so that the sweep never holds the store for long.
+pub const EXPIRY_BATCH: usize = 500;
+
+/// The current time in Unix seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() as i64)
+}
 
 /// The body of a 503 when the store could not be reached or did not answer within the store
 /// timeout (SPEC §10.1; with `Retry-After`).
@@ -43,6 +64,8 @@ pub struct Answer {
     pub body: Vec<u8>,
     /// The number of contacts, when the body was read as a batch.
     pub contacts: Option<usize>,
+    /// A stored answer sent again for an `Idempotency-Key` (`Idempotent-Replayed: true`).
+    pub replayed: bool,
 }
 
 /// The engine and a store: what every request shares.
@@ -53,6 +76,26 @@ pub struct App<S> {
     pub store: S,
     /// The most each store call may take (`--store-timeout`).
     store_timeout: Duration,
+    /// The (account, `Idempotency-Key`) of the requests being processed by this instance.
+    keys_in_flight: Mutex<HashSet<(i64, String)>>,
+    /// Test hook (`--pause-after-commit`): sleep this long after each COMMIT, before the
+    /// answer, so that a test can kill the process between the two.
+    pause_after_commit: Option<Duration>,
+}
+
+/// An `Idempotency-Key` being processed; released when dropped.
+#[derive(Debug)]
+pub struct KeyInFlight<'a> {
+    keys: &'a Mutex<HashSet<(i64, String)>>,
+    entry: (i64, String),
+}
+
+impl Drop for KeyInFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut keys) = self.keys.lock() {
+            keys.remove(&self.entry);
+        }
+    }
 }
 
 impl<S: Store> App<S> {
@@ -68,6 +111,42 @@ impl<S: Store> App<S> {
             engine,
             store,
             store_timeout: DEFAULT_STORE_TIMEOUT,
+            keys_in_flight: Mutex::new(HashSet::new()),
+            pause_after_commit: None,
+        }
+    }
+
+    /// Test hook: sleeps `pause` after each COMMIT, before answering (`--pause-after-commit`).
+    pub fn with_pause_after_commit(mut self, pause: Option<Duration>) -> App<S> {
+        self.pause_after_commit = pause;
+        self
+    }
+
+    /// Marks `key` of `account` as being processed by this instance, or `None` when it
+    /// already is (the request is answered 409 `idempotency_key_in_progress`).
+    pub fn key_in_flight(&self, account: i64, key: &str) -> Option<KeyInFlight<'_>> {
+        let entry = (account, key.to_owned());
+        let inserted = self.keys_in_flight.lock().ok()?.insert(entry.clone());
+        // (The guard is made after the lock is released: its drop takes the lock.)
+        inserted.then_some(KeyInFlight {
+            keys: &self.keys_in_flight,
+            entry,
+        })
+    }
+
+    /// Deletes the stored answers older than the retention (24 h) at `now` (Unix seconds),
+    /// [`EXPIRY_BATCH`] at a time; returns how many.
+    pub async fn expire_answers(&self, now: i64) -> Result<u64, StoreError> {
+        let before = now - IDEMPOTENCY_RETENTION.as_secs() as i64;
+        let mut total = 0;
+        loop {
+            let deleted = self
+                .bounded(self.store.expire_answers(before, EXPIRY_BATCH))
+                .await?;
+            total += deleted;
+            if deleted < EXPIRY_BATCH as u64 {
+                return Ok(total);
+            }
         }
     }
 
@@ -96,6 +175,7 @@ impl<S: Store> App<S> {
             status,
             body,
             contacts,
+            replayed: false,
         }
     }
 
@@ -109,6 +189,7 @@ impl<S: Store> App<S> {
                 status: 503,
                 body: STORE_UNAVAILABLE_BODY.as_bytes().to_vec(),
                 contacts,
+                replayed: false,
             };
         }
         tracing::error!(%error, "database error, nothing written");
@@ -144,8 +225,44 @@ impl<S: Store> App<S> {
         self.answer(Err(Rejection::PayloadTooLarge), None)
     }
 
-    /// Checks 3 to 7 and the write.
-    pub async fn process(&self, account: &AccountRow, body: &[u8], now: Timestamp) -> Answer {
+    /// The stored answer for a request with an `Idempotency-Key`: the same body gets the
+    /// stored status and body byte for byte; another body, 422.
+    fn replay(stored: StoredAnswer, request_sha256: &str) -> Answer {
+        if stored.request_sha256 == request_sha256 {
+            Answer {
+                status: stored.status,
+                body: stored.body,
+                contacts: None,
+                replayed: true,
+            }
+        } else {
+            Answer {
+                status: 422,
+                body: IDEMPOTENCY_KEY_REUSED_BODY.as_bytes().to_vec(),
+                contacts: None,
+                replayed: false,
+            }
+        }
+    }
+
+    /// Checks 3 to 7 and the write. With an `Idempotency-Key` (validated, and held in flight
+    /// by the caller): a stored answer for it is sent again (or 422), and a batch that is
+    /// written stores its answer under the key in the same transaction.
+    pub async fn process(
+        &self,
+        account: &AccountRow,
+        body: &[u8],
+        now: Timestamp,
+        idempotency_key: Option<&str>,
+    ) -> Answer {
+        let key = idempotency_key.map(|key| (key, key_hash_bytes(body)));
+        if let Some((key, hash)) = &key {
+            match self.bounded(self.store.find_answer(account.id, key)).await {
+                Ok(Some(stored)) => return Self::replay(stored, hash),
+                Ok(None) => {}
+                Err(error) => return self.internal(error, None),
+            }
+        }
         // The CPU-heavy part (JSON, E.164, dates, URLs) off the async workers' queue.
         let batch = match blocking(|| self.engine.read(body, now)) {
             Ok(batch) => batch,
@@ -155,20 +272,66 @@ impl<S: Store> App<S> {
         if let Err(no) = batch.check_billing(account.account.billing) {
             return self.answer(Err(no), contacts);
         }
-        match self.store_batch(account.id, &batch).await {
-            Ok(response) => self.answer(Ok(response), contacts),
+        let remember = key.as_ref().map(|(key, hash)| (*key, hash.as_str()));
+        match self.store_batch(account.id, &batch, remember).await {
+            Ok(Some(response)) => self.answer(Ok(response), contacts),
+            // Another request with this key committed meanwhile (another instance): its answer.
+            Ok(None) => {
+                let Some((key, hash)) = &key else {
+                    let error = StoreError::Data("no Idempotency-Key to remember".to_owned());
+                    return self.internal(error, contacts);
+                };
+                match self.bounded(self.store.find_answer(account.id, key)).await {
+                    Ok(Some(stored)) => Self::replay(stored, hash),
+                    Ok(None) => {
+                        let error =
+                            StoreError::Data("the Idempotency-Key's answer vanished".to_owned());
+                        self.internal(error, contacts)
+                    }
+                    Err(error) => self.internal(error, contacts),
+                }
+            }
             Err(error) => self.internal(error, contacts),
         }
     }
 
-    /// One transaction: locks, prefetch, evaluate, write, check, commit; rolled back on any
-    /// error.
-    async fn store_batch(&self, account: i64, batch: &Batch<'_>) -> Result<Response, StoreError> {
+    /// One transaction: locks, prefetch, evaluate, write, check, the answer stored under the
+    /// `Idempotency-Key` if any, commit; rolled back on any error. `None`: the key was taken
+    /// by a request that committed meanwhile (nothing written).
+    async fn store_batch(
+        &self,
+        account: i64,
+        batch: &Batch<'_>,
+        key: Option<(&str, &str)>,
+    ) -> Result<Option<Response>, StoreError> {
         let keys = batch.keys();
         let mut tx = self.bounded(self.store.begin(&keys.phones)).await?;
-        match in_transaction(&mut tx, account, batch, &keys, self.store_timeout).await {
-            Ok(response) => match self.bounded(tx.commit()).await {
-                Ok(()) => Ok(response),
+        let written = async {
+            let response =
+                in_transaction(&mut tx, account, batch, &keys, self.store_timeout).await?;
+            if let Some((key, hash)) = key {
+                let answer = StoredAnswer {
+                    request_sha256: hash.to_owned(),
+                    status: response.status,
+                    body: response.body.clone(),
+                };
+                let remembered = tx.remember(account, key, &answer, unix_now());
+                if !self.bounded(remembered).await? {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(response))
+        }
+        .await;
+        match written {
+            Ok(Some(response)) => match self.bounded(tx.commit()).await {
+                Ok(()) => {
+                    if let Some(pause) = self.pause_after_commit {
+                        tracing::warn!("test hook: committed, pausing before the answer");
+                        tokio::time::sleep(pause).await;
+                    }
+                    Ok(Some(response))
+                }
                 Err(error) => {
                     // The COMMIT may have reached the store and succeeded before the error
                     // (a connection cut, a timeout): whether the batch was written is unknown.
@@ -176,6 +339,10 @@ impl<S: Store> App<S> {
                     Err(error)
                 }
             },
+            Ok(None) => {
+                let _ = self.bounded(tx.rollback()).await;
+                Ok(None)
+            }
             Err(error) => {
                 // If even the rollback fails, dropping the transaction discards it.
                 let _ = self.bounded(tx.rollback()).await;
@@ -183,6 +350,15 @@ impl<S: Store> App<S> {
             }
         }
     }
+}
+
+/// The lower-case hex SHA-256 of a request body.
+fn key_hash_bytes(body: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(body)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 async fn in_transaction<T: Transaction>(

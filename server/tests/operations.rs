@@ -557,7 +557,7 @@ async fn the_openapi_document_is_served_and_documents_every_answer_exactly() {
     assert_eq!(
         statuses,
         [
-            "200", "400", "401", "402", "408", "413", "415", "500", "503"
+            "200", "400", "401", "402", "408", "409", "413", "415", "422", "500", "503"
         ]
     );
     // Every example body of a status.
@@ -589,6 +589,12 @@ async fn the_openapi_document_is_served_and_documents_every_answer_exactly() {
         (415, http::UNSUPPORTED_MEDIA_TYPE_BODY),
         (503, http::OVERLOADED_BODY),
         (503, bulk_contacts_server::pipeline::STORE_UNAVAILABLE_BODY),
+        (400, http::INVALID_IDEMPOTENCY_KEY_BODY),
+        (409, http::IDEMPOTENCY_KEY_IN_PROGRESS_BODY),
+        (
+            422,
+            bulk_contacts_server::pipeline::IDEMPOTENCY_KEY_REUSED_BODY,
+        ),
     ] {
         assert!(examples(status).contains(&parse(body)), "{body}");
     }

@@ -278,6 +278,18 @@ pub fn expect_rows(what: &'static str, planned: usize, actual: u64) -> Result<()
     }
 }
 
+/// An answer stored under an `Idempotency-Key` (SPEC §10.1): the SHA-256 of the request body
+/// it answered, and the status and body sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    /// Lower-case hex SHA-256 of the request body.
+    pub request_sha256: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The body, byte for byte.
+    pub body: Vec<u8>,
+}
+
 /// A world (SPEC §8) as rows, for [`Store::seed`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Seed {
@@ -322,6 +334,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the store answers (a trivial query).
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The answer stored under `key` for `account`, if any (committed).
+    fn find_answer(
+        &self,
+        account: i64,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<StoredAnswer>, StoreError>> + Send;
+
+    /// Deletes at most `limit` stored answers created before `before` (Unix seconds), in one
+    /// short transaction of its own; returns how many.
+    fn expire_answers(
+        &self,
+        before: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// One request's transaction; dropped without [`Transaction::commit`], it rolls back.
@@ -348,6 +375,18 @@ pub trait Transaction: Send {
         plan: &WritePlan<'_>,
         now: Timestamp,
     ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+
+    /// Stores `answer` under (`account`, `key`), created at `created_at` (Unix seconds), in
+    /// this transaction; `false` (nothing written) when the key is already taken — by a
+    /// request that committed meanwhile. On PostgreSQL, waits for a transaction that holds
+    /// the same key uncommitted.
+    fn remember(
+        &mut self,
+        account: i64,
+        key: &str,
+        answer: &StoredAnswer,
+        created_at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Commits.
     fn commit(self) -> impl Future<Output = Result<(), StoreError>> + Send;

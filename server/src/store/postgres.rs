@@ -21,8 +21,8 @@ use std::collections::HashMap;
 use bulk_contacts::{Account, Carrier, DirectoryMap, Keys, SendingList, Timestamp, WritePlan};
 
 use super::{
-    AccountRow, DEFAULT_STORE_TIMEOUT, Prefetch, Seed, Store, StoreError, Transaction, Validations,
-    Written, expect_rows, inserts, key_hash, list_id, stand_in_results,
+    AccountRow, DEFAULT_STORE_TIMEOUT, Prefetch, Seed, Store, StoreError, StoredAnswer,
+    Transaction, Validations, Written, expect_rows, inserts, key_hash, list_id, stand_in_results,
 };
 
 mod embedded {
@@ -267,6 +267,37 @@ impl Store for PgStore {
         client.simple_query("SELECT 1").await?;
         Ok(())
     }
+
+    async fn find_answer(
+        &self,
+        account: i64,
+        key: &str,
+    ) -> Result<Option<StoredAnswer>, StoreError> {
+        let client = self.pool.get().await?;
+        let query = client
+            .prepare_cached(
+                "SELECT request_sha256, status, body FROM idempotency_keys
+                 WHERE account_id = $1 AND key = $2",
+            )
+            .await?;
+        let row = client.query_opt(&query, &[&account, &key]).await?;
+        Ok(row.map(|row| StoredAnswer {
+            request_sha256: row.get(0),
+            status: row.get::<_, i16>(1) as u16,
+            body: row.get(2),
+        }))
+    }
+
+    async fn expire_answers(&self, before: i64, limit: usize) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        let query = client
+            .prepare_cached(
+                "DELETE FROM idempotency_keys WHERE (account_id, key) IN
+                 (SELECT account_id, key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)",
+            )
+            .await?;
+        Ok(client.execute(&query, &[&before, &(limit as i64)]).await?)
+    }
 }
 
 /// A request's transaction on one pooled connection.
@@ -484,6 +515,31 @@ impl Transaction for PgTx {
             expect_rows("insert enrollments", e.len(), inserted)?;
         }
         Ok(inserts(plan))
+    }
+
+    async fn remember(
+        &mut self,
+        account: i64,
+        key: &str,
+        answer: &StoredAnswer,
+        created_at: i64,
+    ) -> Result<bool, StoreError> {
+        let inserted = run(
+            self.client()?,
+            "INSERT INTO idempotency_keys
+                 (account_id, key, request_sha256, status, body, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, key) DO NOTHING",
+            &[
+                &account,
+                &key,
+                &answer.request_sha256,
+                &(answer.status as i16),
+                &answer.body,
+                &created_at,
+            ],
+        )
+        .await?;
+        Ok(inserted == 1)
     }
 
     async fn commit(mut self) -> Result<(), StoreError> {

@@ -18,8 +18,8 @@ use std::collections::HashMap;
 use bulk_contacts::{Account, Carrier, DirectoryMap, Keys, SendingList, Timestamp, WritePlan};
 
 use super::{
-    AccountRow, DEFAULT_STORE_TIMEOUT, Prefetch, Seed, Store, StoreError, Transaction, Validations,
-    Written, expect_rows, inserts, key_hash, list_id, stand_in_results,
+    AccountRow, DEFAULT_STORE_TIMEOUT, Prefetch, Seed, Store, StoreError, StoredAnswer,
+    Transaction, Validations, Written, expect_rows, inserts, key_hash, list_id, stand_in_results,
 };
 use crate::blocking;
 
@@ -199,6 +199,43 @@ impl Store for SqliteStore {
             Ok(())
         })
     }
+
+    async fn find_answer(
+        &self,
+        account: i64,
+        key: &str,
+    ) -> Result<Option<StoredAnswer>, StoreError> {
+        let connection = self.clock.lock(&self.connection).await?;
+        self.clock.run(&connection, || {
+            let found = connection
+                .prepare_cached(
+                    "SELECT request_sha256, status, body FROM idempotency_keys
+                     WHERE account_id = ?1 AND key = ?2",
+                )?
+                .query_row(params![account, key], |row| {
+                    Ok(StoredAnswer {
+                        request_sha256: row.get(0)?,
+                        status: row.get(1)?,
+                        body: row.get(2)?,
+                    })
+                })
+                .optional()?;
+            Ok(found)
+        })
+    }
+
+    async fn expire_answers(&self, before: i64, limit: usize) -> Result<u64, StoreError> {
+        let connection = self.clock.lock(&self.connection).await?;
+        self.clock.run(&connection, || {
+            let deleted = connection
+                .prepare_cached(
+                    "DELETE FROM idempotency_keys WHERE rowid IN
+                     (SELECT rowid FROM idempotency_keys WHERE created_at < ?1 LIMIT ?2)",
+                )?
+                .execute(params![before, limit as i64])?;
+            Ok(deleted as u64)
+        })
+    }
 }
 
 /// Creates the database file readable and writable by its owner only (0600), if it does not
@@ -346,6 +383,33 @@ impl Transaction for SqliteTx {
         let (connection, list_ids) = (&*self.connection, &self.list_ids);
         self.clock.run(connection, || {
             write(connection, plan, &now.to_string(), list_ids)
+        })
+    }
+
+    async fn remember(
+        &mut self,
+        account: i64,
+        key: &str,
+        answer: &StoredAnswer,
+        created_at: i64,
+    ) -> Result<bool, StoreError> {
+        let connection = &*self.connection;
+        self.clock.run(connection, || {
+            let inserted = connection
+                .prepare_cached(
+                    "INSERT INTO idempotency_keys
+                         (account_id, key, request_sha256, status, body, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (account_id, key) DO NOTHING",
+                )?
+                .execute(params![
+                    account,
+                    key,
+                    answer.request_sha256,
+                    answer.status,
+                    answer.body,
+                    created_at
+                ])?;
+            Ok(inserted == 1)
         })
     }
 
