@@ -10,6 +10,15 @@ use bulk_contacts_server::pipeline::App;
 use bulk_contacts_server::{Config, PgStore, SqliteStore, Store, demo, serve_with, shutdown};
 use clap::Parser;
 
+// jemalloc by default (see Cargo.toml and the README's *Memory bound*); mimalloc when chosen.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[cfg(all(feature = "jemalloc", not(feature = "mimalloc")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// The reference server of bulk-contacts: POST /v2/contacts/bulk over SQLite or PostgreSQL.
 #[derive(Debug, Parser)]
 #[command(version)]
