@@ -6,6 +6,8 @@ clients against the server binary (given), over an in-memory store with the demo
   how many read their 401;
 * `burst`: 300 valid 4 MB batches at once through `http.client`, each on its own connection:
   how many read 200, 503, or failed (broken pipe, reset);
+* `slow-uploads`: 32 uploads of one account trickling their bodies, then 20 requests of
+  another account: how many get 200;
 * `clients`: 401, 413, 415 and 503 answered before a 4–6 MB body, read by `http.client`,
   `requests` (when importable) and Node's `http` (when `node` is on PATH).
 
@@ -154,7 +156,50 @@ def clients(binary):
         stop(server)
 
 
-GOALS = {"wrong-key": wrong_key, "burst": burst, "clients": clients}
+def slow_uploads(binary):
+    """32 uploads of the demo account trickling their bodies (one byte every 5 s) against
+    another account's 20 requests, one after the other."""
+    import hashlib
+    import sqlite3
+    import tempfile
+    other = "trk_OTHER000000000000000000000000000"
+    db = os.path.join(tempfile.mkdtemp(prefix="slow-uploads-"), "contacts.db")
+    server, _ = start(binary, "--db", db)
+    stop(server)
+    with sqlite3.connect(db) as c:
+        c.execute("INSERT INTO accounts (name, billing) VALUES ('other', 'active')")
+        account = c.execute("SELECT id FROM accounts WHERE name = 'other'").fetchone()[0]
+        c.execute("INSERT INTO api_keys (key_sha256, account_id) VALUES (?, ?)",
+                  (hashlib.sha256(other.encode()).hexdigest(), account))
+        c.execute("INSERT INTO sending_lists (account_id, list_number, welcome_journeys) "
+                  "VALUES (?, '+18005551234', 1)", (account,))
+    server, addr = start(binary, "--db", db)
+    host, port = addr.rsplit(":", 1)
+    with open(os.path.join(HERE, "..", "..", "examples", "request.json"), "rb") as f:
+        request = f.read()
+    try:
+        slow = []
+        for _ in range(32):
+            s = socket.create_connection((host, int(port)))
+            s.sendall(("POST /v2/contacts/bulk HTTP/1.1\r\nHost: t\r\nX-Api-Key: %s\r\n"
+                       "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n{"
+                       % (KEY, len(request))).encode())
+            slow.append(s)
+        time.sleep(1)
+        headers = {"Content-Type": "application/json", "X-Api-Key": other}
+        replies = [post(addr, request, headers) for _ in range(20)]
+        counts = collections.Counter(outcome(r) for r in replies)
+        print("slow-uploads: 32 slow uploads of one account; another account's 20 requests: %s"
+              % dict(counts))
+        for s in slow:
+            s.close()
+        return counts[200] == 20
+    finally:
+        stop(server)
+
+
+GOALS = {"wrong-key": wrong_key, "burst": burst, "clients": clients,
+         "slow-uploads": slow_uploads}
 
 
 def main():

@@ -66,6 +66,17 @@ pub struct Config {
     )]
     pub max_in_flight: usize,
 
+    /// The most bulk requests one account may have in flight at once (0: half of
+    /// --max-in-flight, at least 1); past it, that account's request gets 503 with
+    /// Retry-After, so that one account's slow uploads cannot take every slot.
+    #[arg(
+        long,
+        env = "BULK_CONTACTS_MAX_IN_FLIGHT_PER_ACCOUNT",
+        value_name = "N",
+        default_value_t = 0
+    )]
+    pub max_in_flight_per_account: usize,
+
     /// The most request-body bytes held at once (each request reserves its Content-Length,
     /// or the body limit when chunked); past it, 503 with Retry-After, before reading.
     #[arg(long, env = "BULK_CONTACTS_MAX_BODY_BYTES_IN_FLIGHT", value_name = "BYTES", default_value_t = 64 << 20)]
@@ -108,6 +119,7 @@ impl Default for Config {
             store_timeout: crate::store::DEFAULT_STORE_TIMEOUT,
             max_connections: 768,
             max_in_flight: 32,
+            max_in_flight_per_account: 0,
             max_body_bytes_in_flight: 64 << 20,
             max_contacts: limits.max_contacts,
             max_contact_bytes: limits.max_contact_bytes,

@@ -24,7 +24,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::limits::Shedder;
+use crate::limits::{AccountShare, Shedder};
 use crate::metrics::{Metrics, with_store_time};
 use crate::pipeline::{Answer, App};
 use crate::store::Store;
@@ -78,6 +78,8 @@ pub struct Server<S> {
     pub config: Config,
     /// The budgets of requests and body bytes in flight.
     shedder: Shedder,
+    /// Each account's share of the requests in flight.
+    shares: AccountShare,
     /// What `/metrics` reports.
     pub metrics: Metrics,
 }
@@ -90,10 +92,12 @@ impl<S: Store> Server<S> {
             config.max_body_bytes_in_flight,
             app.body_limit(),
         );
+        let shares = AccountShare::new(config.max_in_flight_per_account, config.max_in_flight);
         Server {
             app,
             config,
             shedder,
+            shares,
             metrics: Metrics::default(),
         }
     }
@@ -494,6 +498,12 @@ async fn handle<S: Store>(
     let account = match app.account(header).await {
         Ok(account) => account,
         Err(answer) => return Err(Reply::early(answer, body)),
+    };
+    // The account's share of the slots: past it, shed like a full server (the body unread).
+    let Some(_slot) = server.shares.admit(account.id) else {
+        server.metrics.shed();
+        let overloaded = Reply::own(503, OVERLOADED_BODY, true).answer;
+        return Err(Reply::early(overloaded, body));
     };
     if !is_json(headers) {
         let unsupported = Reply::own(415, UNSUPPORTED_MEDIA_TYPE_BODY, true).answer;

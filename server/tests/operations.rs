@@ -210,6 +210,8 @@ async fn a_body_trickled_byte_by_byte_is_cut_off_at_the_total_timeout() {
 async fn past_the_requests_in_flight_a_burst_gets_503_with_retry_after_before_its_body() {
     let addr = server(Config {
         max_in_flight: 2,
+        // One account holds both slots here: the test is about the global limit.
+        max_in_flight_per_account: 2,
         body_idle_timeout: Duration::from_secs(30),
         body_timeout: Duration::from_secs(30),
         // The burst's bodies never come: the server waits this long for them, then closes.
@@ -663,4 +665,70 @@ async fn a_request_head_over_64_kib_is_431_even_in_one_write() {
         bulk_contacts_server::http::head_size(&request),
         "GET /healthz HTTP/1.1\r\nhost: t\r\n\r\n".len()
     );
+}
+
+/// One account's slow uploads hold at most its share of `--max-in-flight` (half by default):
+/// past it, that account's next request is shed (503, Retry-After), while another account's
+/// requests get 200 — 20 of 20.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_accounts_slow_uploads_cannot_take_every_slot() {
+    use bulk_contacts_server::Store;
+    let other_key = "trk_OTHER000000000000000000000000000";
+    let config = Config {
+        max_in_flight: 4,
+        body_idle_timeout: Duration::from_secs(30),
+        body_timeout: Duration::from_secs(30),
+        linger_timeout: Duration::from_millis(200),
+        ..Config::default()
+    };
+    assert_eq!(other_key.len(), 36);
+    let store = SqliteStore::open(":memory:").expect("open");
+    demo::seed_demo(&store).await.expect("seed");
+    let other = bulk_contacts_server::store::Seed {
+        name: "other".to_owned(),
+        billing: "active".to_owned(),
+        api_keys: vec![other_key.to_owned()],
+        lists: vec![("+18005551234".to_owned(), 1)],
+        now: "2026-01-01T00:00:00Z".to_owned(),
+        ..Default::default()
+    };
+    store.seed(&other).await.expect("seed the other account");
+    let app = App::with_limits(TimedStore(store), config.limits());
+    let addr = spawn_with(SocketAddr::from(([127, 0, 0, 1], 0)), Arc::new(app), config)
+        .await
+        .expect("bind");
+    // The demo account's slow uploads: two held mid-body (its share of 4).
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let mut bytes = head(REQUEST.len(), "").into_bytes();
+        bytes.extend_from_slice(&REQUEST[..10]);
+        stream.write_all(&bytes).await.expect("write");
+        held.push(stream);
+    }
+    until_in_flight(addr, 2.0).await;
+    let third = post(addr, REQUEST, "").await;
+    assert_eq!(
+        (third.status, third.body.as_str()),
+        (503, bulk_contacts_server::http::OVERLOADED_BODY)
+    );
+    assert!(third.head.contains("retry-after: 1"), "{third:?}");
+    let request = |key: &str| {
+        let mut bytes = format!(
+            "POST /v2/contacts/bulk HTTP/1.1\r\nHost: t\r\nX-Api-Key: {key}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            REQUEST.len()
+        )
+        .into_bytes();
+        bytes.extend_from_slice(REQUEST);
+        bytes
+    };
+    for _ in 0..20 {
+        let reply = exchange(addr, &request(other_key)).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+    }
+    for mut stream in held {
+        stream.write_all(&REQUEST[10..]).await.expect("write");
+        assert_eq!(parse(&read_all(&mut stream).await).status, 200);
+    }
 }
