@@ -64,12 +64,12 @@ impl AccountShare {
 
 impl Drop for AccountSlot<'_> {
     fn drop(&mut self) {
-        if let Ok(mut holding) = self.shares.holding.lock() {
-            if let Some(held) = holding.get_mut(&self.account) {
-                *held -= 1;
-                if *held == 0 {
-                    holding.remove(&self.account);
-                }
+        if let Ok(mut holding) = self.shares.holding.lock()
+            && let Some(held) = holding.get_mut(&self.account)
+        {
+            *held -= 1;
+            if *held == 0 {
+                holding.remove(&self.account);
             }
         }
     }
