@@ -36,7 +36,7 @@ done
 # From target/: schemathesis keeps its example database in ./.schemathesis.
 mkdir -p target
 cd target
-"$VENV/bin/st" run "http://$ADDR/openapi.json" \
+"$VENV/bin/st" --config-file ../server/scripts/schemathesis.toml run "http://$ADDR/openapi.json" \
   --checks all \
   --header "X-Api-Key: $KEY" \
   --max-examples "${MAX_EXAMPLES:-100}" \

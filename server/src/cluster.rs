@@ -283,6 +283,115 @@ impl Cluster {
     }
 }
 
+/// Faults, for the tests of an unreachable store: stop the cluster and start it again on the
+/// same port, or freeze it (SIGSTOP to the postmaster and its backends) and thaw it.
+impl Cluster {
+    /// `pg_ctl stop -m fast`: the connections are closed and new ones refused.
+    pub fn stop(&self) -> Result<(), String> {
+        let data = self.root.join("data");
+        self.run(
+            "pg_ctl",
+            &[
+                "stop".as_ref(),
+                "-w".as_ref(),
+                "-m".as_ref(),
+                "fast".as_ref(),
+                "-D".as_ref(),
+                data.as_os_str(),
+            ],
+        )
+    }
+
+    /// Starts a stopped cluster again with the options it last ran with (its
+    /// `postmaster.opts`), so on the same port.
+    pub fn start_again(&self) -> Result<(), String> {
+        let data = self.root.join("data");
+        let opts = std::fs::read_to_string(data.join("postmaster.opts"))
+            .map_err(|e| format!("postmaster.opts: {e}"))?;
+        // `BINARY "-D" "DATA" "-p" "PORT" …`: every argument after the binary, quoted for the
+        // shell `pg_ctl -o` hands them to, less the data directory it passes itself.
+        let arguments = opts.trim().split_once(' ').map_or("", |(_, rest)| rest);
+        let arguments = arguments.replace(&format!("\"-D\" \"{}\"", data.display()), "");
+        let log = self.root.join("log");
+        self.run(
+            "pg_ctl",
+            &[
+                "start".as_ref(),
+                "-w".as_ref(),
+                "-t".as_ref(),
+                "120".as_ref(),
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-l".as_ref(),
+                log.as_os_str(),
+                "-o".as_ref(),
+                arguments.trim().as_ref(),
+            ],
+        )
+    }
+
+    /// The postmaster and its children (backends, background workers).
+    fn processes(&self) -> Vec<u32> {
+        let Some(postmaster) = self.postmaster_pid() else {
+            return Vec::new();
+        };
+        let mut pids = vec![postmaster];
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // `PID (COMM) STATE PPID …`: the fields after the command's closing parenthesis.
+            let parent = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|ppid| ppid.parse::<u32>().ok());
+            if parent == Some(postmaster) {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
+    fn signal(&self, signal: &str, pids: &[u32]) -> Result<(), String> {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .args(pids.iter().map(u32::to_string))
+            .status()
+            .map_err(|e| format!("kill: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("kill -{signal} {pids:?}: {status}"))
+        }
+    }
+
+    /// Freezes the cluster: SIGSTOP to the postmaster, then to each of its children. Its
+    /// sockets stay open and accept bytes, but nothing answers. Returns the processes frozen.
+    pub fn freeze(&self) -> Result<Vec<u32>, String> {
+        let pids = self.processes();
+        if pids.is_empty() {
+            return Err("no postmaster".to_owned());
+        }
+        self.signal("STOP", &pids[..1])?;
+        // Children listed again after the postmaster stopped: it can start no new one.
+        let pids = self.processes();
+        self.signal("STOP", &pids)?;
+        Ok(pids)
+    }
+
+    /// Thaws what [`Cluster::freeze`] froze (SIGCONT, the children first).
+    pub fn thaw(&self, pids: &[u32]) -> Result<(), String> {
+        let mut order = pids.to_vec();
+        order.reverse();
+        self.signal("CONT", &order)
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         if self.port != 0 {

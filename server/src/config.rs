@@ -35,6 +35,17 @@ pub struct Config {
     #[arg(long, env = "BULK_CONTACTS_DRAIN_TIMEOUT", value_name = "SECONDS", default_value = "10", value_parser = seconds)]
     pub drain_timeout: Duration,
 
+    /// Seconds the server keeps reading (and discarding) a request body it answered early
+    /// (401, 413, 415, 503, ...) before closing, so that a client which writes its whole body
+    /// before reading gets the answer (lingering close; at most the body limit in bytes).
+    #[arg(long, env = "BULK_CONTACTS_LINGER_TIMEOUT", value_name = "SECONDS", default_value = "5", value_parser = seconds)]
+    pub linger_timeout: Duration,
+
+    /// Seconds any store call may take — a connection attempt, the wait for a pooled
+    /// connection, a statement — before the request is answered 503 store_unavailable.
+    #[arg(long, env = "BULK_CONTACTS_STORE_TIMEOUT", value_name = "SECONDS", default_value = "5", value_parser = seconds)]
+    pub store_timeout: Duration,
+
     /// The most connections open at once; past it, new connections wait in the listen
     /// backlog.
     #[arg(
@@ -54,6 +65,17 @@ pub struct Config {
         default_value_t = 32
     )]
     pub max_in_flight: usize,
+
+    /// The most bulk requests one account may have in flight at once (0: half of
+    /// --max-in-flight, at least 1); past it, that account's request gets 503 with
+    /// Retry-After, so that one account's slow uploads cannot take every slot.
+    #[arg(
+        long,
+        env = "BULK_CONTACTS_MAX_IN_FLIGHT_PER_ACCOUNT",
+        value_name = "N",
+        default_value_t = 0
+    )]
+    pub max_in_flight_per_account: usize,
 
     /// The most request-body bytes held at once (each request reserves its Content-Length,
     /// or the body limit when chunked); past it, 503 with Retry-After, before reading.
@@ -93,8 +115,11 @@ impl Default for Config {
             body_idle_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(10),
+            linger_timeout: Duration::from_secs(5),
+            store_timeout: crate::store::DEFAULT_STORE_TIMEOUT,
             max_connections: 768,
             max_in_flight: 32,
+            max_in_flight_per_account: 0,
             max_body_bytes_in_flight: 64 << 20,
             max_contacts: limits.max_contacts,
             max_contact_bytes: limits.max_contact_bytes,

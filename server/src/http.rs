@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -24,7 +24,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::limits::Shedder;
+use crate::limits::{AccountShare, Shedder};
 use crate::metrics::{Metrics, with_store_time};
 use crate::pipeline::{Answer, App};
 use crate::store::Store;
@@ -49,6 +49,16 @@ pub const OVERLOADED_BODY: &str =
 pub const UNSUPPORTED_MEDIA_TYPE_BODY: &str =
     r#"{"error":"Content-Type must be application/json","code":"unsupported_media_type"}"#;
 
+/// The header of the optional idempotency key (SPEC §10.1).
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+/// The body of a 400 for an `Idempotency-Key` that is not 1 to 255 visible ASCII characters,
+/// or sent twice.
+pub const INVALID_IDEMPOTENCY_KEY_BODY: &str = r#"{"error":"Idempotency-Key must be 1 to 255 visible ASCII characters","code":"invalid_idempotency_key"}"#;
+
+/// The body of a 409: a request with the same `Idempotency-Key` is being processed.
+pub const IDEMPOTENCY_KEY_IN_PROGRESS_BODY: &str = r#"{"error":"A request with this Idempotency-Key is in progress","code":"idempotency_key_in_progress"}"#;
+
 /// The body of a 408: the body did not arrive within the body timeouts.
 pub const TIMEOUT_BODY: &str =
     r#"{"error":"The request body did not arrive in time","code":"request_timeout"}"#;
@@ -68,6 +78,8 @@ pub struct Server<S> {
     pub config: Config,
     /// The budgets of requests and body bytes in flight.
     shedder: Shedder,
+    /// Each account's share of the requests in flight.
+    shares: AccountShare,
     /// What `/metrics` reports.
     pub metrics: Metrics,
 }
@@ -80,10 +92,12 @@ impl<S: Store> Server<S> {
             config.max_body_bytes_in_flight,
             app.body_limit(),
         );
+        let shares = AccountShare::new(config.max_in_flight_per_account, config.max_in_flight);
         Server {
             app,
             config,
             shedder,
+            shares,
             metrics: Metrics::default(),
         }
     }
@@ -105,6 +119,7 @@ pub fn router_with<S: Store>(server: Arc<Server<S>>) -> Router {
         .route("/metrics", get(metrics::<S>))
         .route("/openapi.json", get(openapi))
         .with_state(server)
+        .layer(axum::middleware::from_fn(head_limit))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<Body>| {
@@ -127,6 +142,36 @@ pub fn router_with<S: Store>(server: Arc<Server<S>>) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// The size of a request's head as received: the request line and each header line with
+/// their CRLFs, and the blank line (optional whitespace around header values not counted).
+pub fn head_size<B>(request: &Request<B>) -> usize {
+    let line = request.method().as_str().len() + 1 + request.uri().to_string().len() + 11;
+    let headers: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + 2 + value.len() + 2)
+        .sum();
+    line + headers + 2
+}
+
+/// A request head over [`READ_BUFFER`] (64 KiB) is refused with 431 and the connection
+/// closed, however it arrived. hyper refuses a head that does not fit its read buffer, but a
+/// head sent in one write can be read whole in one larger read (up to ~100 KB were accepted):
+/// this check makes the limit exact.
+async fn head_limit(
+    request: Request<Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if head_size(&request) > READ_BUFFER {
+        return (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            [(CONNECTION, HeaderValue::from_static("close"))],
+        )
+            .into_response();
+    }
+    next.run(request).await
 }
 
 /// Serves `app` with the default [`Config`] on `listener` until `shutdown` completes, then
@@ -159,8 +204,21 @@ pub async fn serve_with<S: Store>(
     http.timer(TokioTimer::new())
         .header_read_timeout(config.header_timeout)
         .max_buf_size(READ_BUFFER);
+    let sweep_app = Arc::clone(&app);
     let router = router_with(Arc::new(Server::new(app, config)));
     let graceful = GracefulShutdown::new();
+    // Stored Idempotency-Key answers past their 24 hours: deleted at start and every hour, a
+    // few hundred rows per short transaction, so requests never wait behind the sweep.
+    let sweeper = tokio::spawn(async move {
+        loop {
+            match sweep_app.expire_answers(crate::pipeline::unix_now()).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "expired Idempotency-Key answers"),
+                Err(error) => tracing::warn!(%error, "expiring Idempotency-Key answers failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(60 * 60)).await;
+        }
+    });
     tokio::pin!(shutdown);
     loop {
         // `biased`: the stop is looked at first, however busy the listener.
@@ -194,6 +252,7 @@ pub async fn serve_with<S: Store>(
         });
     }
     drop(listener);
+    sweeper.abort();
     tracing::info!("stopped accepting connections; draining");
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("drained"),
@@ -237,23 +296,22 @@ async fn healthz() -> impl IntoResponse {
     json(StatusCode::OK, r#"{"status":"ok"}"#)
 }
 
+/// 200 when the store answers a trivial query within the store timeout, else 503: the same
+/// judgement as a request's (`store_unavailable`).
 async fn readyz<S: Store>(State(server): State<Arc<Server<S>>>) -> impl IntoResponse {
-    let ping = tokio::time::timeout(Duration::from_secs(2), server.app.store.ping()).await;
-    match ping {
-        Ok(Ok(())) => json(StatusCode::OK, r#"{"status":"ready"}"#),
-        Ok(Err(error)) => {
+    let timeout = server.app.store_timeout();
+    match crate::pipeline::bounded(timeout, server.app.store.ping()).await {
+        Ok(()) => json(StatusCode::OK, r#"{"status":"ready"}"#),
+        Err(error) => {
             tracing::warn!(%error, "readiness: the store does not answer");
-            json(
+            let mut response = json(
                 StatusCode::SERVICE_UNAVAILABLE,
                 r#"{"status":"unavailable"}"#,
-            )
-        }
-        Err(_) => {
-            tracing::warn!("readiness: the store did not answer within 2 s");
-            json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                r#"{"status":"unavailable"}"#,
-            )
+            );
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            response
         }
     }
 }
@@ -278,11 +336,13 @@ fn json(status: StatusCode, body: &'static str) -> axum::response::Response {
 }
 
 /// An answer outside the engine's table, and whether the connection must close after it
-/// (the body was left unread or unreadable).
+/// (the body was left unread or unreadable); `unread`: the body, when the answer was given
+/// before reading all of it and the rest can still be drained (lingering close).
 struct Reply {
     answer: Answer,
     close: bool,
     retry_after: bool,
+    unread: Option<Body>,
 }
 
 impl Reply {
@@ -291,6 +351,7 @@ impl Reply {
             answer,
             close: false,
             retry_after: false,
+            unread: None,
         }
     }
 
@@ -300,9 +361,22 @@ impl Reply {
                 status,
                 body: body.as_bytes().to_vec(),
                 contacts: None,
+                replayed: false,
             },
             close,
             retry_after: false,
+            unread: None,
+        }
+    }
+
+    /// An answer given before the body was read whole: the connection closes after it, once
+    /// the rest of the body is drained.
+    fn early(answer: Answer, unread: Body) -> Reply {
+        Reply {
+            answer,
+            close: true,
+            retry_after: false,
+            unread: Some(unread),
         }
     }
 }
@@ -318,9 +392,10 @@ async fn bulk<S: Store>(
         // Before anything else, the body unread: the client may retry the same request.
         None => {
             server.metrics.shed();
+            let overloaded = Reply::own(503, OVERLOADED_BODY, true).answer;
             Reply {
                 retry_after: true,
-                ..Reply::own(503, OVERLOADED_BODY, true)
+                ..Reply::early(overloaded, body)
             }
         }
         Some(_admission) => match handle(&server, &headers, body).await {
@@ -332,6 +407,7 @@ async fn bulk<S: Store>(
         answer,
         close,
         retry_after,
+        unread,
     } = reply;
     server
         .metrics
@@ -342,6 +418,15 @@ async fn bulk<S: Store>(
         duration_ms = elapsed.as_secs_f64() * 1000.0,
         "answered"
     );
+    // A client told to wait for `100 Continue` has not sent its body: nothing to drain.
+    if let Some(unread) = unread.filter(|_| !headers.contains_key(EXPECT)) {
+        let budget = (
+            server.app.body_limit().saturating_mul(LINGER_BODIES),
+            server.config.linger_timeout,
+        );
+        tokio::spawn(linger(unread, budget));
+    }
+    let (answer_status, replayed) = (answer.status, answer.replayed);
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (
         status,
@@ -349,12 +434,19 @@ async fn bulk<S: Store>(
         answer.body,
     )
         .into_response();
+    if replayed {
+        response.headers_mut().insert(
+            axum::http::HeaderName::from_static("idempotent-replayed"),
+            HeaderValue::from_static("true"),
+        );
+    }
     if close {
         response
             .headers_mut()
             .insert(CONNECTION, HeaderValue::from_static("close"));
     }
-    if retry_after {
+    // Shedding and an unreachable store: the request may be sent again unchanged.
+    if retry_after || answer_status == 503 {
         response
             .headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from_static("1"));
@@ -362,12 +454,37 @@ async fn bulk<S: Store>(
     response
 }
 
+/// A body answered early is drained up to this many times the body limit (20 MiB by default):
+/// enough for a client that sends somewhat more than the limit to finish writing and read its
+/// 413, and a bound on what a client can make the server read for nothing.
+pub const LINGER_BODIES: usize = 4;
+
+/// Lingering close: reads and discards what is left of a body answered early, at most
+/// `bytes` of it and for at most `time`, while the answer is written. A client that writes its
+/// whole request before reading (Python's `http.client`, `requests`, most SDKs) then finishes
+/// writing and reads the answer; closing at once with its bytes unread would make the kernel
+/// reset the connection, and such a client sees a broken pipe instead of the answer. Once the
+/// body has ended, the connection closes (`Connection: close`); past either bound, it closes
+/// with the rest unread.
+async fn linger(mut body: Body, (bytes, time): (usize, Duration)) {
+    let deadline = tokio::time::Instant::now() + time;
+    let mut left = bytes;
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, body.frame()).await {
+        if let Ok(data) = frame.into_data() {
+            match left.checked_sub(data.len()) {
+                Some(rest) => left = rest,
+                None => break,
+            }
+        }
+    }
+}
+
 /// SPEC §3's order: 401 (format, then the account's keys), 415 on the `Content-Type`, 413
 /// on the body, then the pipeline.
 async fn handle<S: Store>(
     server: &Server<S>,
     headers: &HeaderMap,
-    body: Body,
+    mut body: Body,
 ) -> Result<Reply, Reply> {
     let app = &server.app;
     // The request's time, read once: the engine never reads a clock.
@@ -378,23 +495,68 @@ async fn handle<S: Store>(
     } else {
         headers.get(API_KEY_HEADER).map(HeaderValue::as_bytes)
     };
-    let account = app.account(header).await.map_err(Reply::engine)?;
+    let account = match app.account(header).await {
+        Ok(account) => account,
+        Err(answer) => return Err(Reply::early(answer, body)),
+    };
+    // The account's share of the slots: past it, shed like a full server (the body unread).
+    let Some(_slot) = server.shares.admit(account.id) else {
+        server.metrics.shed();
+        let overloaded = Reply::own(503, OVERLOADED_BODY, true).answer;
+        return Err(Reply::early(overloaded, body));
+    };
     if !is_json(headers) {
-        return Err(Reply::own(415, UNSUPPORTED_MEDIA_TYPE_BODY, true));
+        let unsupported = Reply::own(415, UNSUPPORTED_MEDIA_TYPE_BODY, true).answer;
+        return Err(Reply::early(unsupported, body));
     }
+    let Ok(key) = idempotency_key(headers) else {
+        let invalid = Reply::own(400, INVALID_IDEMPOTENCY_KEY_BODY, true).answer;
+        return Err(Reply::early(invalid, body));
+    };
+    // Held until the answer is decided: a second request with the key meanwhile gets 409.
+    let _in_flight = match key {
+        Some(key) => match app.key_in_flight(account.id, key) {
+            Some(in_flight) => Some(in_flight),
+            None => {
+                let busy = Reply::own(409, IDEMPOTENCY_KEY_IN_PROGRESS_BODY, true).answer;
+                return Err(Reply::early(busy, body));
+            }
+        },
+        None => None,
+    };
     let limits = (server.config.body_idle_timeout, server.config.body_timeout);
-    let body = match read_limited(body, app.body_limit(), content_length(headers), limits).await {
-        Ok(body) => body,
-        Err(BodyError::TooLarge) => return Err(Reply::engine(app.too_large())),
+    let read = read_limited(&mut body, app.body_limit(), content_length(headers), limits).await;
+    let body = match read {
+        Ok(bytes) => bytes,
+        Err(BodyError::TooLarge) => return Err(Reply::early(app.too_large(), body)),
         Err(BodyError::TimedOut) => return Err(Reply::own(408, TIMEOUT_BODY, true)),
         Err(BodyError::Framing) => return Err(Reply::own(400, FRAMING_BODY, true)),
     };
     let processing = Instant::now();
-    let (answer, store) = with_store_time(app.process(&account, &body, now)).await;
+    let (answer, store) = with_store_time(app.process(&account, &body, now, key)).await;
     server
         .metrics
         .processed(processing.elapsed().saturating_sub(store), store);
     Ok(Reply::engine(answer))
+}
+
+/// The `Idempotency-Key`, if sent: 1 to 255 visible ASCII characters (`!` to `~`), sent once;
+/// anything else is `Err` (400 `invalid_idempotency_key`).
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ()> {
+    let mut values = headers.get_all(IDEMPOTENCY_KEY_HEADER).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(value), None) => {
+            let bytes = value.as_bytes();
+            let visible = bytes.iter().all(|byte| (0x21..=0x7e).contains(byte));
+            if (1..=255).contains(&bytes.len()) && visible {
+                value.to_str().map(Some).map_err(|_| ())
+            } else {
+                Err(())
+            }
+        }
+        (Some(_), Some(_)) => Err(()),
+    }
 }
 
 /// No `Content-Type` (taken as JSON, as before this check existed), or `application/json`
@@ -434,7 +596,7 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 /// that crosses the limit, so a 50 MB upload costs at most `limit` bytes of memory. Each
 /// frame must come within `idle` of the previous one, and the whole body within `total`.
 async fn read_limited(
-    mut body: Body,
+    body: &mut Body,
     limit: usize,
     declared: Option<u64>,
     (idle, total): (Duration, Duration),

@@ -17,6 +17,64 @@ pub struct Shedder {
     byte_units: usize,
 }
 
+/// The bulk requests in flight per account: each account may hold at most its share of the
+/// in-flight slots, so that one account's slow uploads cannot take them all.
+#[derive(Debug)]
+pub struct AccountShare {
+    share: usize,
+    holding: std::sync::Mutex<std::collections::HashMap<i64, usize>>,
+}
+
+/// A slot of an account's share; given back when dropped.
+#[derive(Debug)]
+pub struct AccountSlot<'a> {
+    shares: &'a AccountShare,
+    account: i64,
+}
+
+impl AccountShare {
+    /// Each account may hold `share` requests (0: half of `max_in_flight`, at least 1).
+    pub fn new(share: usize, max_in_flight: usize) -> AccountShare {
+        let share = if share == 0 {
+            (max_in_flight / 2).max(1)
+        } else {
+            share
+        };
+        AccountShare {
+            share,
+            holding: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// A slot for `account`, or `None` when it already holds its share.
+    pub fn admit(&self, account: i64) -> Option<AccountSlot<'_>> {
+        let mut holding = self.holding.lock().ok()?;
+        let held = holding.entry(account).or_insert(0);
+        if *held >= self.share {
+            return None;
+        }
+        *held += 1;
+        drop(holding);
+        Some(AccountSlot {
+            shares: self,
+            account,
+        })
+    }
+}
+
+impl Drop for AccountSlot<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut holding) = self.shares.holding.lock()
+            && let Some(held) = holding.get_mut(&self.account)
+        {
+            *held -= 1;
+            if *held == 0 {
+                holding.remove(&self.account);
+            }
+        }
+    }
+}
+
 /// What an admitted request holds until it is answered.
 #[derive(Debug)]
 pub struct Admission {

@@ -10,6 +10,15 @@ use bulk_contacts_server::pipeline::App;
 use bulk_contacts_server::{Config, PgStore, SqliteStore, Store, demo, serve_with, shutdown};
 use clap::Parser;
 
+// jemalloc by default (see Cargo.toml and the README's *Memory bound*); mimalloc when chosen.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[cfg(all(feature = "jemalloc", not(feature = "mimalloc")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// The reference server of bulk-contacts: POST /v2/contacts/bulk over SQLite or PostgreSQL.
 #[derive(Debug, Parser)]
 #[command(version)]
@@ -55,6 +64,11 @@ struct Options {
     #[arg(long, env = "BULK_CONTACTS_LOG_FORMAT", value_name = "FORMAT", default_value = "json", value_parser = ["json", "text"])]
     log_format: String,
 
+    /// Test hook, hidden: sleep this many seconds after each COMMIT, before answering, so
+    /// that a test can kill the process between the two (the Idempotency-Key crash test).
+    #[arg(long, hide = true, value_name = "SECONDS")]
+    pause_after_commit: Option<f64>,
+
     #[command(flatten)]
     config: Config,
 }
@@ -88,11 +102,13 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match &options.database_url {
             Some(url) => {
-                let store = PgStore::connect(url, options.pool_size).await?;
+                let timeout = options.config.store_timeout;
+                let store = PgStore::connect_with_timeout(url, options.pool_size, timeout).await?;
                 run(store, &options, "postgresql").await
             }
             None => {
-                let store = SqliteStore::open(&options.db)?;
+                let store =
+                    SqliteStore::open_with_timeout(&options.db, options.config.store_timeout)?;
                 run(store, &options, &options.db).await
             }
         }
@@ -132,7 +148,13 @@ async fn run<S: Store>(
         let signal = signal.await;
         tracing::info!(signal, "stopping: finishing the requests in flight");
     };
-    let app = App::with_limits(TimedStore(store), options.config.limits());
+    let app = App::with_limits(TimedStore(store), options.config.limits())
+        .with_store_timeout(options.config.store_timeout)
+        .with_pause_after_commit(
+            options
+                .pause_after_commit
+                .and_then(|seconds| std::time::Duration::try_from_secs_f64(seconds).ok()),
+        );
     serve_with(listener, Arc::new(app), options.config.clone(), shutdown).await?;
     tracing::info!("stopped");
     Ok(())

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use bulk_contacts::{Keys, Timestamp, WritePlan};
 
 use crate::store::{
-    AccountRow, Prefetch, Seed, Store, StoreError, Transaction, Validations, Written,
+    AccountRow, Prefetch, Seed, Store, StoreError, StoredAnswer, Transaction, Validations, Written,
 };
 
 /// The upper bounds of the latency histograms, in seconds.
@@ -233,6 +233,18 @@ impl<S: Store> Store for TimedStore<S> {
     async fn ping(&self) -> Result<(), StoreError> {
         self.0.ping().await
     }
+
+    async fn find_answer(
+        &self,
+        account: i64,
+        key: &str,
+    ) -> Result<Option<StoredAnswer>, StoreError> {
+        timed(self.0.find_answer(account, key)).await
+    }
+
+    async fn expire_answers(&self, before: i64, limit: usize) -> Result<u64, StoreError> {
+        self.0.expire_answers(before, limit).await
+    }
 }
 
 impl<T: Transaction> Transaction for TimedTx<T> {
@@ -246,6 +258,16 @@ impl<T: Transaction> Transaction for TimedTx<T> {
 
     async fn write(&mut self, plan: &WritePlan<'_>, now: Timestamp) -> Result<Written, StoreError> {
         timed(self.0.write(plan, now)).await
+    }
+
+    async fn remember(
+        &mut self,
+        account: i64,
+        key: &str,
+        answer: &StoredAnswer,
+        created_at: i64,
+    ) -> Result<bool, StoreError> {
+        timed(self.0.remember(account, key, answer, created_at)).await
     }
 
     async fn commit(self) -> Result<(), StoreError> {

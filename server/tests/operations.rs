@@ -210,8 +210,12 @@ async fn a_body_trickled_byte_by_byte_is_cut_off_at_the_total_timeout() {
 async fn past_the_requests_in_flight_a_burst_gets_503_with_retry_after_before_its_body() {
     let addr = server(Config {
         max_in_flight: 2,
+        // One account holds both slots here: the test is about the global limit.
+        max_in_flight_per_account: 2,
         body_idle_timeout: Duration::from_secs(30),
         body_timeout: Duration::from_secs(30),
+        // The burst's bodies never come: the server waits this long for them, then closes.
+        linger_timeout: Duration::from_millis(200),
         ..Config::default()
     })
     .await;
@@ -284,6 +288,7 @@ async fn a_concurrent_burst_beyond_the_limit_gets_only_200_or_503() {
 async fn past_the_body_bytes_in_flight_a_request_gets_503_but_a_small_one_fits() {
     let addr = server(Config {
         max_body_bytes_in_flight: 16 * 1024,
+        linger_timeout: Duration::from_millis(200),
         body_idle_timeout: Duration::from_secs(30),
         body_timeout: Duration::from_secs(30),
         ..Config::default()
@@ -554,7 +559,7 @@ async fn the_openapi_document_is_served_and_documents_every_answer_exactly() {
     assert_eq!(
         statuses,
         [
-            "200", "400", "401", "402", "408", "413", "415", "500", "503"
+            "200", "400", "401", "402", "408", "409", "413", "415", "422", "500", "503"
         ]
     );
     // Every example body of a status.
@@ -585,6 +590,13 @@ async fn the_openapi_document_is_served_and_documents_every_answer_exactly() {
         (408, http::TIMEOUT_BODY),
         (415, http::UNSUPPORTED_MEDIA_TYPE_BODY),
         (503, http::OVERLOADED_BODY),
+        (503, bulk_contacts_server::pipeline::STORE_UNAVAILABLE_BODY),
+        (400, http::INVALID_IDEMPOTENCY_KEY_BODY),
+        (409, http::IDEMPOTENCY_KEY_IN_PROGRESS_BODY),
+        (
+            422,
+            bulk_contacts_server::pipeline::IDEMPOTENCY_KEY_REUSED_BODY,
+        ),
     ] {
         assert!(examples(status).contains(&parse(body)), "{body}");
     }
@@ -621,4 +633,102 @@ async fn the_engine_limits_follow_the_configuration() {
         (big.status, big.body),
         (413, expected(Rejection::PayloadTooLarge))
     );
+}
+
+/// The README's 64 KiB head limit holds whichever way the head arrives: sent in one write, a
+/// head of 66,000 or 100,000 bytes is refused with 431 and the connection closed; one of
+/// 60,000 bytes is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_head_over_64_kib_is_431_even_in_one_write() {
+    let addr = server(Config::default()).await;
+    let with_filler = |size: usize| {
+        let start = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\nX-Filler: ";
+        let filler = "a".repeat(size - start.len() - 4);
+        format!("{start}{filler}\r\n\r\n")
+    };
+    let fits = with_filler(60_000);
+    assert_eq!(fits.len(), 60_000);
+    assert_eq!(exchange(addr, fits.as_bytes()).await.status, 200);
+    for size in [66_000, 100_000] {
+        let head = with_filler(size);
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(head.as_bytes()).await.expect("one write");
+        let reply = parse(&read_all(&mut stream).await);
+        assert_eq!(reply.status, 431, "a head of {size} bytes: {reply:?}");
+    }
+    // The size counted is the head's as sent.
+    let request = axum::http::Request::get("/healthz")
+        .header("host", "t")
+        .body(())
+        .expect("a request");
+    assert_eq!(
+        bulk_contacts_server::http::head_size(&request),
+        "GET /healthz HTTP/1.1\r\nhost: t\r\n\r\n".len()
+    );
+}
+
+/// One account's slow uploads hold at most its share of `--max-in-flight` (half by default):
+/// past it, that account's next request is shed (503, Retry-After), while another account's
+/// requests get 200 — 20 of 20.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_accounts_slow_uploads_cannot_take_every_slot() {
+    use bulk_contacts_server::Store;
+    let other_key = "trk_OTHER000000000000000000000000000";
+    let config = Config {
+        max_in_flight: 4,
+        body_idle_timeout: Duration::from_secs(30),
+        body_timeout: Duration::from_secs(30),
+        linger_timeout: Duration::from_millis(200),
+        ..Config::default()
+    };
+    assert_eq!(other_key.len(), 36);
+    let store = SqliteStore::open(":memory:").expect("open");
+    demo::seed_demo(&store).await.expect("seed");
+    let other = bulk_contacts_server::store::Seed {
+        name: "other".to_owned(),
+        billing: "active".to_owned(),
+        api_keys: vec![other_key.to_owned()],
+        lists: vec![("+18005551234".to_owned(), 1)],
+        now: "2026-01-01T00:00:00Z".to_owned(),
+        ..Default::default()
+    };
+    store.seed(&other).await.expect("seed the other account");
+    let app = App::with_limits(TimedStore(store), config.limits());
+    let addr = spawn_with(SocketAddr::from(([127, 0, 0, 1], 0)), Arc::new(app), config)
+        .await
+        .expect("bind");
+    // The demo account's slow uploads: two held mid-body (its share of 4).
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let mut bytes = head(REQUEST.len(), "").into_bytes();
+        bytes.extend_from_slice(&REQUEST[..10]);
+        stream.write_all(&bytes).await.expect("write");
+        held.push(stream);
+    }
+    until_in_flight(addr, 2.0).await;
+    let third = post(addr, REQUEST, "").await;
+    assert_eq!(
+        (third.status, third.body.as_str()),
+        (503, bulk_contacts_server::http::OVERLOADED_BODY)
+    );
+    assert!(third.head.contains("retry-after: 1"), "{third:?}");
+    let request = |key: &str| {
+        let mut bytes = format!(
+            "POST /v2/contacts/bulk HTTP/1.1\r\nHost: t\r\nX-Api-Key: {key}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            REQUEST.len()
+        )
+        .into_bytes();
+        bytes.extend_from_slice(REQUEST);
+        bytes
+    };
+    for _ in 0..20 {
+        let reply = exchange(addr, &request(other_key)).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+    }
+    for mut stream in held {
+        stream.write_all(&REQUEST[10..]).await.expect("write");
+        assert_eq!(parse(&read_all(&mut stream).await).status, 200);
+    }
 }

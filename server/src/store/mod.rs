@@ -36,13 +36,20 @@ pub fn key_hash(key: &str) -> String {
         .collect()
 }
 
+/// The default of `--store-timeout`: the most any store call (a connection attempt, the wait
+/// for a pooled connection, a statement) may take before the request is answered 503.
+pub const DEFAULT_STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What `validation_results.result` holds for a number the provider cannot be reached for.
 pub const PROVIDER_ERROR: &str = "provider_error";
 
-/// Why a request could not be stored: it is answered with 500 `internal_error`, and the
-/// transaction is rolled back.
+/// Why a request could not be stored: the transaction is rolled back, and the request is
+/// answered 503 `store_unavailable` when the store could not be reached in time
+/// ([`StoreError::is_unavailable`]), else 500 `internal_error`.
 #[derive(Debug)]
 pub enum StoreError {
+    /// The store did not answer within the store timeout, or could not be reached.
+    Unavailable(String),
     /// SQLite failed.
     Sqlite(rusqlite::Error),
     /// PostgreSQL failed.
@@ -67,6 +74,7 @@ pub enum StoreError {
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            StoreError::Unavailable(message) => write!(f, "store unavailable: {message}"),
             StoreError::Sqlite(error) => write!(f, "sqlite: {error}"),
             StoreError::Postgres(error) => match error.as_db_error() {
                 Some(db) => write!(f, "postgres: {}: {}", db.code().code(), db.message()),
@@ -94,6 +102,50 @@ impl StoreError {
     pub fn data(error: impl fmt::Display) -> StoreError {
         StoreError::Data(error.to_string())
     }
+
+    /// Whether the store could not be reached or did not answer in time — retryable, answered
+    /// 503 `store_unavailable` — rather than something unexpected (500): a timeout; a pool
+    /// that could not open or hand out a connection in time; PostgreSQL's connection closed,
+    /// refused or reset, or one of its SQLSTATEs for the same (class 08 connection exception,
+    /// 57P01–57P03 shutdown and start-up, 53300 too many connections); SQLite busy or locked
+    /// (another process holds the file's write lock past the timeout), interrupted at the
+    /// statement deadline, or unable to open its file.
+    pub fn is_unavailable(&self) -> bool {
+        use rusqlite::ErrorCode;
+        match self {
+            StoreError::Unavailable(_) => true,
+            StoreError::Pool(error) => match error {
+                deadpool_postgres::PoolError::Backend(error) => postgres_unreachable(error),
+                deadpool_postgres::PoolError::Timeout(_) | deadpool_postgres::PoolError::Closed => {
+                    true
+                }
+                _ => false,
+            },
+            StoreError::Postgres(error) => postgres_unreachable(error),
+            StoreError::Sqlite(error) => matches!(
+                error.sqlite_error_code(),
+                Some(
+                    ErrorCode::DatabaseBusy
+                        | ErrorCode::DatabaseLocked
+                        | ErrorCode::OperationInterrupted
+                        | ErrorCode::CannotOpen
+                )
+            ),
+            _ => false,
+        }
+    }
+}
+
+fn postgres_unreachable(error: &tokio_postgres::Error) -> bool {
+    if let Some(db) = error.as_db_error() {
+        let code = db.code().code();
+        return code.starts_with("08") || ["57P01", "57P02", "57P03", "53300"].contains(&code);
+    }
+    use std::error::Error as _;
+    error.is_closed()
+        || error
+            .source()
+            .is_some_and(|source| source.is::<std::io::Error>())
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -226,6 +278,18 @@ pub fn expect_rows(what: &'static str, planned: usize, actual: u64) -> Result<()
     }
 }
 
+/// An answer stored under an `Idempotency-Key` (SPEC §10.1): the SHA-256 of the request body
+/// it answered, and the status and body sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    /// Lower-case hex SHA-256 of the request body.
+    pub request_sha256: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The body, byte for byte.
+    pub body: Vec<u8>,
+}
+
 /// A world (SPEC §8) as rows, for [`Store::seed`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Seed {
@@ -270,6 +334,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the store answers (a trivial query).
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The answer stored under `key` for `account`, if any (committed).
+    fn find_answer(
+        &self,
+        account: i64,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<StoredAnswer>, StoreError>> + Send;
+
+    /// Deletes at most `limit` stored answers created before `before` (Unix seconds), in one
+    /// short transaction of its own; returns how many.
+    fn expire_answers(
+        &self,
+        before: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// One request's transaction; dropped without [`Transaction::commit`], it rolls back.
@@ -296,6 +375,18 @@ pub trait Transaction: Send {
         plan: &WritePlan<'_>,
         now: Timestamp,
     ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+
+    /// Stores `answer` under (`account`, `key`), created at `created_at` (Unix seconds), in
+    /// this transaction; `false` (nothing written) when the key is already taken — by a
+    /// request that committed meanwhile. On PostgreSQL, waits for a transaction that holds
+    /// the same key uncommitted.
+    fn remember(
+        &mut self,
+        account: i64,
+        key: &str,
+        answer: &StoredAnswer,
+        created_at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Commits.
     fn commit(self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -10,7 +10,9 @@
 
 use std::str::FromStr;
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
@@ -19,8 +21,8 @@ use std::collections::HashMap;
 use bulk_contacts::{Account, Carrier, DirectoryMap, Keys, SendingList, Timestamp, WritePlan};
 
 use super::{
-    AccountRow, Prefetch, Seed, Store, StoreError, Transaction, Validations, Written, expect_rows,
-    inserts, key_hash, list_id, stand_in_results,
+    AccountRow, DEFAULT_STORE_TIMEOUT, Prefetch, Seed, Store, StoreError, StoredAnswer,
+    Transaction, Validations, Written, expect_rows, inserts, key_hash, list_id, stand_in_results,
 };
 
 mod embedded {
@@ -61,10 +63,30 @@ pub struct PgStore {
 impl PgStore {
     /// Connects to `url` (`postgres://user@host:port/database`), applies the migrations the
     /// database lacks (under an advisory lock), and makes a pool of up to `pool_size`
-    /// connections.
+    /// connections, with the default store timeout.
     pub async fn connect(url: &str, pool_size: usize) -> Result<PgStore, StoreError> {
-        let config = tokio_postgres::Config::from_str(url)?;
+        PgStore::connect_with_timeout(url, pool_size, DEFAULT_STORE_TIMEOUT).await
+    }
+
+    /// [`PgStore::connect`] with `timeout` (`--store-timeout`) on each connection attempt
+    /// (`connect_timeout`), on the wait for a pooled connection and its creation and recycling
+    /// (the pool's timeouts), and on each statement on the server's side too
+    /// (`statement_timeout`, so that a statement the server abandons does not run on). The
+    /// request path bounds each call by the same timeout on the client's side.
+    pub async fn connect_with_timeout(
+        url: &str,
+        pool_size: usize,
+        timeout: Duration,
+    ) -> Result<PgStore, StoreError> {
+        let mut config = tokio_postgres::Config::from_str(url)?;
+        config.connect_timeout(timeout);
         migrate(&config).await?;
+        let options = format!(
+            "{} -c statement_timeout={}",
+            config.get_options().unwrap_or(""),
+            timeout.as_millis().max(1)
+        );
+        config.options(options.trim_start());
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -74,6 +96,10 @@ impl PgStore {
         );
         let pool = Pool::builder(manager)
             .max_size(pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(timeout))
+            .create_timeout(Some(timeout))
+            .recycle_timeout(Some(timeout))
             .build()
             .map_err(|error| StoreError::Data(format!("postgres pool: {error}")))?;
         let store = PgStore { pool };
@@ -240,6 +266,37 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         client.simple_query("SELECT 1").await?;
         Ok(())
+    }
+
+    async fn find_answer(
+        &self,
+        account: i64,
+        key: &str,
+    ) -> Result<Option<StoredAnswer>, StoreError> {
+        let client = self.pool.get().await?;
+        let query = client
+            .prepare_cached(
+                "SELECT request_sha256, status, body FROM idempotency_keys
+                 WHERE account_id = $1 AND key = $2",
+            )
+            .await?;
+        let row = client.query_opt(&query, &[&account, &key]).await?;
+        Ok(row.map(|row| StoredAnswer {
+            request_sha256: row.get(0),
+            status: row.get::<_, i16>(1) as u16,
+            body: row.get(2),
+        }))
+    }
+
+    async fn expire_answers(&self, before: i64, limit: usize) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        let query = client
+            .prepare_cached(
+                "DELETE FROM idempotency_keys WHERE (account_id, key) IN
+                 (SELECT account_id, key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)",
+            )
+            .await?;
+        Ok(client.execute(&query, &[&before, &(limit as i64)]).await?)
     }
 }
 
@@ -458,6 +515,31 @@ impl Transaction for PgTx {
             expect_rows("insert enrollments", e.len(), inserted)?;
         }
         Ok(inserts(plan))
+    }
+
+    async fn remember(
+        &mut self,
+        account: i64,
+        key: &str,
+        answer: &StoredAnswer,
+        created_at: i64,
+    ) -> Result<bool, StoreError> {
+        let inserted = run(
+            self.client()?,
+            "INSERT INTO idempotency_keys
+                 (account_id, key, request_sha256, status, body, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, key) DO NOTHING",
+            &[
+                &account,
+                &key,
+                &answer.request_sha256,
+                &(answer.status as i16),
+                &answer.body,
+                &created_at,
+            ],
+        )
+        .await?;
+        Ok(inserted == 1)
     }
 
     async fn commit(mut self) -> Result<(), StoreError> {

@@ -6,6 +6,8 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -16,8 +18,8 @@ use std::collections::HashMap;
 use bulk_contacts::{Account, Carrier, DirectoryMap, Keys, SendingList, Timestamp, WritePlan};
 
 use super::{
-    AccountRow, Prefetch, Seed, Store, StoreError, Transaction, Validations, Written, expect_rows,
-    inserts, key_hash, list_id, stand_in_results,
+    AccountRow, DEFAULT_STORE_TIMEOUT, Prefetch, Seed, Store, StoreError, StoredAnswer,
+    Transaction, Validations, Written, expect_rows, inserts, key_hash, list_id, stand_in_results,
 };
 use crate::blocking;
 
@@ -29,6 +31,71 @@ mod embedded {
 #[derive(Clone)]
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
+    clock: Clock,
+}
+
+/// The store timeout of every call: the wait for the connection, SQLite's busy wait for the
+/// file's write lock (another process writing), and each statement (interrupted by a progress
+/// handler past the deadline, `SQLITE_INTERRUPT`). All three end in
+/// [`StoreError::Unavailable`], answered 503 `store_unavailable`.
+#[derive(Clone, Debug)]
+struct Clock {
+    timeout: Duration,
+    base: Instant,
+    /// The current call's deadline, in milliseconds after `base` (0: none).
+    deadline: Arc<AtomicU64>,
+}
+
+impl Clock {
+    fn new(timeout: Duration) -> Clock {
+        Clock {
+            timeout,
+            base: Instant::now(),
+            deadline: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The connection, waited for at most the timeout.
+    async fn lock(
+        &self,
+        connection: &Arc<Mutex<Connection>>,
+    ) -> Result<OwnedMutexGuard<Connection>, StoreError> {
+        tokio::time::timeout(self.timeout, Arc::clone(connection).lock_owned())
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable(format!(
+                    "sqlite: the connection was busy for {:?}",
+                    self.timeout
+                ))
+            })
+    }
+
+    /// Runs `f` (blocking) with the statement deadline set; SQLite's busy wait is bounded by
+    /// the same timeout (`busy_timeout`).
+    fn run<R>(
+        &self,
+        connection: &Connection,
+        f: impl FnOnce() -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let deadline = self.base.elapsed() + self.timeout;
+        self.deadline
+            .store(deadline.as_millis().max(1) as u64, Ordering::Relaxed);
+        let result = blocking(|| {
+            connection.busy_timeout(self.timeout)?;
+            f()
+        });
+        self.deadline.store(0, Ordering::Relaxed);
+        result
+    }
+
+    /// The progress handler: `true` (interrupt) once the current call's deadline has passed.
+    fn handler(&self) -> impl FnMut() -> bool + Send + 'static {
+        let (base, deadline) = (self.base, Arc::clone(&self.deadline));
+        move || {
+            let deadline = deadline.load(Ordering::Relaxed);
+            deadline != 0 && base.elapsed().as_millis() as u64 > deadline
+        }
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -41,18 +108,28 @@ impl SqliteStore {
     /// Opens (or creates) the database at `path` — `:memory:` for a private in-memory one —
     /// and applies the migrations it lacks.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with_timeout(path, DEFAULT_STORE_TIMEOUT)
+    }
+
+    /// [`SqliteStore::open`], every call bounded by `timeout` (`--store-timeout`).
+    pub fn open_with_timeout(
+        path: impl AsRef<Path>,
+        timeout: Duration,
+    ) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref();
         let mut connection = if path == Path::new(":memory:") {
             Connection::open_in_memory()?
         } else {
             create_private(path)?;
             let connection = Connection::open(path)?;
-            // WAL: readers (a `sqlite3` shell, the tests) never block the writer.
+            // WAL: readers (a `sqlite3` shell, the tests) never block the writer. FULL: the
+            // WAL is synced at each commit, so an acknowledged batch survives a power loss
+            // (NORMAL syncs only at checkpoints: the last commits could be lost).
             connection.pragma_update(None, "journal_mode", "WAL")?;
-            connection.pragma_update(None, "synchronous", "NORMAL")?;
+            connection.pragma_update(None, "synchronous", "FULL")?;
             connection
         };
-        connection.busy_timeout(std::time::Duration::from_secs(5))?;
+        connection.busy_timeout(timeout)?;
         connection.pragma_update(None, "foreign_keys", true)?;
         // V2 hashes the keys of an existing database with it.
         connection.create_scalar_function(
@@ -66,8 +143,12 @@ impl SqliteStore {
         connection.pragma_update(None, "secure_delete", true)?;
         embedded::migrations::runner().run(&mut connection)?;
         connection.pragma_update(None, "secure_delete", false)?;
+        let clock = Clock::new(timeout);
+        // Every 10,000 virtual-machine steps, a look at the deadline.
+        connection.progress_handler(10_000, Some(clock.handler()));
         Ok(SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
+            clock,
         })
     }
 
@@ -82,18 +163,22 @@ impl Store for SqliteStore {
     type Tx = SqliteTx;
 
     async fn find_account(&self, key: &str) -> Result<Option<AccountRow>, StoreError> {
-        let connection = self.connection.lock().await;
-        blocking(|| find_account(&connection, key))
+        let connection = self.clock.lock(&self.connection).await?;
+        self.clock
+            .run(&connection, || find_account(&connection, key))
     }
 
     async fn begin(&self, _phones: &[&str]) -> Result<SqliteTx, StoreError> {
         // The connection is the lock: one transaction at a time, whatever the phones.
-        let connection = Arc::clone(&self.connection).lock_owned().await;
+        let connection = self.clock.lock(&self.connection).await?;
         // IMMEDIATE takes the write lock before the first read: another process writing the
         // file cannot slip in between our prefetch and our write.
-        blocking(|| connection.execute_batch("BEGIN IMMEDIATE"))?;
+        self.clock.run(&connection, || {
+            Ok(connection.execute_batch("BEGIN IMMEDIATE")?)
+        })?;
         Ok(SqliteTx {
             connection,
+            clock: self.clock.clone(),
             open: true,
             list_ids: HashMap::new(),
         })
@@ -104,10 +189,52 @@ impl Store for SqliteStore {
         blocking(|| write_seed(&mut connection, seed))
     }
 
+    /// A trivial query, and the file's write lock taken and released: a file another process
+    /// holds locked is not ready (requests would wait for it).
     async fn ping(&self) -> Result<(), StoreError> {
-        let connection = self.connection.lock().await;
-        blocking(|| connection.query_row("SELECT 1", [], |_| Ok(())))?;
-        Ok(())
+        let connection = self.clock.lock(&self.connection).await?;
+        self.clock.run(&connection, || {
+            connection.query_row("SELECT 1", [], |_| Ok(()))?;
+            connection.execute_batch("BEGIN IMMEDIATE; ROLLBACK")?;
+            Ok(())
+        })
+    }
+
+    async fn find_answer(
+        &self,
+        account: i64,
+        key: &str,
+    ) -> Result<Option<StoredAnswer>, StoreError> {
+        let connection = self.clock.lock(&self.connection).await?;
+        self.clock.run(&connection, || {
+            let found = connection
+                .prepare_cached(
+                    "SELECT request_sha256, status, body FROM idempotency_keys
+                     WHERE account_id = ?1 AND key = ?2",
+                )?
+                .query_row(params![account, key], |row| {
+                    Ok(StoredAnswer {
+                        request_sha256: row.get(0)?,
+                        status: row.get(1)?,
+                        body: row.get(2)?,
+                    })
+                })
+                .optional()?;
+            Ok(found)
+        })
+    }
+
+    async fn expire_answers(&self, before: i64, limit: usize) -> Result<u64, StoreError> {
+        let connection = self.clock.lock(&self.connection).await?;
+        self.clock.run(&connection, || {
+            let deleted = connection
+                .prepare_cached(
+                    "DELETE FROM idempotency_keys WHERE rowid IN
+                     (SELECT rowid FROM idempotency_keys WHERE created_at < ?1 LIMIT ?2)",
+                )?
+                .execute(params![before, limit as i64])?;
+            Ok(deleted as u64)
+        })
     }
 }
 
@@ -210,6 +337,7 @@ fn write_seed(connection: &mut Connection, seed: &Seed) -> Result<i64, StoreErro
 /// A request's transaction: the connection, held from `BEGIN IMMEDIATE` on.
 pub struct SqliteTx {
     connection: OwnedMutexGuard<Connection>,
+    clock: Clock,
     open: bool,
     /// The row ids of the lists the prefetch found, by number.
     list_ids: HashMap<String, i64>,
@@ -232,12 +360,13 @@ fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError
 impl Transaction for SqliteTx {
     async fn prefetch(&mut self, account: i64, keys: &Keys<'_>) -> Result<Prefetch, StoreError> {
         let (connection, list_ids) = (&*self.connection, &mut self.list_ids);
-        blocking(|| prefetch(connection, account, keys, list_ids))
+        self.clock
+            .run(connection, || prefetch(connection, account, keys, list_ids))
     }
 
     async fn validate<'p>(&mut self, phones: &[&'p str]) -> Result<Validations<'p>, StoreError> {
         let connection = &*self.connection;
-        let rows = blocking(|| {
+        let rows = self.clock.run(connection, || {
             let mut query = connection.prepare_cached(
                 "SELECT v.phone, v.result FROM json_each(?1) AS k
                  JOIN validation_results AS v ON v.phone = k.value",
@@ -252,19 +381,51 @@ impl Transaction for SqliteTx {
 
     async fn write(&mut self, plan: &WritePlan<'_>, now: Timestamp) -> Result<Written, StoreError> {
         let (connection, list_ids) = (&*self.connection, &self.list_ids);
-        blocking(|| write(connection, plan, &now.to_string(), list_ids))
+        self.clock.run(connection, || {
+            write(connection, plan, &now.to_string(), list_ids)
+        })
+    }
+
+    async fn remember(
+        &mut self,
+        account: i64,
+        key: &str,
+        answer: &StoredAnswer,
+        created_at: i64,
+    ) -> Result<bool, StoreError> {
+        let connection = &*self.connection;
+        self.clock.run(connection, || {
+            let inserted = connection
+                .prepare_cached(
+                    "INSERT INTO idempotency_keys
+                         (account_id, key, request_sha256, status, body, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (account_id, key) DO NOTHING",
+                )?
+                .execute(params![
+                    account,
+                    key,
+                    answer.request_sha256,
+                    answer.status,
+                    answer.body,
+                    created_at
+                ])?;
+            Ok(inserted == 1)
+        })
     }
 
     async fn commit(mut self) -> Result<(), StoreError> {
-        blocking(|| self.connection.execute_batch("COMMIT"))?;
+        let connection = &*self.connection;
+        self.clock
+            .run(connection, || Ok(connection.execute_batch("COMMIT")?))?;
         self.open = false;
         Ok(())
     }
 
     async fn rollback(mut self) -> Result<(), StoreError> {
         self.open = false;
-        blocking(|| self.connection.execute_batch("ROLLBACK"))?;
-        Ok(())
+        let connection = &*self.connection;
+        self.clock
+            .run(connection, || Ok(connection.execute_batch("ROLLBACK")?))
     }
 }
 

@@ -1,0 +1,14 @@
+-- Idempotency-Key (SPEC §10.1): the answer of a processed request, written in the batch's
+-- own transaction, per account. `created_at`: Unix seconds (as on SQLite); the server
+-- deletes rows older than 24 hours, a few hundred at a time (see the README,
+-- *Idempotency-Key*).
+CREATE TABLE idempotency_keys (
+    account_id     bigint NOT NULL REFERENCES accounts (id),
+    key            text NOT NULL,
+    request_sha256 text NOT NULL,
+    status         smallint NOT NULL,
+    body           bytea NOT NULL,
+    created_at     bigint NOT NULL,
+    PRIMARY KEY (account_id, key)
+);
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
