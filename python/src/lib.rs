@@ -137,7 +137,7 @@ fn normalize_many<'py>(
     }
     let mut all = String::new();
     let mut ends = Vec::new();
-    let mut gather = |i: usize, item: &Bound<'py, PyAny>| -> PyResult<()> {
+    let gather = |i: usize, item: &Bound<'py, PyAny>| -> PyResult<()> {
         let text = item.cast::<PyString>().map_err(|_| {
             PyTypeError::new_err(format!(
                 "texts[{i}] is a {}, not a str",
@@ -148,15 +148,7 @@ fn normalize_many<'py>(
         ends.push(all.len());
         Ok(())
     };
-    if let Ok(list) = texts.cast::<PyList>() {
-        for (i, item) in list.iter().enumerate() {
-            gather(i, &item)?;
-        }
-    } else {
-        for (i, item) in texts.try_iter()?.enumerate() {
-            gather(i, &item?)?;
-        }
-    }
+    for_each(texts, gather)?;
     let numbers = py.detach(|| {
         let mut start = 0;
         ends.iter()
@@ -257,7 +249,8 @@ fn precheck<'py>(
     };
     let mut texts = Vec::new();
     let mut ends = Vec::new();
-    for_each_contact(contacts, |index, contact| {
+    refuse_single(contacts)?;
+    for_each(contacts, |index, contact| {
         contact_text(contact, index, &mut texts)?;
         ends.push(texts.len());
         Ok(())
@@ -588,19 +581,19 @@ fn refuse_single(contacts: &Bound<'_, PyAny>) -> PyResult<()> {
     Ok(())
 }
 
-/// Calls `f` with each contact of `contacts` and its index.
-fn for_each_contact<'py>(
-    contacts: &Bound<'py, PyAny>,
+/// Calls `f` with each item of an iterable and its index (a `list` without the iterator
+/// protocol).
+fn for_each<'py>(
+    items: &Bound<'py, PyAny>,
     mut f: impl FnMut(usize, &Bound<'py, PyAny>) -> PyResult<()>,
 ) -> PyResult<()> {
-    refuse_single(contacts)?;
-    if let Ok(list) = contacts.cast::<PyList>() {
-        for (index, contact) in list.iter().enumerate() {
-            f(index, &contact)?;
+    if let Ok(list) = items.cast::<PyList>() {
+        for (index, item) in list.iter().enumerate() {
+            f(index, &item)?;
         }
     } else {
-        for (index, contact) in contacts.try_iter()?.enumerate() {
-            f(index, &contact?)?;
+        for (index, item) in items.try_iter()?.enumerate() {
+            f(index, &item?)?;
         }
     }
     Ok(())
