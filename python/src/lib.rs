@@ -118,7 +118,7 @@ fn normalize_reason(
 }
 
 /// :func:`normalize` on each text, in one call, with the GIL released while the numbers are
-/// normalized: a list of E.164 forms and ``None``, in the order of ``texts``.
+/// normalized (4,096 at a time): a list of E.164 forms and ``None``, in the order of ``texts``.
 ///
 /// >>> normalize_many(["(415) 555-9876", "nope", "+44 20 7031 3000"], "US")
 /// ['+14155559876', None, '+442070313000']
@@ -135,9 +135,31 @@ fn normalize_many<'py>(
             "texts must be a sequence of str, not a str",
         ));
     }
+    // In chunks, so that the texts and the results stay in the cache between the three passes
+    // (gather with the GIL, normalize without it, build the list with it).
+    const CHUNK: usize = 4096;
+    let out = PyList::empty(py);
     let mut all = String::new();
-    let mut ends = Vec::new();
-    let gather = |i: usize, item: &Bound<'py, PyAny>| -> PyResult<()> {
+    let mut ends = Vec::with_capacity(CHUNK);
+    let mut numbers = Vec::with_capacity(CHUNK);
+    let mut flush = |all: &mut String, ends: &mut Vec<usize>| -> PyResult<()> {
+        py.detach(|| {
+            let mut start = 0;
+            numbers.clear();
+            numbers.extend(ends.iter().map(|&end| {
+                let text = all.get(start..end).unwrap_or("");
+                start = end;
+                e164::normalize(text, region).ok()
+            }));
+        });
+        for number in &numbers {
+            out.append(number.as_ref().map(|n| PyString::new(py, n.as_str())))?;
+        }
+        all.clear();
+        ends.clear();
+        Ok(())
+    };
+    for_each(texts, |i, item| {
         let text = item.cast::<PyString>().map_err(|_| {
             PyTypeError::new_err(format!(
                 "texts[{i}] is a {}, not a str",
@@ -146,25 +168,13 @@ fn normalize_many<'py>(
         })?;
         all.push_str(text.to_str()?);
         ends.push(all.len());
+        if ends.len() == CHUNK {
+            flush(&mut all, &mut ends)?;
+        }
         Ok(())
-    };
-    for_each(texts, gather)?;
-    let numbers = py.detach(|| {
-        let mut start = 0;
-        ends.iter()
-            .map(|&end| {
-                let text = all.get(start..end).unwrap_or("");
-                start = end;
-                e164::normalize(text, region).ok()
-            })
-            .collect::<Vec<_>>()
-    });
-    PyList::new(
-        py,
-        numbers
-            .iter()
-            .map(|number| number.as_ref().map(|n| PyString::new(py, n.as_str()))),
-    )
+    })?;
+    flush(&mut all, &mut ends)?;
+    Ok(out)
 }
 
 /// A `str` argument's text, or a `TypeError` naming the argument.
