@@ -9,6 +9,7 @@
 
 mod json;
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::OnceLock;
 
@@ -188,13 +189,28 @@ fn str_arg<'a>(value: &'a Bound<'_, PyAny>, name: &str) -> PyResult<&'a str> {
     }
 }
 
-/// The `region` argument: `None` (as `"ZZ"`) or a region code.
+/// The `region` argument: `None` (as `"ZZ"`) or a region code. The last code parsed on this
+/// thread is remembered with its `str` object: a caller passing the same `"US"` (an interned
+/// literal, or the same variable) again skips the parsing.
 fn region_arg(region: Option<&Bound<'_, PyAny>>) -> PyResult<Region> {
-    match region {
-        None => Ok(Region::UNKNOWN),
-        Some(region) if region.is_none() => Ok(Region::UNKNOWN),
-        Some(region) => parse_region(str_arg(region, "region")?),
+    thread_local! {
+        static LAST: RefCell<Option<(Py<PyAny>, Region)>> = const { RefCell::new(None) };
     }
+    let Some(region) = region.filter(|region| !region.is_none()) else {
+        return Ok(Region::UNKNOWN);
+    };
+    let remembered = LAST.with(|last| {
+        last.borrow()
+            .as_ref()
+            .filter(|(code, _)| code.as_ptr() == region.as_ptr())
+            .map(|(_, parsed)| *parsed)
+    });
+    if let Some(parsed) = remembered {
+        return Ok(parsed);
+    }
+    let parsed = parse_region(str_arg(region, "region")?)?;
+    LAST.with(|last| *last.borrow_mut() = Some((region.clone().unbind(), parsed)));
+    Ok(parsed)
 }
 
 /// A region code as the library parses it, two-letter codes from a table filled once.
