@@ -9,6 +9,9 @@
 //! comes in through three small traits, [`ListLookup`], [`CarrierCheck`] and [`Directory`],
 //! or as maps filled beforehand from the keys the batch lists.
 //!
+//! "SPEC §n" in this documentation is section n of the contract, `docs/SPEC.md` in the
+//! repository.
+//!
 //! ## The steps of one request
 //!
 //! Each step is a method, so that the caller does its I/O (async or not) between two of them.
