@@ -86,7 +86,7 @@ pub use batching::{
 };
 pub use codes::{ContactCode, ContactError, Field, Rejection};
 pub use engine::{Engine, Request};
-pub use jiff::Timestamp;
+pub use jiff::{SignedDuration, Timestamp};
 pub use limits::Limits;
 pub use lookup::{
     Carrier, CarrierCheck, CarrierValidationMap, Cost, Directory, DirectoryMap, Disposition,
