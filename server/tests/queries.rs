@@ -76,7 +76,10 @@ async fn a_batch_of_1000_costs_five_prefetch_queries_and_a_few_multi_row_writes(
             // cluster preloads it only when its library is installed.
             let loaded = server
                 .db
-                .rows_of("SHOW shared_preload_libraries", &[])
+                .rows_of(
+                    "SELECT current_setting('shared_preload_libraries') AS preload",
+                    &[],
+                )
                 .await;
             if !loaded
                 .iter()
