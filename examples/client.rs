@@ -1,7 +1,8 @@
 //! A client that pre-checks, splits, sends and merges a list of contacts, written from the
 //! README alone (its "A client, end to end" section): the new-user trial of issue 22. The glue
 //! — everything between the contacts in memory and the HTTP client — is between the `glue
-//! begins` and `glue ends` markers; `python3 tools/trial_glue.py` counts it.
+//! begins` and `glue ends` markers; `python3 tools/trial_glue.py` counts it. `post` (curl)
+//! stands in for an HTTP client library: the tool counts it apart.
 //!
 //! ```text
 //! client [URL [CONTACTS.jsonl]]    (default URL: http://127.0.0.1:8080/v2/contacts/bulk)
@@ -13,49 +14,40 @@
 //! per body; each body carries an `Idempotency-Key`, so that resending after a retryable status
 //! cannot apply it twice. Prints the merged report (the summary body plus `rejected`).
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use bulk_contacts::{Engine, Merger, Precheck, Pushed, RejectedBody, Splitter, Timestamp};
+use bulk_contacts::{Engine, Merger, Precheck, RejectedBody, Split, Timestamp};
 use serde_json::{Value, json};
 
 type Error = Box<dyn std::error::Error>;
 
-/// `POST` one body with curl: the status, the answer's body, and `Retry-After` in seconds.
-fn post(
-    url: &str,
-    key: &str,
-    idempotency_key: &str,
-    body: &[u8],
-) -> Result<(u16, Vec<u8>, Option<u64>), Error> {
+/// `POST` one body with curl (a stand-in for an HTTP client library): the status, the
+/// answer's body, and `Retry-After` in seconds.
+fn post(url: &str, headers: &[String], body: &[u8]) -> Result<(u16, Vec<u8>, Option<u64>), Error> {
     let mut curl = Command::new("curl")
-        .args(["-sS", "-X", "POST", url, "--data-binary", "@-"])
         .args([
-            "-H",
-            "Content-Type: application/json",
-            "-H",
-            &format!("X-Api-Key: {key}"),
+            "-sS",
+            url,
+            "--data-binary",
+            "@-",
+            "-w",
+            "\n%{http_code} %header{retry-after}",
         ])
-        .args(["-H", &format!("Idempotency-Key: {idempotency_key}")])
-        .args(["-w", "\n%{http_code} %header{retry-after}"])
+        .args(headers.iter().flat_map(|header| ["-H", header.as_str()]))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
     curl.stdin.take().ok_or("curl's stdin")?.write_all(body)?;
-    let out = curl.wait_with_output()?;
-    let split = out
-        .stdout
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .ok_or("no status from curl")?;
-    let last = String::from_utf8_lossy(&out.stdout[split + 1..]).into_owned();
+    let out = curl.wait_with_output()?.stdout;
+    let (answer, last) = out.split_at(out.iter().rposition(|b| *b == b'\n').ok_or("no status")?);
+    let last = String::from_utf8_lossy(last);
     let mut fields = last.split_whitespace();
-    let status = fields.next().ok_or("no status from curl")?.parse()?;
+    let status = fields.next().ok_or("no status")?.parse()?;
     Ok((
         status,
-        out.stdout[..split].to_vec(),
+        answer.to_vec(),
         fields.next().and_then(|s| s.parse().ok()),
     ))
 }
@@ -103,29 +95,19 @@ fn main() -> Result<(), Error> {
 
     // glue begins
     let engine = Engine::default(); // the server's limits
-    let failed = Precheck::for_client_clock(engine, Timestamp::now()).entries(&contacts);
-    let skip: HashSet<usize> = failed.iter().map(|entry| entry.index).collect();
+    let mut precheck = Precheck::for_client_clock(engine, Timestamp::now());
+    let Split { bodies, local } = precheck.split(&contacts);
     let mut merger = Merger::new();
-    failed.into_iter().for_each(|entry| merger.local(entry));
-    let mut splitter = Splitter::new(*engine.limits());
-    let mut bodies = Vec::new();
-    for (index, contact) in contacts
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !skip.contains(i))
-    {
-        match splitter.push_at(index, contact) {
-            Pushed::Pending => {}
-            Pushed::Body(body) => bodies.push(body),
-            Pushed::Local(entry) => merger.local(entry),
-        }
-    }
-    bodies.extend(splitter.finish());
+    local.into_iter().for_each(|entry| merger.local(entry));
     for (n, body) in bodies.iter().enumerate() {
+        let headers = [
+            "Content-Type: application/json".to_owned(),
+            format!("X-Api-Key: {key}"),
+            format!("Idempotency-Key: {run}-{n}"),
+        ];
         let mut attempt = 1;
         let (status, answer) = loop {
-            let (status, answer, retry_after) =
-                post(url, &key, &format!("{run}-{n}"), &body.bytes)?;
+            let (status, answer, retry_after) = post(url, &headers, &body.bytes)?;
             if !RejectedBody::retryable_status(status) || attempt == 5 {
                 break (status, answer);
             }

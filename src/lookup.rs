@@ -35,28 +35,6 @@ impl LookupError {
     }
 }
 
-/// A failed lookup is answered 500 `internal_error`, so that `?` works in a handler returning
-/// `Result<_, Rejection>`. The detail is dropped: log it first if it is wanted
-/// (`.inspect_err(|e| log(e))?`).
-///
-/// ```
-/// use bulk_contacts::{LookupError, Rejection};
-///
-/// fn screen() -> Result<(), LookupError> {
-///     Err(LookupError::new("list", "connection reset"))
-/// }
-/// fn handler() -> Result<(), Rejection> {
-///     screen()?;
-///     Ok(())
-/// }
-/// assert_eq!(handler(), Err(Rejection::InternalError));
-/// ```
-impl From<LookupError> for crate::codes::Rejection {
-    fn from(_: LookupError) -> Self {
-        crate::codes::Rejection::InternalError
-    }
-}
-
 /// The validation provider could not be reached for a number (rule 11, `provider_error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("phone validation provider unavailable")]

@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
-use crate::batching::ErrorEntry;
+use crate::batching::{ErrorEntry, Pushed, Split, Splitter};
 use crate::codes::{ContactError, Field, Rejection, member};
 use crate::engine::Engine;
 use crate::limits::Limits;
@@ -376,13 +376,60 @@ impl Precheck {
     ) -> Vec<ErrorEntry> {
         let mut entries = Vec::new();
         for (index, contact) in contacts.into_iter().enumerate() {
-            match self.entry(index, contact) {
-                Ok(Some(entry)) => entries.push(entry),
-                Ok(None) => {}
-                Err(NotJson) => entries.push(self.unsendable(index, contact)),
-            }
+            entries.extend(self.entry_or_unsendable(index, contact));
         }
         entries
+    }
+
+    /// Pre-check, then split what passes into request bodies within the limits: the
+    /// [`entries`](Precheck::entries) are the split's `local` errors (with the splitter's own,
+    /// for a contact too large to send), and every other contact goes into a body under its
+    /// own index ([`Splitter::push_at`]), so that [`Merger`](crate::Merger) reports every
+    /// contact under the caller's index with no remapping.
+    ///
+    /// ```
+    /// use bulk_contacts::{Engine, Precheck, Split, Timestamp};
+    /// use serde_json::json;
+    ///
+    /// let contacts = [
+    ///     json!({"phone_number": "+14155559876", "list_number": "+18005551234"}),
+    ///     json!({"phone_number": "415", "list_number": "+18005551234"}),
+    ///     json!({"phone_number": "+14155559877", "list_number": "+18005551234"}),
+    /// ];
+    /// let mut precheck = Precheck::for_client_clock(Engine::default(), Timestamp::UNIX_EPOCH);
+    /// let Split { bodies, local } = precheck.split(&contacts);
+    /// assert_eq!(bodies.len(), 1);
+    /// assert_eq!(bodies[0].indices, [0, 2]);
+    /// assert_eq!((local[0].index, local[0].code.as_str()), (1, "invalid_phone"));
+    /// ```
+    pub fn split<'c>(&mut self, contacts: impl IntoIterator<Item = &'c Value>) -> Split {
+        let mut splitter = Splitter::new(*self.limits());
+        let mut split = Split::default();
+        for (index, contact) in contacts.into_iter().enumerate() {
+            let pushed = match self.entry_or_unsendable(index, contact) {
+                Some(entry) => Pushed::Local(entry),
+                None => splitter.push_at(index, contact),
+            };
+            match pushed {
+                Pushed::Pending => {}
+                Pushed::Body(body) => split.bodies.push(body),
+                Pushed::Local(entry) => split.local.push(entry),
+            }
+        }
+        split.bodies.extend(splitter.finish());
+        split
+    }
+
+    /// [`entry`](Precheck::entry), with an unsendable contact as its own entry.
+    fn entry_or_unsendable<C: Serialize + ?Sized>(
+        &mut self,
+        index: usize,
+        contact: &C,
+    ) -> Option<ErrorEntry> {
+        match self.entry(index, contact) {
+            Ok(entry) => entry,
+            Err(NotJson) => Some(self.unsendable(index, contact)),
+        }
     }
 
     /// The entry of a contact no body can carry: `phone_number` read from its value (which

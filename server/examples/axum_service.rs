@@ -126,7 +126,8 @@ impl Store {
     }
 }
 
-// glue begins
+// The framework's plumbing, as in any axum service: state and route (not glue, as
+// tools/glue_lines.py leaves out the reference server's http.rs).
 /// The service's state: the engine and the store (one lock = one transaction per request).
 pub struct App {
     pub engine: Engine,
@@ -139,6 +140,7 @@ pub fn router(app: Arc<App>) -> axum::Router {
         .with_state(app)
 }
 
+// glue begins
 impl From<StoreError> for Rejection {
     fn from(error: StoreError) -> Rejection {
         eprintln!("store: {}", error.0); // logged; the client gets 500 internal_error
@@ -158,10 +160,8 @@ async fn handle(app: &App, headers: &HeaderMap, body: Body) -> Result<Answer, Re
     // 401 first: the key is checked before a byte of the body is read.
     let key = engine.check_key_format(headers.get("x-api-key").map(|v| v.as_bytes()))?;
     let mut store = app.store.lock().await;
-    let (account_id, account) = store
-        .account_by_key(key)
-        .await?
-        .ok_or(Rejection::InvalidApiKey)?;
+    let found = store.account_by_key(key).await?;
+    let (account_id, account) = found.ok_or(Rejection::InvalidApiKey)?;
     engine.authenticate(Some(key), &account.api_keys)?;
     // Then the body, at most the engine's limit: over it, the engine's 413.
     let limit = engine.limits().max_body_bytes;
@@ -177,26 +177,18 @@ async fn handle(app: &App, headers: &HeaderMap, body: Body) -> Result<Answer, Re
     let batch = owned.batch();
     batch.check_billing(account.billing)?;
     let keys = batch.keys();
-    let lists: HashMap<_, _> = store
-        .lists(account_id, &keys.lists)
-        .await?
-        .into_iter()
-        .collect();
-    let mut carrier: CarrierValidationMap = store
-        .carrier_verdicts(&keys.phones)
-        .await?
-        .into_iter()
-        .collect();
-    let directory = DirectoryMap::from_rows(
-        store.contacts(&keys.phones).await?,
-        store.memberships(account_id, &keys.memberships).await?,
-    );
+    let lists = store.lists(account_id, &keys.lists).await?;
+    let lists: HashMap<_, _> = lists.into_iter().collect();
+    let verdicts = store.carrier_verdicts(&keys.phones).await?;
+    let mut carrier: CarrierValidationMap = verdicts.into_iter().collect();
+    let contacts = store.contacts(&keys.phones).await?;
+    let memberships = store.memberships(account_id, &keys.memberships).await?;
+    let directory = DirectoryMap::from_rows(contacts, memberships);
     let screened = batch.screen(&lists, &carrier)?;
     carrier.extend(store.validate(&screened.validation_keys()).await);
     let evaluation = screened.evaluate(&carrier, &directory)?;
-    store
-        .write(account_id, &WritePlan::new(&evaluation))
-        .await?;
+    let plan = WritePlan::new(&evaluation);
+    store.write(account_id, &plan).await?;
     Ok(Answer::summary(&evaluation))
 }
 // glue ends
