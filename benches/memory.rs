@@ -1,7 +1,7 @@
 //! Peak heap per 1000-contact batch, for each mix, of ours (the whole request) and of the
 //! reference and floors of `support::subjects`, measured with a counting global allocator,
-//! against the body's size. Prints a table; `cargo bench --bench memory` (add `-- --tsv FILE`
-//! to also write the figures for `examples/bench_charts.rs`).
+//! against the body's size. Prints a table; `cargo bench --bench memory` in benches/ (add `-- --tsv FILE`, relative
+//! to benches/, to also write the figures for `examples/bench_charts.rs`).
 
 mod support;
 

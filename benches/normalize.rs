@@ -7,7 +7,7 @@
 //! extensions, Unicode digits, letters, garbage — the corpus's own mix. Throughput is per
 //! input. Python's `phonenumbers` on the same inputs: `tools/e164/bench_normalize.py`;
 //! `tools/e164/bench_normalize.sh` runs this bench, that script and the instruction counts
-//! (`examples/normalize_profile.rs`) back to back and prints one table (BENCHMARKS.md).
+//! (`benches/examples/normalize_profile.rs`) back to back and prints one table (BENCHMARKS.md).
 
 use std::hint::black_box;
 use std::io::{BufRead, BufReader};

@@ -58,6 +58,9 @@ pub struct Batch<'a> {
 /// fetch each kind in one round trip. They cover every contact that passed rules 1 to 8 — a
 /// superset of what evaluation asks, since a contact may still fail rule 9 or 10 — and none
 /// of them costs money: the paid validation's keys come from [`Screened::validation_keys`].
+///
+/// Fetch `lists` (and `memberships`, which belong to lists) among the **authenticated
+/// account's** rows only: see the scoping rule on [`ListLookup`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Keys<'b> {
     /// List numbers, for [`ListLookup`].

@@ -124,6 +124,7 @@ pub struct Splitter {
     bytes: Vec<u8>,
     indices: Vec<usize>,
     next_index: usize,
+    pushed: usize,
     scratch: Vec<u8>,
 }
 
@@ -135,18 +136,42 @@ impl Splitter {
             bytes: Vec::new(),
             indices: Vec::new(),
             next_index: 0,
+            pushed: 0,
             scratch: Vec::new(),
         }
     }
 
-    /// Adds the next contact (caller index: the number of contacts pushed before it).
+    /// Adds the next contact (caller index: one more than the previous contact's, 0 for the
+    /// first: with `push` alone, the number of contacts pushed before it).
     ///
     /// Returns [`Pushed::Body`] when a body is complete: the body being filled when this
     /// contact does not fit in it (the contact starts the next one), or the body this contact
     /// brought to `max_contacts`. At most one body per push.
     pub fn push(&mut self, contact: &serde_json::Value) -> Pushed {
-        let index = self.next_index;
-        self.next_index += 1;
+        self.push_at(self.next_index, contact)
+    }
+
+    /// Adds a contact under the caller's own `index`, e.g. its position in a list whose
+    /// pre-check failures are not sent ([`Precheck::entries`](crate::Precheck::entries)):
+    /// bodies, local errors and, through [`Merger::add`], the report then speak of the
+    /// caller's indices with no remapping. Indices need not be contiguous; give them
+    /// ascending (each body's `indices` then ascend, and no two contacts share one). Same
+    /// result as [`push`](Splitter::push) otherwise.
+    ///
+    /// ```
+    /// use bulk_contacts::{Limits, Pushed, Splitter};
+    /// use serde_json::json;
+    ///
+    /// let mut splitter = Splitter::new(Limits::default());
+    /// for index in [0, 2, 5] { // 1, 3 and 4 failed the pre-check
+    ///     let contact = json!({"phone_number": format!("+1415555000{index}")});
+    ///     assert_eq!(splitter.push_at(index, &contact), Pushed::Pending);
+    /// }
+    /// assert_eq!(splitter.finish().unwrap().indices, [0, 2, 5]);
+    /// ```
+    pub fn push_at(&mut self, index: usize, contact: &serde_json::Value) -> Pushed {
+        self.next_index = index.saturating_add(1);
+        self.pushed += 1;
         self.scratch.clear();
         // Serializing a `Value` into a Vec cannot fail: its map keys are strings.
         if serde_json::to_writer(&mut self.scratch, contact).is_err() {
@@ -193,7 +218,7 @@ impl Splitter {
 
     /// The number of contacts pushed so far.
     pub fn pushed(&self) -> usize {
-        self.next_index
+        self.pushed
     }
 
     /// Why the engine would reject a body holding only a contact of `size` bytes.
@@ -257,6 +282,39 @@ pub struct RejectedBody {
     pub code: Option<String>,
     /// The answer's `error` message; for an unreadable answer, what was wrong with it.
     pub error: Option<String>,
+}
+
+impl RejectedBody {
+    /// Whether sending the same body again may succeed: the answer says nothing about the
+    /// contacts, only about that attempt ([`retryable_status`](RejectedBody::retryable_status)).
+    /// A 200 that could not be merged is not: the server may have written the contacts.
+    pub fn retryable(&self) -> bool {
+        Self::retryable_status(self.status)
+    }
+
+    /// The statuses after which the same body may be sent again, unchanged:
+    ///
+    /// * **408** `request_timeout`: the body did not arrive in time; nothing was read.
+    /// * **409** `idempotency_key_in_progress`: a request with the same `Idempotency-Key` is
+    ///   still running; sent again with that key it gets the first one's answer.
+    /// * **429**: a proxy's or gateway's rate limit; nothing reached the server.
+    /// * **500** `internal_error`: a lookup or the store failed; the server's transaction was
+    ///   rolled back.
+    /// * **502**, **504**: a gateway lost or timed out on the server.
+    /// * **503** `overloaded` (load shedding, before the body is read) and
+    ///   `store_unavailable`: both with `Retry-After`, a header, so read it from the HTTP
+    ///   client and wait at least that long.
+    ///
+    /// Only 408, 429 and `overloaded` are certain to have written nothing. After a 500, 502,
+    /// 503 `store_unavailable` or 504 the commit may have happened with the answer lost on
+    /// the way: send every body with an `Idempotency-Key` (the same one on each attempt) so
+    /// that a resend cannot apply it twice (without one, a resend re-enrolls
+    /// `use_journeys` contacts whose `skip_journey_if_exists` is false). Every other status
+    /// (400, 401, 402, 413, 415, 422) is the answer to the body itself: the same body gets it
+    /// again.
+    pub const fn retryable_status(status: u16) -> bool {
+        matches!(status, 408 | 409 | 429 | 500 | 502 | 503 | 504)
+    }
 }
 
 /// Why an answer could not be merged (it is still in the report, as a [`RejectedBody`]).
@@ -345,6 +403,10 @@ impl Merger {
 
     /// The answer to one body: its index map ([`RequestBody::indices`]), the status and the
     /// body bytes as returned.
+    ///
+    /// `indices` are the caller's, whatever they are: the body's contact `i` is reported as
+    /// `indices[i]` (any values, e.g. those of [`Splitter::push_at`]; for a readable report
+    /// each caller index appears in one body only).
     ///
     /// A 200 summary adds its counters and its error entries, each index replaced by the
     /// caller's. Any other status is a [`RejectedBody`] with the answer's code and message. A

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use crate::limits::Limits;
-use crate::lookup::ValidationResult;
+use crate::lookup::{LookupError, ValidationResult};
 
 macro_rules! code_table {
     (
@@ -90,6 +90,28 @@ impl Rejection {
             Rejection::TooManyContacts => fill(self.template(), limits.max_contacts),
             _ => Cow::Borrowed(self.template()),
         }
+    }
+}
+
+/// A failed lookup is answered 500 `internal_error`, so that `?` works in a handler returning
+/// `Result<_, Rejection>`. The detail is dropped: log it first if it is wanted
+/// (`.inspect_err(|e| log(e))?`).
+///
+/// ```
+/// use bulk_contacts::{LookupError, Rejection};
+///
+/// fn screen() -> Result<(), LookupError> {
+///     Err(LookupError::new("list", "connection reset"))
+/// }
+/// fn handler() -> Result<(), Rejection> {
+///     screen()?;
+///     Ok(())
+/// }
+/// assert_eq!(handler(), Err(Rejection::InternalError));
+/// ```
+impl From<LookupError> for Rejection {
+    fn from(_: LookupError) -> Self {
+        Rejection::InternalError
     }
 }
 

@@ -9,6 +9,9 @@
 //! comes in through three small traits, [`ListLookup`], [`CarrierCheck`] and [`Directory`],
 //! or as maps filled beforehand from the keys the batch lists.
 //!
+//! "SPEC §n" in this documentation is section n of the contract, `docs/SPEC.md` in the
+//! repository.
+//!
 //! ## The steps of one request
 //!
 //! Each step is a method, so that the caller does its I/O (async or not) between two of them.
@@ -83,7 +86,7 @@ pub use batching::{
 };
 pub use codes::{ContactCode, ContactError, Field, Rejection};
 pub use engine::{CheckedContact, Engine, Request};
-pub use jiff::Timestamp;
+pub use jiff::{SignedDuration, Timestamp};
 pub use limits::Limits;
 pub use lookup::{
     Carrier, CarrierCheck, CarrierValidationMap, Cost, Directory, DirectoryMap, Disposition,

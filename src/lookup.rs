@@ -286,6 +286,14 @@ impl<'de> Deserialize<'de> for Cost {
 }
 
 /// Finds the account's sending list by its canonical E.164 number (rule 9).
+///
+/// **Scoping.** The lists are those of the account the request authenticated as, and no
+/// other: in a store holding many accounts, look them up by that account's id *and* the
+/// number (`WHERE account_id = $1 AND list_number = ANY($2)`); another account's list with the
+/// same number is `list_not_found`. [`Account`](crate::Account) carries no id (the engine never
+/// needs one): keep the store's id next to it from the key lookup, and build each request's
+/// lookups from it, as the reference server does (`AccountRow { id, account }`). Memberships
+/// are memberships of those lists, so they are scoped with them.
 pub trait ListLookup {
     /// The list, `Ok(None)` when the account has no such list, or the lookup's failure.
     fn list(&self, list_number: &str) -> Result<Option<SendingList>, LookupError>;

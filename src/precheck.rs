@@ -8,12 +8,12 @@
 //!
 //! The clock note (the margin a client keeps) is on [`Precheck`].
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
-use crate::batching::ErrorEntry;
-use crate::codes::{ContactError, Field, member};
+use crate::batching::{ErrorEntry, Pushed, Split, Splitter};
+use crate::codes::{ContactError, Field, Rejection, member};
 use crate::engine::Engine;
 use crate::limits::Limits;
 use crate::request::NotJson;
@@ -246,6 +246,15 @@ pub struct UnsendableContact {
 /// its clock **minus a margin** that bounds the skew: 60 seconds is ample for an
 /// NTP-synchronised machine (whose skew is well under a second), and any margin under 5
 /// minutes still accepts a signup that happened just now (`signup_date` = the client's now).
+/// [`Precheck::for_client_clock`] applies [`Precheck::CLOCK_MARGIN`]:
+///
+/// ```
+/// use bulk_contacts::{Engine, Precheck, Timestamp};
+///
+/// let client_now: Timestamp = "2025-06-01T00:01:00Z".parse().unwrap(); // Timestamp::now()
+/// let precheck = Precheck::for_client_clock(Engine::default(), client_now);
+/// assert_eq!(precheck.now(), "2025-06-01T00:00:00Z".parse().unwrap());
+/// ```
 #[derive(Debug, Clone)]
 pub struct Precheck {
     engine: Engine,
@@ -254,6 +263,9 @@ pub struct Precheck {
 }
 
 impl Precheck {
+    /// The margin a client subtracts from its own clock (see *The clock* above): 60 seconds.
+    pub const CLOCK_MARGIN: SignedDuration = SignedDuration::from_secs(60);
+
     /// A pre-check with the server's engine (its limits) at `now`.
     pub fn new(engine: Engine, now: Timestamp) -> Self {
         Precheck {
@@ -261,6 +273,21 @@ impl Precheck {
             now,
             text: Vec::new(),
         }
+    }
+
+    /// A pre-check at the client's clock minus [`CLOCK_MARGIN`](Precheck::CLOCK_MARGIN):
+    /// `Precheck::for_client_clock(engine, Timestamp::now())` (no direct `jiff` dependency
+    /// needed; the library reads no clock itself).
+    pub fn for_client_clock(engine: Engine, client_now: Timestamp) -> Self {
+        let now = client_now
+            .checked_sub(Self::CLOCK_MARGIN)
+            .unwrap_or(Timestamp::MIN);
+        Precheck::new(engine, now)
+    }
+
+    /// The time contacts are checked at.
+    pub fn now(&self) -> Timestamp {
+        self.now
     }
 
     /// The limits contacts are checked against.
@@ -302,6 +329,8 @@ impl Precheck {
     /// The error entries of contacts in the caller's order (index = position), ascending:
     /// what the server's `errors` would hold for them as far as rules 1 to 8 tell (a body
     /// holding them could still be refused as a whole, e.g. for its size: see `split`).
+    /// It stops at the first contact no body can carry; [`entries`](Precheck::entries)
+    /// reports that contact as an entry and carries on.
     pub fn errors<'c, C: Serialize + 'c>(
         &mut self,
         contacts: impl IntoIterator<Item = &'c C>,
@@ -315,6 +344,115 @@ impl Precheck {
             }
         }
         Ok(errors)
+    }
+
+    /// Like [`errors`](Precheck::errors), but a contact that no request body can carry
+    /// ([`UnsendableContact`]: nested deeper than 125 levels, or a failing `Serialize`) is an
+    /// entry of its own, and the other contacts are still checked. Its code and message are
+    /// those of the rejection the server gives a body holding it, [`Rejection::InvalidJson`]:
+    /// `invalid_json`, `Request body must be valid JSON` (as the `Splitter` reports a contact
+    /// no body can carry with the rejection a body holding it alone would get). Every contact
+    /// without an entry can be sent: `Splitter::push_at` takes them with these indices.
+    ///
+    /// ```
+    /// use bulk_contacts::{Engine, Precheck, Timestamp};
+    /// use serde_json::json;
+    ///
+    /// let mut deep = json!("x");
+    /// for _ in 0..130 {
+    ///     deep = json!([deep]);
+    /// }
+    /// let contacts = [
+    ///     json!({"phone_number": "+14155559876", "list_number": "+18005551234", "notes": deep}),
+    ///     json!({"phone_number": "415", "list_number": "+18005551234"}),
+    /// ];
+    /// let mut precheck = Precheck::new(Engine::default(), Timestamp::UNIX_EPOCH);
+    /// let codes: Vec<_> = precheck.entries(&contacts).into_iter().map(|e| (e.index, e.code)).collect();
+    /// assert_eq!(codes, [(0, "invalid_json".to_owned()), (1, "invalid_phone".to_owned())]);
+    /// ```
+    pub fn entries<'c, C: Serialize + 'c>(
+        &mut self,
+        contacts: impl IntoIterator<Item = &'c C>,
+    ) -> Vec<ErrorEntry> {
+        let mut entries = Vec::new();
+        for (index, contact) in contacts.into_iter().enumerate() {
+            entries.extend(self.entry_or_unsendable(index, contact));
+        }
+        entries
+    }
+
+    /// Pre-check, then split what passes into request bodies within the limits: the
+    /// [`entries`](Precheck::entries) are the split's `local` errors (with the splitter's own,
+    /// for a contact too large to send), and every other contact goes into a body under its
+    /// own index ([`Splitter::push_at`]), so that [`Merger`](crate::Merger) reports every
+    /// contact under the caller's index with no remapping.
+    ///
+    /// ```
+    /// use bulk_contacts::{Engine, Precheck, Split, Timestamp};
+    /// use serde_json::json;
+    ///
+    /// let contacts = [
+    ///     json!({"phone_number": "+14155559876", "list_number": "+18005551234"}),
+    ///     json!({"phone_number": "415", "list_number": "+18005551234"}),
+    ///     json!({"phone_number": "+14155559877", "list_number": "+18005551234"}),
+    /// ];
+    /// let mut precheck = Precheck::for_client_clock(Engine::default(), Timestamp::UNIX_EPOCH);
+    /// let Split { bodies, local } = precheck.split(&contacts);
+    /// assert_eq!(bodies.len(), 1);
+    /// assert_eq!(bodies[0].indices, [0, 2]);
+    /// assert_eq!((local[0].index, local[0].code.as_str()), (1, "invalid_phone"));
+    /// ```
+    pub fn split<'c>(&mut self, contacts: impl IntoIterator<Item = &'c Value>) -> Split {
+        let mut splitter = Splitter::new(*self.limits());
+        let mut split = Split::default();
+        for (index, contact) in contacts.into_iter().enumerate() {
+            let pushed = match self.entry_or_unsendable(index, contact) {
+                Some(entry) => Pushed::Local(entry),
+                None => splitter.push_at(index, contact),
+            };
+            match pushed {
+                Pushed::Pending => {}
+                Pushed::Body(body) => split.bodies.push(body),
+                Pushed::Local(entry) => split.local.push(entry),
+            }
+        }
+        split.bodies.extend(splitter.finish());
+        split
+    }
+
+    /// [`entry`](Precheck::entry), with an unsendable contact as its own entry.
+    fn entry_or_unsendable<C: Serialize + ?Sized>(
+        &mut self,
+        index: usize,
+        contact: &C,
+    ) -> Option<ErrorEntry> {
+        match self.entry(index, contact) {
+            Ok(entry) => entry,
+            Err(NotJson) => Some(self.unsendable(index, contact)),
+        }
+    }
+
+    /// The entry of a contact no body can carry: `phone_number` read from its value (which
+    /// has no nesting limit), the code and message of [`Rejection::InvalidJson`].
+    fn unsendable<C: Serialize + ?Sized>(&self, index: usize, contact: &C) -> ErrorEntry {
+        let phone_number = serde_json::to_value(contact)
+            .ok()
+            .and_then(|value| match value {
+                Value::Object(mut object) => match object.remove(member::PHONE_NUMBER) {
+                    Some(Value::String(phone)) => Some(phone),
+                    _ => None,
+                },
+                _ => None,
+            });
+        let rejection = Rejection::InvalidJson;
+        ErrorEntry {
+            index,
+            phone_number,
+            code: rejection.as_str().to_owned(),
+            error: rejection.message(self.engine.limits()).into_owned(),
+            field: None,
+            validation: None,
+        }
     }
 
     fn serialize<C: Serialize + ?Sized>(&mut self, contact: &C) -> Result<(), NotJson> {

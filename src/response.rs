@@ -10,6 +10,10 @@ use crate::summary::Evaluation;
 /// A status and a serialized JSON body, ready to send with the content type
 /// [`Response::CONTENT_TYPE`].
 ///
+/// Web frameworks have a `Response` of their own (axum's, hyper's): import this one under
+/// another name (`use bulk_contacts::Response as Answer;`) or name theirs by path
+/// (`axum::response::Response`), and convert with [`into_http_as`](Response::into_http_as).
+///
 /// ```
 /// use bulk_contacts::{Limits, Rejection, Response};
 ///
@@ -59,8 +63,8 @@ impl Response {
         }
     }
 
-    /// The same answer as an `http::Response`, with `content-type: application/json`
-    /// (feature `http`). With axum: `response.into_http().map(axum::body::Body::from)`.
+    /// The same answer as an `http::Response<Vec<u8>>`, with `content-type: application/json`
+    /// (feature `http`). For a framework's own body type, [`into_http_as`](Response::into_http_as).
     ///
     /// ```
     /// # use bulk_contacts::{Limits, Rejection, Response};
@@ -71,7 +75,27 @@ impl Response {
     /// ```
     #[cfg(feature = "http")]
     pub fn into_http(self) -> http::Response<Vec<u8>> {
-        let mut response = http::Response::new(self.body);
+        self.into_http_as()
+    }
+
+    /// The same answer as an `http::Response` with any body type made from the bytes
+    /// (feature `http`): axum's `Response` is `http::Response<axum::body::Body>`, and `Body`
+    /// is `From<Vec<u8>>`, so a handler returning `axum::response::Response` ends with
+    /// `answer.into_http_as()` (hyper: `Full<Bytes>`; anything `From<Vec<u8>>`).
+    ///
+    /// ```
+    /// # use bulk_contacts::{Limits, Rejection, Response};
+    /// let answer = Response::rejected(Rejection::PayloadTooLarge, &Limits::default());
+    /// let http: http::Response<String> = Response::rejected(Rejection::MissingApiKey, &Limits::default())
+    ///     .into_http_as::<Vec<u8>>()
+    ///     .map(|body| String::from_utf8(body).unwrap());
+    /// assert_eq!(http.body(), r#"{"error":"API key required","code":"unauthorized"}"#);
+    /// let bytes: http::Response<std::borrow::Cow<'static, [u8]>> = answer.into_http_as();
+    /// assert_eq!(bytes.status(), 413);
+    /// ```
+    #[cfg(feature = "http")]
+    pub fn into_http_as<B: From<Vec<u8>>>(self) -> http::Response<B> {
+        let mut response = http::Response::new(B::from(self.body));
         *response.status_mut() = http::StatusCode::from_u16(self.status)
             .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
         response.headers_mut().insert(

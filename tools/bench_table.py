@@ -4,7 +4,7 @@
 usage: tools/bench_table.py [CRITERION_DIR] [--tsv FILE]   (default: target/criterion)
 
 --tsv FILE also writes the 1000-contact medians (mix, subject, nanoseconds) for
-examples/bench_charts.rs.
+benches/examples/bench_charts.rs.
 """
 import json
 import sys

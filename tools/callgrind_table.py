@@ -2,7 +2,7 @@
 """Instructions per 1000-contact batch, ours against the reference and every floor, for each
 bench mix, counted by callgrind: the same figures on every run, however busy the machine is.
 
-Builds `examples/pipeline_profile.rs` (release profile) itself, then for each mix and subject
+Builds `benches/examples/pipeline_profile.rs` (release profile) itself, then for each mix and subject
 runs it under `valgrind --tool=callgrind --toggle-collect=pipeline_profile::measured*`: only
 the REPEAT batches inside `measured` are counted (not the corpus reading, the body building or
 the warm-up batch that builds per-process tables), and the count is divided by REPEAT.
@@ -35,13 +35,20 @@ TOGGLE = "pipeline_profile::measured*"
 def build() -> Path:
     subprocess.run(
         ["cargo", "build", "--release", "--quiet", "--example", "pipeline_profile"],
-        cwd=ROOT,
+        # The benches' own package; benches/.cargo/config.toml builds into the root's target
+        # directory (CARGO_TARGET_DIR, when set, made absolute first).
+        cwd=ROOT / "benches",
+        env={**os.environ, "CARGO_TARGET_DIR": str(target_dir())},
         check=True,
     )
+    return target_dir() / "release" / "examples" / "pipeline_profile"
+
+
+def target_dir() -> Path:
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
     if not target.is_absolute():
         target = ROOT / target
-    return target / "release" / "examples" / "pipeline_profile"
+    return target
 
 
 def callgrind(binary: Path, mix: str, subject: str, repeat: int, out: str = "/dev/null") -> int:

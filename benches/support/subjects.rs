@@ -1,7 +1,7 @@
 //! What the pipeline benches measure on the same bytes, in the same run: ours (the whole
 //! request), the `serde_json::Value` reference, the floors below it, and the pipeline an
 //! informed user would write. `benches/pipeline.rs` (criterion), `benches/memory.rs` (peak
-//! heap) and `examples/pipeline_profile.rs` (callgrind, `tools/callgrind_table.sh`) all run
+//! heap) and `benches/examples/pipeline_profile.rs` (callgrind, `tools/callgrind_table.sh`) all run
 //! these same functions.
 //!
 //! Ours is reached through the top-level API only (`Engine::handle` with the in-memory

@@ -54,10 +54,49 @@ pub fn find_bin() -> Result<PathBuf, String> {
         .unwrap_or_default();
     versions.sort();
     versions.pop().map(|(_, bin)| bin).ok_or_else(|| {
-        "PostgreSQL's initdb and pg_ctl are neither on PATH nor in /usr/lib/postgresql/*/bin \
-         (Debian: apt-get install postgresql)"
-            .to_owned()
+        format!("PostgreSQL's initdb and pg_ctl are neither on PATH nor in /usr/lib/postgresql/*/bin ({INSTALL})")
     })
+}
+
+/// Where the server binaries come from, by system.
+pub const INSTALL: &str = "Debian/Ubuntu: apt-get install postgresql; Fedora: dnf install \
+     postgresql-server postgresql-contrib; macOS: brew install postgresql@17";
+
+/// Why [`Cluster::start`] cannot work on this machine, naming what to install; `None` when
+/// it can: `initdb` and `pg_ctl` found and, as root, a `postgres` user and `runuser` (util-linux).
+pub fn unavailable() -> Option<String> {
+    if let Err(missing) = find_bin() {
+        return Some(missing);
+    }
+    if !is_root() {
+        return None;
+    }
+    if runuser().is_none() {
+        return Some(
+            "running as root, PostgreSQL runs as the postgres user through runuser, which is \
+             missing (util-linux)"
+                .to_owned(),
+        );
+    }
+    let user = Command::new("id").args(["-u", "postgres"]).output();
+    if !user.is_ok_and(|out| out.status.success()) {
+        return Some(
+            "running as root, PostgreSQL runs as the postgres user, which does not exist \
+             (the distribution's postgresql package creates it; or: useradd --system postgres)"
+                .to_owned(),
+        );
+    }
+    None
+}
+
+/// `runuser`, which lives in sbin (a root shell's PATH may lack it).
+fn runuser() -> Option<&'static str> {
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("runuser").is_file()));
+    ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"]
+        .into_iter()
+        .find(|path| Path::new(path).is_file())
+        .or(on_path.then_some("runuser"))
 }
 
 fn is_root() -> bool {
@@ -176,12 +215,7 @@ impl Cluster {
     fn command(&self, program: &str) -> Command {
         let path = self.bin.join(program);
         if self.as_postgres {
-            // runuser lives in sbin, which a root shell's PATH may lack.
-            let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"]
-                .into_iter()
-                .find(|path| Path::new(path).is_file())
-                .unwrap_or("runuser");
-            let mut command = Command::new(runuser);
+            let mut command = Command::new(runuser().unwrap_or("runuser"));
             command.args(["-u", "postgres", "--"]).arg(path);
             command
         } else {

@@ -12,11 +12,11 @@
 #    environment of its own, target/e164-venv-VERSION (reused when it exists; what
 #    tools/e164/update.sh creates): tools/e164/bench_normalize.py, median of 7 rounds;
 # 3. CPU time per input (user + system of the process, which leaves out the time spent waiting
-#    for a core on a loaded machine), ours and rlibphonenumber: examples/normalize_profile.rs
+#    for a core on a loaded machine), ours and rlibphonenumber: benches/examples/normalize_profile.rs
 #    --seconds 5 on the same inputs (release profile), phonenumbers: time.process_time in
 #    step 2;
 # 4. instructions per input, ours and rlibphonenumber, counted by callgrind over
-#    examples/normalize_profile.rs (the same inputs; the warm-up pass is not counted): the
+#    benches/examples/normalize_profile.rs (the same inputs; the warm-up pass is not counted): the
 #    figure that does not move with the machine's load, which on a shared machine is most of
 #    the wall-clock figures' noise. (phonenumbers is not run under callgrind: an interpreter's
 #    instructions are not comparable, and it would take minutes.)
@@ -24,7 +24,7 @@
 # Prints one Markdown table (ns per input, ratios, instructions per input) with the machine's
 # load average before and after. `--write` also writes the figures to
 # benches/charts/normalize.tsv and renders benches/charts/normalize.svg from them
-# (examples/normalize_chart.rs). Needs python3 (with venv; PyPI access the first time) and
+# (benches/examples/normalize_chart.rs). Needs python3 (with venv; PyPI access the first time) and
 # valgrind.
 set -euo pipefail
 
@@ -38,7 +38,10 @@ case "${1:-}" in
         ;;
 esac
 cd "$(dirname "$0")/../.."
-target="${CARGO_TARGET_DIR:-target}"
+# The benches are their own package (benches/Cargo.toml); its cargo commands run in benches/
+# and build into this target directory (absolute, so that it is the same from there).
+target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+export CARGO_TARGET_DIR="$target"
 requirement=$(grep -E '^phonenumbers==' tools/e164/requirements.txt)
 version=${requirement#phonenumbers==}
 venv="$target/e164-venv-$version"
@@ -53,21 +56,21 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$requirement"
 
 echo "== build (bench profile, and the callgrind example)"
-cargo bench --bench normalize --no-run 2>&1 | tail -n 1
-cargo build --release --quiet --example normalize_profile
+(cd benches && cargo bench --bench normalize --no-run 2>&1 | tail -n 1)
+(cd benches && cargo build --release --quiet --example normalize_profile)
 command -v valgrind >/dev/null || { echo "valgrind is needed for the instruction counts" >&2; exit 1; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 echo "== criterion: ours and rlibphonenumber"
-cargo bench --bench normalize -- --warm-up-time 1 --measurement-time 3 2>&1 \
+(cd benches && cargo bench --bench normalize -- --warm-up-time 1 --measurement-time 3 2>&1) \
     | grep -E 'start-up|inputs:|normalize_mixed/|time:' || true
 
 echo "== phonenumbers $version"
 "$venv/bin/python" tools/e164/bench_normalize.py | tee "$work/python.txt"
 
-echo "== CPU time (examples/normalize_profile.rs --seconds 5)"
+echo "== CPU time (benches/examples/normalize_profile.rs --seconds 5)"
 for subject in ours rlibphonenumber; do
     "$target/release/examples/normalize_profile" --subject "$subject" --seconds 5 \
         | tee "$work/$subject.cpu"
@@ -154,5 +157,5 @@ if write == "1":
 EOF
 
 if [[ $write == 1 ]]; then
-    cargo run --release --quiet --example normalize_chart
+    (cd benches && cargo run --release --quiet --example normalize_chart)
 fi

@@ -7,15 +7,16 @@
 pub mod overlap;
 pub mod world;
 
+use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bulk_contacts::testing::World;
 use bulk_contacts::{Limits, Rejection, Response};
 use bulk_contacts_server::client::{Client, Reply};
-use bulk_contacts_server::cluster::Cluster;
+use bulk_contacts_server::cluster::{self, Cluster};
 use bulk_contacts_server::pipeline::App;
 use bulk_contacts_server::{PgStore, SqliteStore, Store};
 
@@ -46,6 +47,9 @@ macro_rules! on_both_stores {
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
+                if $crate::common::skip_postgres(concat!(module_path!(), "::postgres")) {
+                    return;
+                }
                 super::$name($crate::common::Backend::Postgres).await
             }
         }
@@ -58,10 +62,40 @@ macro_rules! on_both_stores {
             }
             #[tokio::test]
             async fn postgres() {
+                if $crate::common::skip_postgres(concat!(module_path!(), "::postgres")) {
+                    return;
+                }
                 super::$name($crate::common::Backend::Postgres).await
             }
         }
     )*};
+}
+
+/// Set (to anything but `0` or empty) by `.ci/run`: a PostgreSQL-backed test that cannot run
+/// fails instead of being skipped, so that CI runs every one.
+pub const REQUIRE_POSTGRES: &str = "BULK_CONTACTS_REQUIRE_POSTGRES";
+
+/// Whether test `name` must be skipped because `missing` is: when [`REQUIRE_POSTGRES`] is
+/// set it panics instead. A skip is one line on standard error, written past libtest's
+/// capture so that it shows in a passing run (libtest has no run-time "ignored").
+pub fn skip_because(name: &str, missing: &str) -> bool {
+    let required = std::env::var(REQUIRE_POSTGRES).is_ok_and(|v| !v.is_empty() && v != "0");
+    assert!(!required, "{name}: {missing} ({REQUIRE_POSTGRES} is set)");
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "skipped {name}: {missing} (set {REQUIRE_POSTGRES}=1 to fail instead)"
+    );
+    true
+}
+
+/// Whether the PostgreSQL-backed test `name` must be skipped: this machine cannot start a
+/// throwaway cluster (no `initdb`/`pg_ctl`; as root, no `postgres` user or `runuser`).
+pub fn skip_postgres(name: &str) -> bool {
+    static UNAVAILABLE: OnceLock<Option<String>> = OnceLock::new();
+    match UNAVAILABLE.get_or_init(cluster::unavailable) {
+        Some(missing) => skip_because(name, missing),
+        None => false,
+    }
 }
 
 /// A fresh, migrated, empty PostgreSQL database of this test binary's cluster.

@@ -29,7 +29,7 @@ use std::process::ExitCode;
 use bulk_contacts::e164::{self, Region};
 use flate2::read::GzDecoder;
 
-const CORPUS: &[u8] = include_bytes!("../tests/data/normalize_corpus.tsv.gz");
+const CORPUS: &[u8] = include_bytes!("../../tests/data/normalize_corpus.tsv.gz");
 
 /// `n` `(region code, text)` inputs at a fixed stride (the bench's sample for `n` = 2,000), or
 /// all of them.

@@ -14,7 +14,7 @@
 //! times (default 10) inside `measured`, the one function to count:
 //! `valgrind --tool=callgrind --toggle-collect='pipeline_profile::measured*'`.
 
-#[path = "../benches/support/mod.rs"]
+#[path = "../support/mod.rs"]
 mod support;
 
 use std::hint::black_box;

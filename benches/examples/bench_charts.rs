@@ -3,13 +3,13 @@
 //!
 //! * `benches/charts/instructions.tsv` (`tools/callgrind_table.py --tsv`) →
 //!   `instructions.svg`: instructions per batch ÷ the `serde_json::Value` parse's, log scale;
-//! * `benches/charts/memory.tsv` (`cargo bench --bench memory -- --tsv`) → `memory.svg`: peak
+//! * `benches/charts/memory.tsv` (`cargo bench --bench memory -- --tsv`, in benches/) → `memory.svg`: peak
 //!   heap ÷ body size;
 //! * `benches/charts/time.tsv` (`tools/bench_table.py --tsv`) → `time.svg`: criterion median
 //!   ÷ the `serde_json::Value` parse's, log scale.
 //!
 //! ```text
-//! cargo run --example bench_charts [DIR]      (default DIR: benches/charts)
+//! cd benches && cargo run --release --example bench_charts [DIR]   (default DIR: benches/charts)
 //! ```
 //!
 //! A missing input file is skipped with a note; a malformed one is an error.
@@ -252,9 +252,10 @@ fn run(dir: &Path) -> Result<(), Box<dyn Error>> {
 }
 
 fn main() -> ExitCode {
-    let dir = std::env::args_os()
-        .nth(1)
-        .map_or_else(|| PathBuf::from("benches/charts"), PathBuf::from);
+    let dir = std::env::args_os().nth(1).map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/charts")),
+        PathBuf::from,
+    );
     match run(&dir) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

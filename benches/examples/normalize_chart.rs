@@ -6,7 +6,7 @@
 //! labelled with its time and its ratio to ours, and the goal of issue 14 (300 ns) as a line.
 //!
 //! ```text
-//! cargo run --example normalize_chart [DIR]      (default DIR: benches/charts)
+//! cd benches && cargo run --release --example normalize_chart [DIR]   (default DIR: benches/charts)
 //! ```
 
 use std::error::Error;
@@ -134,9 +134,10 @@ fn draw(values: &[[f64; 2]], out: &Path) -> Result<(), Box<dyn Error>> {
 }
 
 fn main() -> ExitCode {
-    let dir = std::env::args_os()
-        .nth(1)
-        .map_or_else(|| PathBuf::from("benches/charts"), PathBuf::from);
+    let dir = std::env::args_os().nth(1).map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/charts")),
+        PathBuf::from,
+    );
     let run = || -> Result<PathBuf, Box<dyn Error>> {
         let values = read(&dir.join("normalize.tsv"))?;
         let out = dir.join("normalize.svg");
