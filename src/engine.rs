@@ -1,8 +1,6 @@
 //! The engine: the batch-level checks of SPEC §3 in order, and [`Engine::handle`], the whole
 //! request for callers whose lookups are synchronous.
 
-use std::borrow::Cow;
-
 use jiff::Timestamp;
 use subtle::ConstantTimeEq;
 
@@ -11,7 +9,7 @@ use crate::batch::{Batch, OwnedBatch};
 use crate::codes::{ContactError, Rejection};
 use crate::limits::Limits;
 use crate::lookup::{CarrierCheck, Directory, ListLookup};
-use crate::request::{self, NotJson};
+use crate::request::{self, CheckedContact, NotJson};
 use crate::response::Response;
 use crate::rules::Valid;
 
@@ -24,18 +22,6 @@ pub struct Request<'a> {
     pub body: &'a [u8],
     /// The time the request is evaluated at.
     pub now: Timestamp,
-}
-
-/// What [`Engine::check_contact_with_numbers`] returns: rules 1 to 8 on one contact, and its
-/// numbers when they are JSON strings (unescaped, untrimmed, as sent).
-#[derive(Debug)]
-pub struct CheckedContact<'t> {
-    /// What [`Engine::check_contact`] returns for the contact.
-    pub check: Result<Valid<'t>, ContactError>,
-    /// `phone_number`, when a string.
-    pub phone_number: Option<Cow<'t, str>>,
-    /// `list_number`, when a string.
-    pub list_number: Option<Cow<'t, str>>,
 }
 
 /// The decision logic, configured with its limits. Cheap to copy, shareable across threads.

@@ -85,7 +85,7 @@ pub use batching::{
     split,
 };
 pub use codes::{ContactCode, ContactError, Field, Rejection};
-pub use engine::{CheckedContact, Engine, Request};
+pub use engine::{Engine, Request};
 pub use jiff::{SignedDuration, Timestamp};
 pub use limits::Limits;
 pub use lookup::{
@@ -94,7 +94,7 @@ pub use lookup::{
 };
 pub use precheck::{Contact, Precheck, UnsendableContact};
 pub use prefetch::UnknownName;
-pub use request::NotJson;
+pub use request::{CheckedContact, NotJson};
 pub use response::Response;
 pub use rules::{Flags, Valid};
 pub use summary::{AcceptedContact, ContactOutcome, Counts, Evaluation, FailedContact};

@@ -12,10 +12,21 @@ use std::borrow::Cow;
 use jiff::Timestamp;
 
 use crate::codes::{ContactError, Field, Member, Rejection};
-use crate::engine::CheckedContact;
 use crate::limits::Limits;
 use crate::rules::{self, Valid};
 use crate::scan::{Invalid, Reader, Scanned, Token};
+
+/// What [`Engine::check_contact_with_numbers`](crate::Engine::check_contact_with_numbers) returns: rules 1 to 8 on one contact, and its
+/// numbers when they are JSON strings (unescaped, untrimmed, as sent).
+#[derive(Debug)]
+pub struct CheckedContact<'t> {
+    /// What [`Engine::check_contact`](crate::Engine::check_contact) returns for the contact.
+    pub check: Result<Valid<'t>, ContactError>,
+    /// `phone_number`, when a string.
+    pub phone_number: Option<Cow<'t, str>>,
+    /// `list_number`, when a string.
+    pub list_number: Option<Cow<'t, str>>,
+}
 
 /// A contact's text that is not one JSON value that could stand in a request body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
