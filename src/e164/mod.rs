@@ -16,6 +16,7 @@
 
 mod metadata;
 mod normalize;
+mod patterns;
 mod validator;
 
 pub use normalize::{E164, NotValid, Region, UnknownRegion, normalize};
@@ -25,6 +26,13 @@ pub use validator::{NumberInfo, NumberType};
 /// named in the header of the committed `src/e164/metadata.jsonl`, which `build.rs` compiles.
 /// `tools/e164/update.sh VERSION` moves both (and the differential corpus) to another release.
 pub const METADATA_VERSION: &str = "9.0.43";
+
+/// The Unicode version whose character data `normalize` reads (decimal digits of every
+/// script, letters and numbers, case-insensitive matches): that of the Python the oracle ran on
+/// (the Python port of libphonenumber, SPEC §6a), named in the header of the differential
+/// corpus. A character assigned in a later version (a Kawi digit, Unicode 15) is, as to that
+/// Python, an unassigned character: neither a digit nor a letter.
+pub const UNICODE_VERSION: &str = patterns::UNICODE_VERSION;
 
 /// Rule 1 of SPEC §6: `+` then 2 to 15 ASCII digits, the first not `0`, nothing else.
 pub fn has_e164_syntax(s: &str) -> bool {

@@ -28,6 +28,7 @@ use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, meta};
 
 use super::metadata::{CODE_INDEX, CODES, Code, PREFIX, PREFIX_ROW, REGION_COUNT, Region as Meta};
+use super::patterns;
 use super::validator::{self, u16_at, walk};
 
 /// `MAX_INPUT_STRING_LENGTH`: longer texts (in characters) are not parsed.
@@ -1235,16 +1236,12 @@ static FIXED: OnceLock<Fixed> = OnceLock::new();
 
 fn fixed() -> &'static Fixed {
     FIXED.get_or_init(|| Fixed {
-        nd: Ranges::of(r"\p{Nd}"),
-        alnum: Ranges::of(r"[\p{L}\p{N}]"),
-        viable: Pattern::new(&viable_regex()),
-        extension: Pattern::new(&extension_regex()),
-        global_number_digits: Pattern::new(r"^\+(?:\d|[\-\.\(\)]?)*\d(?:\d|[\-\.\(\)]?)*$"),
-        domain_name: Pattern::new(&format!(
-            r"^(?:[{a}]+(?:\-*[{a}])*\.)*[{l}]+(?:\-*[{a}])*\.?$",
-            a = format_args!("{ALPHA}\\d"),
-            l = ALPHA
-        )),
+        nd: Ranges::of(patterns::DIGIT),
+        alnum: Ranges::of(patterns::ALNUM),
+        viable: Pattern::new(&patterns::viable_regex()),
+        extension: Pattern::new(&patterns::extension_regex()),
+        global_number_digits: Pattern::new(&patterns::global_number_digits_regex()),
+        domain_name: Pattern::new(&patterns::domain_name_regex()),
     })
 }
 
@@ -1266,54 +1263,9 @@ impl Pattern {
     }
 }
 
-/// `VALID_PUNCTUATION`, as the inside of a character class.
-const PUNCTUATION: &str = "\\-x\u{2010}-\u{2015}\u{2212}\u{30FC}\u{FF0D}-\u{FF0F} \u{00A0}\u{00AD}\u{200B}\u{2060}\u{3000}()\u{FF08}\u{FF09}\u{FF3B}\u{FF3D}.\\[\\]/~\u{2053}\u{223C}\u{FF5E}";
-/// `VALID_ALPHA`, as the inside of a character class.
-const ALPHA: &str = "A-Za-z";
-/// `PLUS_CHARS`, as the inside of a character class.
-const PLUS: &str = "+\u{FF0B}";
-
-/// `isViablePhoneNumber`'s whole pattern: `VALID_PHONE_NUMBER` and the optional extension,
-/// whole text, case-insensitive.
-fn viable_regex() -> String {
-    format!(r"(?i)^(?:{})$", viable_pattern())
-}
-
-/// `maybeStripExtension`'s pattern: an extension at the end, case-insensitive.
-fn extension_regex() -> String {
-    format!(r"(?i)(?:{})\n?$", extension_pattern())
-}
-
-/// `VALID_PHONE_NUMBER` followed by the optional extension (as libphonenumber concatenates
-/// them: the extension binds to the second alternative only).
-fn viable_pattern() -> String {
-    format!(
-        r"\d{{2}}|[{PLUS}]*(?:[{PUNCTUATION}*]*\d){{3,}}[{PUNCTUATION}*{ALPHA}\d]*(?:{})?",
-        extension_pattern()
-    )
-}
-
-/// `EXTN_PATTERNS_FOR_PARSING`.
-fn extension_pattern() -> String {
-    let digits = |n: usize| format!(r"(\d{{1,{n}}})");
-    let separators = "[ \u{00A0}\\t,]*";
-    let after_label = "[:\\.\u{FF0E}]?[ \u{00A0}\\t,\\-]*";
-    let explicit_labels = "(?:e?xt(?:ensi(?:o\u{0301}?|\u{00F3}))?n?|\u{FF45}?\u{FF58}\u{FF54}\u{FF4E}?|\u{0434}\u{043E}\u{0431}|anexo)";
-    let ambiguous_labels = "(?:[x\u{FF58}#\u{FF03}~\u{FF5E}]|int|\u{FF49}\u{FF4E}\u{FF54})";
-    let no_comma = "[ \u{00A0}\\t]*";
-    [
-        format!(";ext={}", digits(20)),
-        format!("{separators}{explicit_labels}{after_label}{}#?", digits(20)),
-        format!("{separators}{ambiguous_labels}{after_label}{}#?", digits(9)),
-        format!("[\\- ]+{}#", digits(6)),
-        format!("{no_comma}(?:,{{2}}|;){after_label}{}#?", digits(15)),
-        format!("{no_comma}(?:,)+{after_label}{}#?", digits(9)),
-    ]
-    .join("|")
-}
-
 #[cfg(test)]
 mod tests {
+    use super::patterns::{extension_pattern, extension_regex, viable_pattern, viable_regex};
     use super::*;
 
     fn n(text: &str, region: &str) -> Result<String, NotValid> {
