@@ -9,14 +9,24 @@
 //! release by `tools/e164/update.sh`; its header says how). `build.rs` compiles that file
 //! into static tables and, per calling code, one DFA over all its patterns, stored as a
 //! compact digit-indexed transition table: validating a number is one walk over its
-//! national digits plus a few bit tests. Nothing is parsed or compiled at run time, except,
-//! on first need, the national-prefix DFAs (zero-copy, validated) and the capture-aware
-//! regex of the few national prefixes with a transform rule (AR, BR, JP, GA, MG, SM, NF).
-//! [`is_valid`] does not allocate. [`classify`] also tells the region and the number type of a valid number.
+//! national digits plus a few bit tests. Nothing is parsed, compiled or allocated at run time,
+//! the first call included: the national and international prefixes are compact DFAs too, the
+//! few national prefixes with a transform rule (AR, BR, JP, GA, MG, SM, NF, the NANP islands)
+//! are pattern trees a small backtracking matcher reads for their groups, and `normalize`'s
+//! text patterns are DFAs over character classes. [`classify`] also tells the region and the
+//! number type of a valid number.
+//!
+//! The modules, by what they do: `validator` (the strict rule of SPEC §6), `normalize` (the
+//! lenient parse of SPEC §6a), `text` (text to digits: what `parse` reads in the text as
+//! typed), `national` (the steps on digits both take: calling code, national prefix and
+//! transform rule, length test), `metadata` (the generated tables), `patterns`
+//! (libphonenumber's constant patterns, shared with `build.rs`).
 
 mod metadata;
+mod national;
 mod normalize;
 mod patterns;
+mod text;
 mod validator;
 
 pub use normalize::{E164, NotValid, Region, UnknownRegion, normalize};
