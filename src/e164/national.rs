@@ -36,7 +36,11 @@ impl<const N: usize> Buf<N> {
     /// A buffer holding `bytes` (what fits of them).
     pub(crate) fn of(bytes: &[u8]) -> Buf<N> {
         let mut buf = Buf::new();
-        buf.push_slice(bytes);
+        let len = bytes.len().min(N);
+        if let (Some(to), Some(from)) = (buf.data.get_mut(..len), bytes.get(..len)) {
+            to.copy_from_slice(from);
+            buf.len = len;
+        }
         buf
     }
 
@@ -188,13 +192,13 @@ pub(crate) fn prefix_match(table: u32, digits: &[u8]) -> Option<usize> {
 
 /// `maybeStripNationalPrefixAndCarrierCode` with the metadata of `meta` (a region of `code`):
 /// the number without its national prefix, or rewritten by the region's transform rule (into
-/// `out`); `None` when nothing is stripped (no prefix, or the number matched the region's
-/// general pattern and would no longer).
+/// `out`, created then); `None` when nothing is stripped (no prefix, or the number matched the
+/// region's general pattern and would no longer).
 pub(crate) fn strip_national_prefix<'a>(
     code: &Code,
     meta: &Region,
     number: &'a [u8],
-    out: &'a mut Digits,
+    out: &'a mut Option<Digits>,
 ) -> Option<&'a [u8]> {
     if number.is_empty() {
         return None;
@@ -218,7 +222,7 @@ pub(crate) fn strip_national_prefix<'a>(
                 // The last group did not take part: the prefix is removed.
                 None => number.get(captures.end..)?,
                 Some(_) => {
-                    out.len = 0;
+                    let out = out.insert(Digits::new());
                     for tok in transform.rule {
                         match tok {
                             Tok::Lit(l) => out.push_slice(l.as_bytes()),

@@ -270,7 +270,7 @@ fn parse_with(text: &str, region: Region, scan: Scan) -> Result<(&'static Code, 
     }
     // The number's digits, and room for a number rewritten by a transform rule.
     let mut full = Digits::new();
-    let mut transformed = Digits::new();
+    let mut transformed = None;
     let mut context = None;
     let (number, digits) = match plain_number(text, scan, &mut full) {
         Some(number) => (number, Digitized::Done),
@@ -321,7 +321,7 @@ fn parse_with(text: &str, region: Region, scan: Scan) -> Result<(&'static Code, 
         return Err(NotValid::TooShortNsn);
     }
     // Kept only when the stripped number has a possible length (it could be a short number).
-    let mut transformed_again = Digits::new();
+    let mut transformed_again = None;
     if let Some(stripped) = strip_national_prefix(code, meta, nsn, &mut transformed_again)
         && keeps_stripped(meta, stripped.len())
     {
@@ -355,7 +355,7 @@ fn extract_country_code<'a>(
     digits: Digitized,
     default: Option<(&'static Code, &'static Meta)>,
     full: &'a mut Digits,
-    transformed: &'a mut Digits,
+    transformed: &'a mut Option<Digits>,
 ) -> Result<Extracted<'a>, NotValid> {
     if number.is_empty() {
         return Ok(Extracted::National(&[]));
@@ -401,7 +401,7 @@ fn default_country_code<'a>(
     code: &'static Code,
     meta: &'static Meta,
     full: &'a [u8],
-    transformed: &'a mut Digits,
+    transformed: &'a mut Option<Digits>,
 ) -> Option<(&'static Code, &'a [u8])> {
     let (cc, cc_len) = cc_digits(code.cc);
     let prefix = cc.get(..cc_len)?;

@@ -18,7 +18,7 @@
 //! a whole-string match, preceded by the possible-length test of the description.
 
 use super::metadata::{BITMAP_WORDS, Code, Desc, EOI, NONE, Region, SETS, TRANS, ty};
-use super::national::{Digits, calling_code, has_len, keeps_stripped, strip_national_prefix};
+use super::national::{calling_code, has_len, keeps_stripped, strip_national_prefix};
 
 /// The type of a valid number, as libphonenumber's `getNumberType` tells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -208,7 +208,7 @@ pub(crate) fn classify(s: &str) -> Option<NumberInfo> {
     // parse() would strip a national prefix (or apply a transform rule) and keep the result:
     // the E.164 form of what it parsed is not this text.
     let main = code.regions.first()?;
-    let mut transformed = Digits::new();
+    let mut transformed = None;
     if let Some(stripped) = strip_national_prefix(code, main, nsn, &mut transformed)
         && keeps_stripped(main, stripped.len())
         && stripped != nsn
