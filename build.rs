@@ -11,13 +11,16 @@
 //!   patterns of that code's regions (built by `regex-automata`, `MatchKind::All`, anchored),
 //!   re-encoded as a compact digit-indexed table (little-endian `u16` states) with, per state,
 //!   the set of patterns that match when the input ends there;
-//! * `e164_dfa.bin`: when a calling code's main region has a national prefix for parsing, a
-//!   serialized leftmost-first dense DFA of that pattern (target endianness);
-//! * `e164_prefix.bin`: for `normalize`, every territory's international prefix and national
-//!   prefix for parsing as an anchored leftmost-first DFA over digits, re-encoded as a compact
-//!   table (little-endian `u16`, [`PREFIX_ROW`] per state: the 10 next states, then whether a
-//!   match ends at the current position when more digits follow, and when the input ends
-//!   there).
+//! * `e164_prefix.bin`: for the national prefix (validator and `normalize`) and `normalize`'s
+//!   international prefix, every territory's pattern as an anchored leftmost-first DFA over
+//!   digits, re-encoded as a compact table (little-endian `u16`, [`PREFIX_ROW`] per state: the
+//!   10 next states, then whether a match ends at the current position when more digits
+//!   follow, and when the input ends there);
+//! * in `e164_tables.rs` too: the national prefix patterns with a transform rule, lowered to a
+//!   static pattern tree that a small backtracking matcher reads for the capture groups
+//!   (`regex-automata` serializes no engine that reports them), and `normalize`'s constant
+//!   patterns (`src/e164/patterns.rs`) as DFAs over character classes, with the Unicode tables
+//!   they read.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::env;
@@ -29,7 +32,8 @@ use regex_automata::dfa::{Automaton, StartKind, dense};
 use regex_automata::nfa::thompson;
 use regex_automata::util::primitives::StateID;
 use regex_automata::util::syntax;
-use regex_automata::{Anchored, MatchKind, PatternID, meta};
+use regex_automata::{Anchored, MatchKind};
+use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Hir, HirKind, Look, Repetition};
 use serde::Deserialize;
 
 /// The committed metadata, relative to the package root.
@@ -38,8 +42,6 @@ const METADATA: &str = "src/e164/metadata.jsonl";
 const VERSION_LINE: &str = "# libphonenumber metadata version: ";
 /// Pattern id meaning "absent".
 const NONE: u16 = u16::MAX;
-/// Longest national significant number libphonenumber keeps (17 digits).
-const MAX_NSN: usize = 17;
 /// `u16`s per state in `e164_prefix.bin`: 10 transitions, "match here, more input follows",
 /// "match here, at the end of the input".
 const PREFIX_ROW: usize = 12;
@@ -48,12 +50,11 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed={METADATA}");
     let out_dir = env::var("OUT_DIR").expect("OUT_DIR");
-    let big_endian = env::var("CARGO_CFG_TARGET_ENDIAN").as_deref() == Ok("big");
     let text = fs::read_to_string(METADATA).unwrap_or_else(|e| panic!("{METADATA}: {e}"));
     let metadata = Metadata::parse(&text).unwrap_or_else(|e| panic!("{METADATA}: {e}"));
     let mut out = Output::new();
     for (cc, regions) in &metadata.codes {
-        compile_code(*cc, regions, big_endian, &mut out);
+        compile_code(*cc, regions, &mut out);
     }
     out.write(Path::new(&out_dir), &metadata.version);
 }
@@ -264,8 +265,6 @@ struct Output {
     code_entries: String,
     /// The calling codes, in the order of `code_entries`.
     codes: Vec<u16>,
-    /// Serialized national-prefix DFAs (8-byte aligned entries).
-    blob: Vec<u8>,
     /// The compact DFAs: digit transitions and end-of-input pattern sets.
     trans: Vec<u16>,
     eoi: Vec<u16>,
@@ -274,9 +273,6 @@ struct Output {
     set_ids: BTreeMap<Vec<u32>, u16>,
     max_patterns: usize,
     max_groups: usize,
-    max_transformed: usize,
-    /// Territories written so far (each gets the next slot).
-    regions: usize,
     /// The compact prefix DFAs of `normalize` (rows of [`PREFIX_ROW`]), and the offset of each
     /// distinct pattern's table.
     prefix: Vec<u16>,
@@ -304,7 +300,7 @@ impl Patterns {
     }
 }
 
-fn compile_code(cc: u16, regions: &[Territory], big_endian: bool, out: &mut Output) {
+fn compile_code(cc: u16, regions: &[Territory], out: &mut Output) {
     let mut patterns = Patterns::default();
     let mut general_ids = Vec::new();
     let mut region_src = String::new();
@@ -312,13 +308,8 @@ fn compile_code(cc: u16, regions: &[Territory], big_endian: bool, out: &mut Outp
         if !r.general_desc.pattern.is_empty() {
             general_ids.push(patterns.id(&r.general_desc.pattern));
         }
-        region_src.push_str(&region_entry(r, out.regions, &mut patterns, out));
-        out.regions += 1;
+        region_src.push_str(&region_entry(r, &mut patterns, out));
     }
-    // Only the main region's national prefix is ever used: parse() strips with the metadata of
-    // the calling code's main region.
-    let npfp = npfp_entry(&regions[0], &mut patterns, big_endian, out);
-
     out.max_patterns = out.max_patterns.max(patterns.0.len());
     let mut general_mask = vec![0u64; patterns.0.len().div_ceil(64).max(1)];
     for id in general_ids {
@@ -333,13 +324,13 @@ fn compile_code(cc: u16, regions: &[Territory], big_endian: bool, out: &mut Outp
     writeln!(
         out.code_entries,
         "    Code {{\n        cc: {cc},\n        trans: {trans_off},\n        eoi: {eoi_off},\n        \
-         general_mask: &{general_mask:?},\n        npfp: {npfp},\n        regions: &[\n{region_src}        ],\n    }},"
+         general_mask: &{general_mask:?},\n        regions: &[\n{region_src}        ],\n    }},"
     )
     .expect("write to String");
 }
 
-/// The `Region { … }` entry of one territory; `slot` is its index among all territories.
-fn region_entry(r: &Territory, slot: usize, patterns: &mut Patterns, out: &mut Output) -> String {
+/// The `Region { … }` entry of one territory.
+fn region_entry(r: &Territory, patterns: &mut Patterns, out: &mut Output) -> String {
     let general = desc_entry(&r.general_desc, patterns);
     let mut types = String::new();
     for d in r.types() {
@@ -352,23 +343,19 @@ fn region_entry(r: &Territory, slot: usize, patterns: &mut Patterns, out: &mut O
         .leading_digits
         .as_deref()
         .map_or(NONE, |p| patterns.prefix_id(p));
-    // What `normalize` reads (its own parse, not the strict validator's): the international
-    // prefix and the national prefix for parsing of every territory, as compact DFAs, and the
-    // national prefix's text and transform rule (the few regions with a rule compile the
-    // pattern with captures on first use).
+    // The international prefix (`normalize`) and the national prefix for parsing (both) as
+    // compact DFAs, and the transform rule with its pattern lowered for the captures.
     let idd_table = prefix_entry(r.international_prefix.as_deref(), out);
     let npfp_table = prefix_entry(r.npfp(), out);
+    let transform = match (r.npfp(), r.national_prefix_transform_rule.as_deref()) {
+        (Some(p), Some(rule)) if !rule.is_empty() => transform_entry(&r.id, p, rule, out),
+        _ => "None".to_owned(),
+    };
     format!(
-        "            Region {{ id: {:?}, slot: {slot}, leading_digits: {ld}, general: {general}, \
+        "            Region {{ id: {:?}, leading_digits: {ld}, general: {general}, \
          types: [{types}], same_mobile_and_fixed_line_pattern: {}, idd_table: {idd_table}, \
-         npfp_table: {npfp_table}, national_prefix_for_parsing: {:?}, \
-         national_prefix_transform_rule: {:?} }},\n",
-        r.id,
-        r.same_mobile_and_fixed_line_pattern,
-        r.npfp(),
-        r.national_prefix_transform_rule
-            .as_deref()
-            .filter(|t| !t.is_empty()),
+         npfp_table: {npfp_table}, transform: {transform} }},\n",
+        r.id, r.same_mobile_and_fixed_line_pattern,
     )
 }
 
@@ -409,61 +396,81 @@ fn lengths_mask(lengths: &[u8]) -> u32 {
     set.iter().fold(0u32, |m, &l| m | (1 << l))
 }
 
-/// The `Option<Npfp>` entry of a calling code's main region; stores its leftmost-first DFA.
-fn npfp_entry(
-    main: &Territory,
-    patterns: &mut Patterns,
-    big_endian: bool,
-    out: &mut Output,
-) -> String {
-    let Some(p) = main.npfp() else {
-        return "None".to_owned();
-    };
-    let bit = patterns.prefix_id(p);
-    let lf = dfa_bytes(&[p], MatchKind::LeftmostFirst, big_endian);
-    while !out.blob.len().is_multiple_of(8) {
-        out.blob.push(0);
-    }
-    let (off, len) = (out.blob.len(), lf.len());
-    out.blob.extend_from_slice(&lf);
-    // The capture groups, as the regex engine used at run time for transform rules sees them.
-    let re = meta::Regex::builder()
-        .syntax(syntax_config())
-        .build(p)
-        .unwrap_or_else(|e| panic!("{}: national prefix for parsing {p}: {e}", main.id));
-    let groups = re.group_info().group_len(PatternID::ZERO) - 1;
-    out.max_groups = out.max_groups.max(groups);
-    let transform = match main.national_prefix_transform_rule.as_deref() {
-        None | Some("") => "None".to_owned(),
-        Some(rule) => transform_entry(&main.id, rule, groups, out),
-    };
-    format!(
-        "Some(Npfp {{ bit: {bit}, dfa: ({off}, {len}), groups: {groups}, \
-         pattern: {p:?}, transform: {transform} }})"
-    )
-}
-
-/// The `Some(&[Tok, …])` entry of a transform rule.
-fn transform_entry(id: &str, rule: &str, groups: usize, out: &mut Output) -> String {
+/// The `Some(&Transform { … })` entry of a national prefix pattern with a transform rule: the
+/// pattern lowered to a tree of [`node_src`], its number of groups, the rule's tokens.
+fn transform_entry(id: &str, pattern: &str, rule: &str, out: &mut Output) -> String {
+    let hir = syntax::parse_with(pattern, &syntax_config())
+        .unwrap_or_else(|e| panic!("{id}: national prefix for parsing {pattern}: {e}"));
+    let groups = hir.properties().explicit_captures_len();
     assert!(groups > 0, "{id}: transform rule without groups");
-    let mut len = MAX_NSN; // the rest of the number after the prefix
-    let mut s = String::from("Some(&[");
+    out.max_groups = out.max_groups.max(groups);
+    let mut toks = String::new();
     for tok in transform_tokens(rule).unwrap_or_else(|e| panic!("{id}: {e}")) {
         match tok {
             Token::Group(g) => {
-                assert!(g <= groups, "{id}: transform group {g} of {groups}");
-                len += MAX_NSN; // a group spans at most the whole national number
-                write!(s, "Tok::Group({g}), ").expect("write");
+                assert!(
+                    (1..=groups).contains(&g),
+                    "{id}: transform group {g} of {groups}"
+                );
+                write!(toks, "Tok::Group({g}), ").expect("write");
             }
-            Token::Lit(v) => {
-                len += v.len();
-                write!(s, "Tok::Lit({v:?}), ").expect("write");
-            }
+            Token::Lit(v) => write!(toks, "Tok::Lit({v:?}), ").expect("write"),
         }
     }
-    out.max_transformed = out.max_transformed.max(len);
-    s.push_str("])");
-    s
+    format!(
+        "Some(&Transform {{ root: &{}, groups: {groups}, rule: &[{toks}] }})",
+        node_src(&hir, pattern)
+    )
+}
+
+/// A pattern over digits as a `Node` tree (`src/e164/metadata.rs`) for the backtracking matcher
+/// of `src/e164/national.rs`: each class or literal byte becomes the set of digits it matches.
+fn node_src(hir: &Hir, pattern: &str) -> String {
+    let digits = |bytes: &mut dyn Iterator<Item = u8>| {
+        bytes
+            .filter(u8::is_ascii_digit)
+            .fold(0u16, |m, b| m | 1 << (b - b'0'))
+    };
+    let list = |subs: &[Hir]| {
+        subs.iter()
+            .map(|h| node_src(h, pattern))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match hir.kind() {
+        HirKind::Empty => "Node::Cat(&[])".to_owned(),
+        HirKind::Literal(l) => {
+            let nodes: Vec<String> =
+                l.0.iter()
+                    .map(|&b| format!("Node::Digit({:#x})", digits(&mut std::iter::once(b))))
+                    .collect();
+            format!("Node::Cat(&[{}])", nodes.join(", "))
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            let mask = digits(&mut c.ranges().iter().flat_map(|r| r.start()..=r.end()));
+            format!("Node::Digit({mask:#x})")
+        }
+        HirKind::Class(Class::Unicode(_)) => panic!("{pattern}: Unicode class"),
+        HirKind::Look(Look::End) => "Node::End".to_owned(),
+        HirKind::Look(look) => panic!("{pattern}: {look:?} is not read"),
+        HirKind::Repetition(r) => {
+            // Every repetition consumes input: the matcher's search then ends.
+            assert!(
+                r.sub.properties().minimum_len().is_some_and(|n| n > 0),
+                "{pattern}: a repeated sub-pattern that matches the empty string"
+            );
+            format!(
+                "Node::Rep {{ min: {}, max: {}, greedy: {}, sub: &{} }}",
+                r.min,
+                r.max.unwrap_or(u32::MAX),
+                r.greedy,
+                node_src(&r.sub, pattern)
+            )
+        }
+        HirKind::Capture(c) => format!("Node::Group({}, &{})", c.index, node_src(&c.sub, pattern)),
+        HirKind::Concat(subs) => format!("Node::Cat(&[{}])", list(subs)),
+        HirKind::Alternation(subs) => format!("Node::Alt(&[{}])", list(subs)),
+    }
 }
 
 enum Token {
@@ -517,16 +524,6 @@ fn build_dfa(patterns: &[&str], kind: MatchKind) -> dense::DFA<Vec<u32>> {
         .thompson(thompson::Config::new().utf8(false))
         .build_many(patterns)
         .unwrap_or_else(|e| panic!("DFA for {patterns:?}: {e}"))
-}
-
-fn dfa_bytes(patterns: &[&str], kind: MatchKind, big_endian: bool) -> Vec<u8> {
-    let dfa = build_dfa(patterns, kind);
-    let (bytes, pad) = if big_endian {
-        dfa.to_bytes_big_endian()
-    } else {
-        dfa.to_bytes_little_endian()
-    };
-    bytes[pad..].to_vec()
 }
 
 /// The local number of DFA state `next` in a breadth-first re-encoding: 0 for the dead state,
@@ -631,15 +628,12 @@ impl Output {
         Output {
             code_entries: String::new(),
             codes: Vec::new(),
-            blob: Vec::new(),
             trans: Vec::new(),
             eoi: Vec::new(),
             sets: vec![Vec::new()],
             set_ids: BTreeMap::new(),
             max_patterns: 0,
             max_groups: 0,
-            max_transformed: 0,
-            regions: 0,
             prefix: Vec::new(),
             prefix_ids: BTreeMap::new(),
         }
@@ -648,12 +642,11 @@ impl Output {
     fn write(&self, dir: &Path, version: &str) {
         let words = self.max_patterns.div_ceil(64);
         let le16 = |v: &[u16]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
-        let files: [(&str, Vec<u8>); 6] = [
+        let files: [(&str, Vec<u8>); 5] = [
             (
                 "e164_tables.rs",
                 self.tables_src(version, words).into_bytes(),
             ),
-            ("e164_dfa.bin", self.blob.clone()),
             ("e164_trans.bin", le16(&self.trans)),
             ("e164_eoi.bin", le16(&self.eoi)),
             ("e164_sets.bin", self.sets_bytes(words)),
@@ -686,26 +679,311 @@ impl Output {
             "// @generated by build.rs from {METADATA} (libphonenumber {version}).\n\
              /// Number of calling codes.\n\
              pub(crate) const CODE_COUNT: usize = {count};\n\
-             /// Number of territories (regions and non-geographic entities).\n\
-             pub(crate) const REGION_COUNT: usize = {regions};\n\
              /// Words of a pattern bitmap (the largest calling code has {max} patterns).\n\
              pub(crate) const BITMAP_WORDS: usize = {words};\n\
-             /// Most capture groups in a national-prefix-for-parsing pattern.\n\
+             /// Most capture groups in a national prefix pattern with a transform rule.\n\
              pub(crate) const MAX_GROUPS: usize = {groups};\n\
-             /// Upper bound on the length of a transformed national number.\n\
-             pub(crate) const MAX_TRANSFORMED: usize = {transformed};\n\
              /// `u16`s per state of a compact prefix DFA ([`PREFIX`]).\n\
              pub(crate) const PREFIX_ROW: usize = {PREFIX_ROW};\n\
              /// Calling code → 1 + index in [`CODES`], 0 when unassigned.\n\
              pub(crate) static CODE_INDEX: [u16; 1000] = {index:?};\n\
              /// The calling codes, ascending.\n\
-             pub(crate) static CODES: [Code; CODE_COUNT] = [\n{entries}];\n",
+             pub(crate) static CODES: [Code; CODE_COUNT] = [\n{entries}];\n{text}",
             count = self.codes.len(),
-            regions = self.regions,
             max = self.max_patterns,
             groups = self.max_groups,
-            transformed = self.max_transformed.max(MAX_NSN),
             entries = self.code_entries,
+            text = text_tables_src(),
         )
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// normalize's constant patterns (libphonenumber's, `src/e164/patterns.rs`) and character
+// tables, compiled here so that nothing is compiled at run time.
+
+#[path = "src/e164/patterns.rs"]
+mod patterns;
+
+/// A text pattern `normalize` matches: the name of its table, the function of `patterns` that
+/// writes it (its name, itself), and whether it is read from the end of the text.
+type TextPattern = (&'static str, &'static str, fn() -> String, bool);
+
+const TEXT_PATTERNS: [TextPattern; 4] = [
+    ("VIABLE_DFA", "viable_regex", patterns::viable_regex, false),
+    (
+        "EXTENSION_DFA",
+        "extension_regex",
+        patterns::extension_regex,
+        true,
+    ),
+    (
+        "GLOBAL_NUMBER_DIGITS_DFA",
+        "global_number_digits_regex",
+        patterns::global_number_digits_regex,
+        false,
+    ),
+    (
+        "DOMAIN_NAME_DFA",
+        "domain_name_regex",
+        patterns::domain_name_regex,
+        false,
+    ),
+];
+
+/// A class of characters as sorted, disjoint, inclusive ranges of code points.
+type Ranges = Vec<(u32, u32)>;
+
+/// The code point ranges of a character class pattern (`patterns::DIGIT`, `patterns::ALNUM`).
+fn class_ranges(pattern: &str) -> Ranges {
+    let hir = regex_syntax::parse(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+    match hir.kind() {
+        HirKind::Class(Class::Unicode(c)) => c
+            .ranges()
+            .iter()
+            .map(|r| (u32::from(r.start()), u32::from(r.end())))
+            .collect(),
+        _ => panic!("{pattern}: not a character class"),
+    }
+}
+
+/// Every character class of a pattern (a literal character is a class of one).
+fn hir_sets(hir: &Hir, sets: &mut Vec<Ranges>) {
+    match hir.kind() {
+        HirKind::Literal(l) => {
+            let text = std::str::from_utf8(&l.0).expect("UTF-8 literal");
+            sets.extend(text.chars().map(|c| vec![(u32::from(c), u32::from(c))]));
+        }
+        HirKind::Class(Class::Unicode(c)) => sets.push(
+            c.ranges()
+                .iter()
+                .map(|r| (u32::from(r.start()), u32::from(r.end())))
+                .collect(),
+        ),
+        HirKind::Class(Class::Bytes(_)) => panic!("byte class in a text pattern"),
+        HirKind::Repetition(r) => hir_sets(&r.sub, sets),
+        HirKind::Capture(c) => hir_sets(&c.sub, sets),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => {
+            subs.iter().for_each(|s| hir_sets(s, sets))
+        }
+        HirKind::Empty | HirKind::Look(_) => {}
+    }
+}
+
+/// The characters of the text patterns, partitioned into classes that no pattern tells apart:
+/// the sorted ranges `(start, end, class)` of the characters some pattern names (class 0, the
+/// characters no pattern names, is not listed), and the number of classes.
+struct Alphabet {
+    ranges: Vec<(u32, u32, u8)>,
+    classes: usize,
+}
+
+impl Alphabet {
+    fn of(sets: &[Ranges]) -> Alphabet {
+        let mut cuts = BTreeSet::new();
+        for set in sets {
+            for &(s, e) in set {
+                cuts.insert(s);
+                cuts.insert(e + 1);
+            }
+        }
+        let cuts: Vec<u32> = cuts.into_iter().collect();
+        let mut ids: BTreeMap<Vec<usize>, u8> = BTreeMap::new();
+        let mut ranges: Vec<(u32, u32, u8)> = Vec::new();
+        for w in cuts.windows(2) {
+            let (s, e) = (w[0], w[1] - 1);
+            let members: Vec<usize> = (0..sets.len())
+                .filter(|&i| sets[i].iter().any(|&(a, b)| a <= s && e <= b))
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let next = u8::try_from(ids.len() + 1).expect("fewer than 256 character classes");
+            let id = *ids.entry(members).or_insert(next);
+            match ranges.last_mut() {
+                Some(last) if last.1 + 1 == s && last.2 == id => last.1 = e,
+                _ => ranges.push((s, e, id)),
+            }
+        }
+        Alphabet {
+            ranges,
+            classes: ids.len() + 1,
+        }
+    }
+
+    /// The class ids of the characters of `set` (each class is wholly in or out of it).
+    fn ids(&self, set: &[(u32, u32)]) -> Vec<u8> {
+        let ids: BTreeSet<u8> = self
+            .ranges
+            .iter()
+            .filter(|&&(s, e, _)| set.iter().any(|&(a, b)| a <= s && e <= b))
+            .map(|&(_, _, id)| id)
+            .collect();
+        ids.into_iter().collect()
+    }
+
+    /// The pattern over class ids (one byte per character): every class and literal character
+    /// replaced by the byte class of its ids.
+    fn rewrite(&self, hir: &Hir) -> Hir {
+        let byte_class = |ids: Vec<u8>| {
+            Hir::class(Class::Bytes(ClassBytes::new(
+                ids.into_iter().map(|b| ClassBytesRange::new(b, b)),
+            )))
+        };
+        match hir.kind() {
+            HirKind::Literal(l) => {
+                let text = std::str::from_utf8(&l.0).expect("UTF-8 literal");
+                Hir::concat(
+                    text.chars()
+                        .map(|c| byte_class(self.ids(&[(u32::from(c), u32::from(c))])))
+                        .collect(),
+                )
+            }
+            HirKind::Class(Class::Unicode(c)) => {
+                let set: Ranges = c
+                    .ranges()
+                    .iter()
+                    .map(|r| (u32::from(r.start()), u32::from(r.end())))
+                    .collect();
+                byte_class(self.ids(&set))
+            }
+            HirKind::Class(Class::Bytes(_)) => panic!("byte class in a text pattern"),
+            HirKind::Repetition(r) => Hir::repetition(Repetition {
+                min: r.min,
+                max: r.max,
+                greedy: r.greedy,
+                sub: Box::new(self.rewrite(&r.sub)),
+            }),
+            HirKind::Capture(c) => self.rewrite(&c.sub),
+            HirKind::Concat(subs) => Hir::concat(subs.iter().map(|s| self.rewrite(s)).collect()),
+            HirKind::Alternation(subs) => {
+                Hir::alternation(subs.iter().map(|s| self.rewrite(s)).collect())
+            }
+            HirKind::Empty => Hir::empty(),
+            HirKind::Look(look) => Hir::look(*look),
+        }
+    }
+}
+
+/// A text pattern compiled over the class ids of `alphabet`: an anchored DFA (`MatchKind::All`),
+/// forward, or reversed (read from the end of the text: where a match can start), re-encoded
+/// as rows of `alphabet.classes` `u16` next states, then whether the state is a match state
+/// (a match ends before the last character read), then whether a match ends at the end of the
+/// text. Row 0 is the dead state, row 1 the start.
+fn compile_text_pattern(pattern: &str, reverse: bool, alphabet: &Alphabet) -> Vec<u16> {
+    let hir = regex_syntax::parse(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+    let hir = alphabet.rewrite(&hir);
+    let nfa = thompson::Compiler::new()
+        .configure(
+            thompson::Config::new()
+                .utf8(false)
+                .reverse(reverse)
+                .which_captures(thompson::WhichCaptures::None),
+        )
+        .build_from_hir(&hir)
+        .unwrap_or_else(|e| panic!("{pattern}: {e}"));
+    let dfa = dense::Builder::new()
+        .configure(
+            dense::Config::new()
+                .match_kind(MatchKind::All)
+                .start_kind(StartKind::Anchored)
+                .minimize(true),
+        )
+        .build_from_nfa(&nfa)
+        .unwrap_or_else(|e| panic!("{pattern}: {e}"));
+    let start = dfa
+        .start_state(&regex_automata::util::start::Config::new().anchored(Anchored::Yes))
+        .unwrap_or_else(|e| panic!("{pattern}: {e}"));
+    let width = alphabet.classes + 2;
+    let mut local: BTreeMap<StateID, u16> = BTreeMap::from([(start, 1)]);
+    let mut order = vec![start];
+    let mut rows = vec![0u16; width];
+    let mut i = 0;
+    while let Some(&sid) = order.get(i) {
+        for class in 0..alphabet.classes {
+            let byte = u8::try_from(class).expect("class id is a byte");
+            let next = dfa.next_state(sid, byte);
+            assert!(!dfa.is_quit_state(next), "{pattern}: quit state");
+            rows.push(local_state(&dfa, next, &mut local, &mut order));
+        }
+        rows.push(u16::from(dfa.is_match_state(sid)));
+        rows.push(u16::from(dfa.is_match_state(dfa.next_eoi_state(sid))));
+        i += 1;
+    }
+    rows
+}
+
+/// The Rust source of normalize's character tables and compiled text patterns.
+fn text_tables_src() -> String {
+    let mut src = String::new();
+    let digits = class_ranges(patterns::DIGIT);
+    let alnum = class_ranges(patterns::ALNUM);
+    for (name, ranges, doc) in [
+        (
+            "DIGIT_RANGES",
+            &digits,
+            "`patterns::DIGIT`: the decimal digits",
+        ),
+        (
+            "ALNUM_RANGES",
+            &alnum,
+            "`patterns::ALNUM`: the letters and numbers",
+        ),
+    ] {
+        let list: Vec<String> = ranges
+            .iter()
+            .map(|&(s, e)| format!("({s:#x}, {e:#x})"))
+            .collect();
+        writeln!(
+            src,
+            "/// {doc}, as sorted, disjoint, inclusive code point ranges.\n\
+             pub(crate) static {name}: [(u32, u32); {}] = [{}];",
+            ranges.len(),
+            list.join(", ")
+        )
+        .expect("write");
+    }
+    let mut sets = Vec::new();
+    let texts: Vec<String> = TEXT_PATTERNS.iter().map(|(_, _, f, _)| f()).collect();
+    for text in &texts {
+        let hir = regex_syntax::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        hir_sets(&hir, &mut sets);
+    }
+    let alphabet = Alphabet::of(&sets);
+    let mut ascii = [0u8; 128];
+    for &(s, e, id) in &alphabet.ranges {
+        for c in s..=e.min(127) {
+            ascii[c as usize] = id;
+        }
+    }
+    let ranges: Vec<String> = alphabet
+        .ranges
+        .iter()
+        .map(|(s, e, id)| format!("({s:#x}, {e:#x}, {id})"))
+        .collect();
+    writeln!(
+        src,
+        "/// The character classes of the text patterns: class of each ASCII character.\n\
+         pub(crate) static CHAR_CLASS_ASCII: [u8; 128] = {ascii:?};\n\
+         /// The character classes of the text patterns: `(first, last, class)` code point\n\
+         /// ranges, sorted; a character in none is of class 0.\n\
+         pub(crate) static CHAR_CLASS_RANGES: [(u32, u32, u8); {}] = [{}];\n\
+         /// The number of character classes.\n\
+         pub(crate) const CHAR_CLASSES: usize = {};",
+        ranges.len(),
+        ranges.join(", "),
+        alphabet.classes
+    )
+    .expect("write");
+    for ((name, function, _, reverse), text) in TEXT_PATTERNS.iter().zip(&texts) {
+        let rows = compile_text_pattern(text, *reverse, &alphabet);
+        let how = if *reverse { ", reversed" } else { "" };
+        writeln!(
+            src,
+            "/// `patterns::{function}()`, compiled{how}.\n\
+             pub(crate) static {name}: TextDfa = TextDfa {{ rows: &{rows:?} }};",
+        )
+        .expect("write");
+    }
+    src
 }

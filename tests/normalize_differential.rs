@@ -39,11 +39,22 @@ fn corpus() -> String {
     text
 }
 
+/// The header names the oracle, its Python and that Python's Unicode version
+/// (`# phonenumbers 9.0.43; Python 3.11.7; Unicode 14.0.0`): the oracle must be at the crate's
+/// metadata version, and its Unicode data the version the crate's character classes are
+/// restricted to.
 #[test]
-fn the_corpus_was_generated_at_the_declared_metadata_version() {
+fn the_corpus_was_generated_at_the_declared_metadata_and_unicode_versions() {
     let text = corpus();
     let header = text.lines().next().unwrap_or("");
-    assert_eq!(header, format!("# phonenumbers {}", e164::METADATA_VERSION));
+    let fields: Vec<&str> = header.split("; ").collect();
+    assert_eq!(fields.len(), 3, "{header:?}");
+    assert_eq!(
+        fields[0],
+        format!("# phonenumbers {}", e164::METADATA_VERSION)
+    );
+    assert!(fields[1].starts_with("Python 3."), "{header:?}");
+    assert_eq!(fields[2], format!("Unicode {}", e164::UNICODE_VERSION));
 }
 
 #[test]

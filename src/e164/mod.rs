@@ -9,13 +9,24 @@
 //! release by `tools/e164/update.sh`; its header says how). `build.rs` compiles that file
 //! into static tables and, per calling code, one DFA over all its patterns, stored as a
 //! compact digit-indexed transition table: validating a number is one walk over its
-//! national digits plus a few bit tests. Nothing is parsed or compiled at run time, except,
-//! on first need, the national-prefix DFAs (zero-copy, validated) and the capture-aware
-//! regex of the few national prefixes with a transform rule (AR, BR, JP, GA, MG, SM, NF).
-//! [`is_valid`] does not allocate. [`classify`] also tells the region and the number type of a valid number.
+//! national digits plus a few bit tests. Nothing is parsed, compiled or allocated at run time,
+//! the first call included: the national and international prefixes are compact DFAs too, the
+//! few national prefixes with a transform rule (AR, BR, JP, GA, MG, SM, NF, the NANP islands)
+//! are pattern trees a small backtracking matcher reads for their groups, and `normalize`'s
+//! text patterns are DFAs over character classes. [`classify`] also tells the region and the
+//! number type of a valid number.
+//!
+//! The modules, by what they do: `validator` (the strict rule of SPEC §6), `normalize` (the
+//! lenient parse of SPEC §6a), `text` (text to digits: what `parse` reads in the text as
+//! typed), `national` (the steps on digits both take: calling code, national prefix and
+//! transform rule, length test), `metadata` (the generated tables), `patterns`
+//! (libphonenumber's constant patterns, shared with `build.rs`).
 
 mod metadata;
+mod national;
 mod normalize;
+mod patterns;
+mod text;
 mod validator;
 
 pub use normalize::{E164, NotValid, Region, UnknownRegion, normalize};
@@ -25,6 +36,13 @@ pub use validator::{NumberInfo, NumberType};
 /// named in the header of the committed `src/e164/metadata.jsonl`, which `build.rs` compiles.
 /// `tools/e164/update.sh VERSION` moves both (and the differential corpus) to another release.
 pub const METADATA_VERSION: &str = "9.0.43";
+
+/// The Unicode version whose character data `normalize` reads (decimal digits of every
+/// script, letters and numbers, case-insensitive matches): that of the Python the oracle ran on
+/// (the Python port of libphonenumber, SPEC §6a), named in the header of the differential
+/// corpus. A character assigned in a later version (a Kawi digit, Unicode 15) is, as to that
+/// Python, an unassigned character: neither a digit nor a letter.
+pub const UNICODE_VERSION: &str = patterns::UNICODE_VERSION;
 
 /// Rule 1 of SPEC §6: `+` then 2 to 15 ASCII digits, the first not `0`, nothing else.
 pub fn has_e164_syntax(s: &str) -> bool {

@@ -6,12 +6,9 @@
 //!    calling code is the first of its 1-, 2- or 3-digit prefixes that is assigned;
 //! 2. the national number must have at least 2 digits;
 //! 3. `maybeStripNationalPrefixAndCarrierCode` with the metadata of the calling code's *main*
-//!    region: if its national prefix for parsing matches at the start (leftmost-first,
-//!    anchored), the prefix is removed (or the transform rule applied), unless the number
-//!    matched the general pattern before and the result does not; the result is kept only if
-//!    `testNumberLength` (general description) is not TOO_SHORT, IS_POSSIBLE_LOCAL_ONLY or
-//!    INVALID_LENGTH. A kept, different result means the E.164 formatting differs from the
-//!    input: the candidate is not canonical;
+//!    region, then `testNumberLength`, as `normalize`'s parse does (one implementation,
+//!    [`super::national`]): a kept, different result means the E.164 formatting differs from
+//!    the input: the candidate is not canonical;
 //! 4. leading zeros are kept as `italian_leading_zero`/`number_of_leading_zeros`, so the
 //!    national significant number round-trips exactly.
 //!
@@ -20,18 +17,8 @@
 //! `isValidNumberForRegion` (its `getNumberType` is not UNKNOWN). Every pattern match there is
 //! a whole-string match, preceded by the possible-length test of the description.
 
-use std::sync::OnceLock;
-
-use regex_automata::dfa::Automaton;
-use regex_automata::dfa::dense::DFA;
-use regex_automata::util::primitives::NonMaxUsize;
-use regex_automata::util::syntax;
-use regex_automata::{Anchored, Input, meta};
-
-use super::metadata::{
-    BITMAP_WORDS, CODE_COUNT, CODE_INDEX, CODES, Code, DFA_BLOB, Desc, EOI, MAX_GROUPS,
-    MAX_TRANSFORMED, NONE, Region, SETS, TRANS, Tok, ty,
-};
+use super::metadata::{BITMAP_WORDS, Code, Desc, EOI, NONE, Region, SETS, TRANS, ty};
+use super::national::{calling_code, has_len, keeps_stripped, strip_national_prefix};
 
 /// The type of a valid number, as libphonenumber's `getNumberType` tells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,35 +91,6 @@ pub struct NumberInfo {
     pub number_type: NumberType,
 }
 
-/// Write-once caches, one slot per calling code: the national-prefix DFA (a zero-copy view
-/// into [`DFA_BLOB`]) and the capture-aware regex of a prefix with a transform rule.
-static NPFP_DFA: [OnceLock<Option<DFA<&'static [u32]>>>; CODE_COUNT] =
-    [const { OnceLock::new() }; CODE_COUNT];
-static CAPTURES: [OnceLock<Option<meta::Regex>>; CODE_COUNT] =
-    [const { OnceLock::new() }; CODE_COUNT];
-
-fn npfp_dfa(index: usize, range: (usize, usize)) -> Option<&'static DFA<&'static [u32]>> {
-    NPFP_DFA
-        .get(index)?
-        .get_or_init(|| {
-            let bytes = DFA_BLOB.bytes.get(range.0..range.0.checked_add(range.1)?)?;
-            DFA::from_bytes(bytes).ok().map(|(dfa, _)| dfa)
-        })
-        .as_ref()
-}
-
-fn captures_regex(index: usize, pattern: &str) -> Option<&'static meta::Regex> {
-    CAPTURES
-        .get(index)?
-        .get_or_init(|| {
-            meta::Regex::builder()
-                .syntax(syntax::Config::new().unicode(false).utf8(false))
-                .build(pattern)
-                .ok()
-        })
-        .as_ref()
-}
-
 pub(crate) fn u16_at(bytes: &[u8], index: usize) -> usize {
     index
         .checked_mul(2)
@@ -185,13 +143,6 @@ pub(crate) fn walk(code: &Code, hay: &[u8]) -> Bits {
     }
 }
 
-fn has_len(mask: u32, len: usize) -> bool {
-    u32::try_from(len)
-        .ok()
-        .and_then(|l| mask.checked_shr(l))
-        .is_some_and(|m| m & 1 != 0)
-}
-
 /// `isNumberMatchingDesc`: the possible lengths (when listed), then the whole-string match.
 fn matches(desc: &Desc, len: usize, bits: &Bits) -> bool {
     (desc.lengths == 0 || has_len(desc.lengths, len)) && bits.full(desc.pattern)
@@ -238,98 +189,6 @@ fn number_type(region: &Region, len: usize, bits: &Bits) -> NumberType {
     NumberType::Unknown
 }
 
-/// A small stack buffer for a transformed national number.
-struct Buf {
-    data: [u8; MAX_TRANSFORMED],
-    len: usize,
-}
-
-impl Buf {
-    fn push(&mut self, bytes: &[u8]) -> Option<()> {
-        let end = self.len.checked_add(bytes.len())?;
-        self.data.get_mut(self.len..end)?.copy_from_slice(bytes);
-        self.len = end;
-        Some(())
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        self.data.get(..self.len).unwrap_or(&[])
-    }
-}
-
-/// `testNumberLength` against the general description, reduced to what `parse` asks: is the
-/// result neither TOO_SHORT, nor IS_POSSIBLE_LOCAL_ONLY, nor INVALID_LENGTH?
-fn length_keeps_stripped(general: &Desc, len: usize) -> bool {
-    if has_len(general.local, len) {
-        return false;
-    }
-    let max = 31usize.saturating_sub(general.lengths.leading_zeros() as usize);
-    has_len(general.lengths, len) || len > max
-}
-
-/// Does `parse` rewrite the national number `nsn` (national prefix stripped or transformed)?
-/// `None` when the answer cannot be computed (never expected; treated as invalid).
-fn parse_rewrites(index: usize, code: &Code, nsn: &[u8], bits: &Bits) -> Option<bool> {
-    let Some(npfp) = &code.npfp else {
-        return Some(false);
-    };
-    if !bits.full(npfp.bit) {
-        return Some(false); // prefix_matcher.lookingAt() fails
-    }
-    let main = code.regions.first()?;
-    let viable_original = bits.full(main.general.pattern);
-    let mut buf = Buf {
-        data: [0; MAX_TRANSFORMED],
-        len: 0,
-    };
-    let candidate: &[u8] = match npfp.transform {
-        None => {
-            let input = Input::new(nsn).anchored(Anchored::Yes);
-            let end = npfp_dfa(index, npfp.dfa)?
-                .try_search_fwd(&input)
-                .ok()??
-                .offset();
-            nsn.get(end..)?
-        }
-        Some(rule) => {
-            let re = captures_regex(index, npfp.pattern)?;
-            let mut slots = [None::<NonMaxUsize>; 2 * (MAX_GROUPS + 1)];
-            let input = Input::new(nsn).anchored(Anchored::Yes);
-            re.search_slots(&input, &mut slots)?;
-            let span = |g: usize| -> Option<(usize, usize)> {
-                let start = slots.get(2 * g).copied().flatten()?.get();
-                let end = slots.get(2 * g + 1).copied().flatten()?.get();
-                Some((start, end))
-            };
-            let (_, end) = span(0)?;
-            if span(npfp.groups).is_none() {
-                // The last group did not participate: plain removal of the prefix.
-                nsn.get(end..)?
-            } else {
-                for tok in rule {
-                    match tok {
-                        Tok::Lit(l) => buf.push(l.as_bytes())?,
-                        Tok::Group(g) => {
-                            if let Some((s, e)) = span(*g) {
-                                buf.push(nsn.get(s..e)?)?;
-                            }
-                        }
-                    }
-                }
-                buf.push(nsn.get(end..)?)?;
-                buf.as_slice()
-            }
-        }
-    };
-    if viable_original && !walk(code, candidate).full(main.general.pattern) {
-        return Some(false);
-    }
-    if !length_keeps_stripped(&main.general, candidate.len()) {
-        return Some(false);
-    }
-    Some(candidate != nsn)
-}
-
 /// The whole decision; `None` for an invalid or non-canonical candidate.
 pub(crate) fn classify(s: &str) -> Option<NumberInfo> {
     let bytes = s.as_bytes();
@@ -342,27 +201,21 @@ pub(crate) fn classify(s: &str) -> Option<NumberInfo> {
     {
         return None;
     }
-    // extractCountryCode: the first assigned 1-, 2- or 3-digit prefix.
-    let mut cc = 0usize;
-    let mut found = None;
-    for (i, &d) in digits.iter().take(3).enumerate() {
-        cc = cc * 10 + usize::from(d - b'0');
-        let slot = *CODE_INDEX.get(cc)?;
-        if slot != 0 {
-            found = Some((usize::from(slot) - 1, i + 1));
-            break;
-        }
-    }
-    let (index, cc_len) = found?;
-    let code = CODES.get(index)?;
-    let nsn = digits.get(cc_len..)?;
+    let (code, nsn) = calling_code(digits)?;
     if nsn.len() < 2 {
         return None;
     }
-    let bits = walk(code, nsn);
-    if parse_rewrites(index, code, nsn, &bits)? {
+    // parse() would strip a national prefix (or apply a transform rule) and keep the result:
+    // the E.164 form of what it parsed is not this text.
+    let main = code.regions.first()?;
+    let mut transformed = None;
+    if let Some(stripped) = strip_national_prefix(code, main, nsn, &mut transformed)
+        && keeps_stripped(main, stripped.len())
+        && stripped != nsn
+    {
         return None;
     }
+    let bits = walk(code, nsn);
     classify_bits(code, nsn.len(), &bits)
 }
 
@@ -401,11 +254,12 @@ fn classify_bits(code: &Code, len: usize, bits: &Bits) -> Option<NumberInfo> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::metadata::CODES;
     use super::*;
 
     #[test]
-    fn every_table_and_dfa_loads() {
-        for (i, code) in CODES.iter().enumerate() {
+    fn every_table_loads() {
+        for code in CODES.iter() {
             let start_row = (10..20).map(|d| u16_at(TRANS, code.trans + d));
             assert!(start_row.clone().any(|s| s != 0), "{}: dead start", code.cc);
             assert!(
@@ -415,30 +269,20 @@ mod tests {
                 "{}",
                 code.cc
             );
-            if let Some(n) = &code.npfp {
-                assert!(npfp_dfa(i, n.dfa).is_some(), "{}", code.cc);
-                if n.transform.is_some() {
-                    assert!(captures_regex(i, n.pattern).is_some(), "{}", n.pattern);
-                }
-            }
         }
         assert_eq!(SETS.len() % (8 * BITMAP_WORDS), 0);
         assert_eq!(TRANS.len() % 20, 0);
     }
 
     #[test]
-    fn length_rules() {
-        let general = Desc {
-            pattern: 0,
-            lengths: (1 << 7) | (1 << 10),
-            local: 1 << 6,
-        };
-        assert!(length_keeps_stripped(&general, 7));
-        assert!(length_keeps_stripped(&general, 10));
-        assert!(length_keeps_stripped(&general, 11)); // TOO_LONG keeps it
-        assert!(!length_keeps_stripped(&general, 6)); // local only
-        assert!(!length_keeps_stripped(&general, 8)); // INVALID_LENGTH
-        assert!(!length_keeps_stripped(&general, 5)); // TOO_SHORT
-        assert!(!has_len(u32::MAX, 40));
+    fn a_national_prefix_parse_would_strip_makes_a_candidate_non_canonical() {
+        // Argentina's transform rule reads `0?(?:(11|…)15)?` at the start of the national
+        // number and rewrites "11 15 …" to "9 11 …": libphonenumber calls +54 11 15 1234 5678
+        // valid, with the E.164 form +54 9 11 1234 5678, so the first is not canonical.
+        assert!(classify("+5491112345678").is_some());
+        assert!(classify("+54111512345678").is_none());
+        assert!(classify("+5491123456789").is_some());
+        // +7 8…: Russia's national prefix 8 is stripped only when what remains still matches.
+        assert!(classify("+78005553535").is_some());
     }
 }

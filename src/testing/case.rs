@@ -108,8 +108,10 @@ impl Case {
     /// order), or `None` when it matches or the case expects nothing.
     pub fn mismatch(&self, response: &Response) -> Option<String> {
         let expect = self.expect.as_ref()?;
-        let expected_body: Result<Ordered, _> = serde_json::from_str(expect.body.get());
-        let actual_body: Result<Ordered, _> = serde_json::from_slice(&response.body);
+        let expected_body = Ordered::read(expect.body.get());
+        let actual_body = std::str::from_utf8(&response.body)
+            .map_err(|_| ())
+            .and_then(|body| Ordered::read(body).map_err(|_| ()));
         let same = expect.status == response.status
             && matches!((&expected_body, &actual_body), (Ok(e), Ok(a)) if e == a);
         (!same).then(|| {
@@ -124,65 +126,82 @@ impl Case {
 }
 
 /// A JSON value whose objects keep their members in order, so that comparing two of them
-/// also compares the order of members (SPEC §5 fixes it).
+/// also compares the order of members (SPEC §5 fixes it), and whose numbers keep the text they
+/// are written with: a `cost` of `1.50` echoed as `1.5`, or `3` as `3.0`, is a difference (the
+/// engine echoes validation results unchanged, SPEC §7). Strings compare by value (`"\u00e9"`
+/// and `"é"` are the same string).
 #[derive(Debug, PartialEq)]
 enum Ordered {
     Null,
     Bool(bool),
-    Number(serde_json::Number),
+    /// The number as written.
+    Number(String),
     String(String),
     Array(Vec<Ordered>),
     Object(Vec<(String, Ordered)>),
 }
 
-impl<'de> Deserialize<'de> for Ordered {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct OrderedVisitor;
-        impl<'de> serde::de::Visitor<'de> for OrderedVisitor {
-            type Value = Ordered;
+/// An object's members in the order they are written, each value still as raw text.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MembersVisitor;
+        impl<'de> serde::de::Visitor<'de> for MembersVisitor {
+            type Value = Members<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_unit<E>(self) -> Result<Ordered, E> {
-                Ok(Ordered::Null)
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Ordered, E> {
-                Ok(Ordered::Bool(v))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Ordered, E> {
-                Ok(Ordered::Number(v.into()))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Ordered, E> {
-                Ok(Ordered::Number(v.into()))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Ordered, E> {
-                Ok(serde_json::Number::from_f64(v).map_or(Ordered::Null, Ordered::Number))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Ordered, E> {
-                Ok(Ordered::String(v.to_owned()))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Ordered, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(Ordered::Array(items))
+                f.write_str("a JSON object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
-            ) -> Result<Ordered, A::Error> {
+            ) -> Result<Members<'de>, A::Error> {
                 let mut members = Vec::new();
                 while let Some(member) = map.next_entry()? {
                     members.push(member);
                 }
-                Ok(Ordered::Object(members))
+                Ok(Members(members))
             }
         }
-        deserializer.deserialize_any(OrderedVisitor)
+        deserializer.deserialize_map(MembersVisitor)
+    }
+}
+
+impl Ordered {
+    /// Reads one JSON text (serde_json checks its syntax at each level).
+    fn read(text: &str) -> Result<Ordered, serde_json::Error> {
+        let raw: &RawValue = serde_json::from_str(text)?;
+        Ordered::of(raw)
+    }
+
+    fn of(raw: &RawValue) -> Result<Ordered, serde_json::Error> {
+        let text = raw.get();
+        Ok(match text.as_bytes().first() {
+            Some(b'{') => {
+                let Members(members) = serde_json::from_str(text)?;
+                Ordered::Object(
+                    members
+                        .into_iter()
+                        .map(|(name, value)| Ok((name, Ordered::of(value)?)))
+                        .collect::<Result<_, serde_json::Error>>()?,
+                )
+            }
+            Some(b'[') => {
+                let items: Vec<&RawValue> = serde_json::from_str(text)?;
+                Ordered::Array(
+                    items
+                        .into_iter()
+                        .map(Ordered::of)
+                        .collect::<Result<_, _>>()?,
+                )
+            }
+            Some(b'-' | b'0'..=b'9') => Ordered::Number(text.to_owned()),
+            _ => match serde_json::from_str::<serde_json::Value>(text)? {
+                serde_json::Value::Bool(b) => Ordered::Bool(b),
+                serde_json::Value::String(s) => Ordered::String(s),
+                _ => Ordered::Null,
+            },
+        })
     }
 }
 
@@ -231,6 +250,44 @@ mod tests {
             minify_str(text),
             "{\"a b\":[1,\"x \\\" y\"],\"c\":\"\\\\\"}"
         );
+    }
+
+    /// A case expecting `body`, against a 200 response with `actual`.
+    fn mismatch(expected: &str, actual: &str) -> Option<String> {
+        let case = Case::from_json(&format!(
+            r#"{{"body": {{"contacts": []}}, "expect": {{"status": 200, "body": {expected}}}}}"#
+        ))
+        .expect("case");
+        let response = Response {
+            status: 200,
+            body: actual.as_bytes().to_vec(),
+        };
+        case.mismatch(&response)
+    }
+
+    #[test]
+    fn numbers_compare_as_written_members_in_order_strings_by_value() {
+        let validation = r#"{"phone": "+1", "cost": 1.50, "cached": false}"#;
+        assert_eq!(
+            mismatch(validation, r#"{"phone":"+1","cost":1.50,"cached":false}"#),
+            None
+        );
+        // The same values, other texts: a number re-serialized, members reordered.
+        assert!(mismatch(validation, r#"{"phone":"+1","cost":1.5,"cached":false}"#).is_some());
+        assert!(mismatch(r#"{"n": 3}"#, r#"{"n":3.0}"#).is_some());
+        assert!(mismatch(r#"{"n": 1e2}"#, r#"{"n":100}"#).is_some());
+        assert!(mismatch(validation, r#"{"cost":1.50,"phone":"+1","cached":false}"#).is_some());
+        // A string is its value however it is escaped; whitespace between tokens is nothing.
+        assert_eq!(
+            mismatch(
+                r#"{"s": "\u00e9", "a": [1, -2]}"#,
+                r#"{"s":"é","a":[1,-2]}"#
+            ),
+            None
+        );
+        assert!(mismatch(r#"{"a": [1, 2]}"#, r#"{"a":[2,1]}"#).is_some());
+        assert!(mismatch(r#"{"a": null}"#, r#"{"a":false}"#).is_some());
+        assert!(mismatch(r#"{"a": 1}"#, "not json").is_some());
     }
 
     #[test]

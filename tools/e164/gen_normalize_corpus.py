@@ -7,8 +7,13 @@ Usage:
     python3 tools/e164/gen_normalize_corpus.py 9.0.43 [OUT]
         # default OUT: tests/data/normalize_corpus.tsv.gz
 
-The first line of the (gzip-compressed, UTF-8) output is `# phonenumbers VERSION`; every other
-line is
+The first line of the (gzip-compressed, UTF-8) output names the oracle and what it ran on,
+
+    # phonenumbers VERSION; Python X.Y.Z; Unicode A.B.C
+
+(the Unicode version is Python's `unicodedata.unidata_version`: the oracle's digits, letters
+and case mappings are those of that version, and `e164::UNICODE_VERSION` must be the same; the
+differential test checks it); every other line is
 
     REGION<TAB>TEXT<TAB>RESULT
 
@@ -28,14 +33,24 @@ The inputs are what people type: national, international and out-of-country dial
 phone-context, numbers decorated with spaces, dots, dashes, slashes and brackets, extensions in
 their many spellings, carrier codes, full-width, Arabic-Indic and other Unicode digits, keypad
 letters, numbers inside surrounding text, wrong default regions, random digit strings and
-single-digit edits. The output is deterministic (fixed seed, no set iteration order, gzip
+single-digit edits; and the characters where the answer depends on Python's Unicode data:
+every character outside ASCII that `re.IGNORECASE` matches with an ASCII letter (the Turkish
+`ı` and `İ`, `ſ`, the Kelvin sign) or with a letter of an extension label (`доб`, `ｅｘｔｎ`),
+in extension labels, keypad letters and trailing text; every decimal digit of every script;
+the first and last character of every run of letters and numbers (Python's `isalnum`) and of
+every run between them; and the digits and letters assigned in Unicode 15 and 16, which the
+oracle's Python may not know. The output is deterministic (fixed seed, no set iteration order, gzip
 mtime 0).
 """
 import gzip
 import io
 import os
+import platform
 import random
+import re
+import string
 import sys
+import unicodedata
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat
@@ -77,6 +92,136 @@ TEXTS = ["Call me at {}", "{} (mobile)", "Tel: {}", "tel. {} or later", "phone {
          "<{}>", "\"{}\"", "{} ", " {}", "\u200b{}", "{}\u200b"]
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 GARBAGE = "0123456789+-.() /#*xXeEtT;:=,abc\u00a0\uff0b\uff10\u0661\u0966" + "ext" + "tel:"
+
+
+# Decimal digits assigned in Unicode 15.0 and 16.0 (Kawi, Nag Mundari; Garay, Sunuwar, Gurung
+# Khema, Kirat Rai, Ol Onal, outlined digits, Myanmar Pao and Eastern Pwo Karen) and a few
+# letters of those versions (Kawi, CJK extensions H and I, Garay, Todhri, Tulu-Tigalari): a
+# Python older than their version sees unassigned characters.
+NEW_DIGIT_RUNS = [0x11F50, 0x1E4F0, 0x10D40, 0x11BF0, 0x16130, 0x16D70, 0x1E5F1, 0x1CCF0,
+                  0x116D0, 0x116DA]
+NEW_LETTERS = [0x11F04, 0x11F10, 0x11F33, 0x31350, 0x323AF, 0x2EBF0, 0x2EE5D, 0x10D50, 0x10D65,
+               0x105C0, 0x105F3, 0x11380, 0x113B7, 0x1E5D0, 0x16D43]
+# Extension labels of EXTN_PATTERNS_FOR_PARSING, in the spellings people type.
+LABELS = ["ext", "EXT", "Ext.", "extension", "EXTENSION", "extensión", "extn", "xtn", "int",
+          "INT", "anexo", "ANEXO", "доб", "ДОБ", "x", "X", "\uff45\uff58\uff54\uff4e",
+          "\uff49\uff4e\uff54"]
+
+
+def code_points():
+    """Every character a UTF-8 text can hold (no surrogates), outside ASCII."""
+    return (chr(cp) for cp in range(0x80, 0x110000) if not 0xD800 <= cp <= 0xDFFF)
+
+
+def ignorecase_twins(letters):
+    """For each of `letters`, the characters outside ASCII (other than itself) that Python's
+    re.IGNORECASE matches with it, asked of `re` itself."""
+    forms = {}
+    for letter in letters:
+        for f in {letter.lower(), letter.upper(), letter.casefold()}:
+            forms.setdefault(f, set()).add(letter)
+    candidates = {}
+    for ch in code_points():
+        for f in {ch.lower(), ch.upper(), ch.casefold()}:
+            for letter in forms.get(f, ()):
+                candidates.setdefault(letter, set()).add(ch)
+    # Python's own extra equivalences (sre's table of the cases no case mapping gives, such as
+    # i and ı), and what lower-cases to them.
+    extra = getattr(getattr(re, "_casefix", None), "_EXTRA_CASES", {})
+    for low, others in extra.items():
+        for letter in letters:
+            if letter.lower() == chr(low):
+                candidates.setdefault(letter, set()).update(chr(o) for o in others)
+    # And whatever a class of all the letters matches (sre's simple case mappings: `İ` lowers
+    # to `i` there, to `i̇` in `str.lower`).
+    anyone = re.compile("[%s]" % "".join(re.escape(x) for x in letters), re.IGNORECASE)
+    for ch in code_points():
+        if anyone.fullmatch(ch):
+            for letter in letters:
+                candidates.setdefault(letter, set()).add(ch)
+    twins = {}
+    for letter in letters:
+        found = sorted(ch for ch in candidates.get(letter, ())
+                       if ch != letter and re.fullmatch(re.escape(letter), ch, re.IGNORECASE))
+        if found:
+            twins[letter] = found
+    return twins
+
+
+def runs(pred):
+    """The first and last character of every maximal run of characters outside ASCII on which
+    `pred` holds, and of every run on which it does not."""
+    out = []
+    prev = None
+    last = None
+    for ch in code_points():
+        v = pred(ch)
+        if v != prev:
+            if last is not None:
+                out.append(last)
+            out.append(ch)
+            prev = v
+        last = ch
+    out.append(last)
+    return out
+
+
+def unicode_inputs(c):
+    """The inputs whose answer depends on the oracle's Unicode data (see the module's doc)."""
+    label_letters = sorted({ch for label in LABELS for ch in label if ch.isalpha()})
+    letters = sorted(set(string.ascii_letters) | set(label_letters))
+    twins = ignorecase_twins(letters)
+    bases = [("US", "650 253 0000"), ("GB", "020 7031 3000"), ("US", "+1 650 253 0000"),
+             ("DE", "030 1234567"), ("ZZ", "+44 20 7031 3000")]
+    for label in LABELS:
+        for i, ch in enumerate(label):
+            for twin in twins.get(ch, []):
+                spelled = label[:i] + twin + label[i + 1:]
+                for region, base in bases:
+                    c.add(region, "%s %s 12" % (base, spelled))
+                    c.add(region, "%s %s. 123" % (base, spelled))
+                    c.add(region, "%s%s12" % (base, spelled))
+                    c.add(region, "%s %s" % (base, spelled))
+    # Every twin of an ASCII letter as a keypad letter, in trailing text and in the middle of
+    # the number (VALID_ALPHA, case-insensitive).
+    for letter in string.ascii_letters:
+        for twin in twins.get(letter, []):
+            for region, word in (("US", "1-800-FLOW%sRS"), ("US", "1-800-%sLOWERS"),
+                                 ("US", "+1 800 FLOWER%s"), ("GB", "0800 FLOW%sRS"),
+                                 ("US", "1-800-FL%s"), ("US", "1-800-%s%s%s")):
+                c.add(region, word.replace("%s", twin))
+            for region, base in bases:
+                c.add(region, "%s %s" % (base, twin))
+                c.add(region, "%s%s%s" % (base, twin, twin))
+                c.add(region, "%s %st" % (base, twin))
+                c.add(region, "%s %s%s" % (base, twin, letter))
+    # Every decimal digit: each script's digits for a whole number, and each digit alone.
+    digits = [ch for ch in code_points() if ch.isdecimal()]
+    by_zero = {}
+    for ch in digits:
+        by_zero.setdefault(chr(ord(ch) - unicodedata.decimal(ch)), []).append(ch)
+    for zero in by_zero:
+        to = lambda t: "".join(chr(ord(zero) + int(d)) if d.isdigit() else d for d in t)
+        c.add("US", to("650 253 0000"))
+        c.add("ZZ", "+" + to("44 20 7031 3000"))
+    for ch in digits:
+        c.add("US", "+1 650 253 000" + ch)
+        c.add("GB", "020 7031 300" + ch)
+    # Letters and numbers (isalnum, UNWANTED_END_CHARS) and digits (isdecimal) at the edges of
+    # their runs, after a valid number.
+    for ch in runs(str.isalnum) + runs(str.isdecimal):
+        c.add("US", "+1 650 253 0000" + ch)
+        c.add("US", "650 253 000" + ch)
+    # The digits and letters of Unicode 15 and 16.
+    for start in NEW_DIGIT_RUNS:
+        chars = [chr(start + d) for d in range(10)]
+        c.add("US", "".join(chars[int(d)] if d.isdigit() else d for d in "650 253 0000"))
+        for ch in chars:
+            c.add("US", "+1 650 253 000" + ch)
+            c.add("US", "+1 650 253 0000" + ch)
+    for cp in NEW_LETTERS:
+        c.add("US", "+1 650 253 0000" + chr(cp))
+        c.add("US", "+1 650 253 0000 " + chr(cp) + "12")
 
 
 def oracle(region, text):
@@ -355,8 +500,11 @@ def main():
         for r in ("US", "GB", "DE", "KE", "ZZ", "BR", "AU", "IT", "RU", "IN"):
             c.add(r, s)
 
+    unicode_inputs(c)
+
     buf = io.StringIO()
-    buf.write("# phonenumbers %s\n" % phonenumbers.__version__)
+    buf.write("# phonenumbers %s; Python %s; Unicode %s\n"
+              % (phonenumbers.__version__, platform.python_version(), unicodedata.unidata_version))
     counts = {}
     for region, text in c.items:
         res = oracle(region, text)
@@ -367,7 +515,9 @@ def main():
     with open(out, "wb") as f:
         with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0, compresslevel=9) as gz:
             gz.write(buf.getvalue().encode("utf-8"))
-    print("%s: %d inputs, phonenumbers %s" % (out, len(c.items), phonenumbers.__version__))
+    print("%s: %d inputs, phonenumbers %s, Python %s, Unicode %s"
+          % (out, len(c.items), phonenumbers.__version__, platform.python_version(),
+             unicodedata.unidata_version))
     for k in sorted(counts):
         print("  %-32s %d" % (k, counts[k]))
 
