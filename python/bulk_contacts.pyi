@@ -13,6 +13,10 @@ from typing_extensions import NotRequired
 METADATA_VERSION: Final[str]
 """The libphonenumber release the validator and the normalizer are exact to (SPEC 6)."""
 
+UNICODE_VERSION: Final[str]
+"""The Unicode version of the normalizer's character classes: that of the Python the
+differential corpus's oracle ran on (a character assigned later is neither a digit nor a letter)."""
+
 DEFAULT_API_KEY: Final[str]
 """The API key of the in-memory world's account: ``handle``'s default ``api_key``."""
 

@@ -37,6 +37,7 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyIterator, PyList, PyString};
 #[pymodule(name = "bulk_contacts")]
 fn bulk_contacts_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("METADATA_VERSION", e164::METADATA_VERSION)?;
+    m.add("UNICODE_VERSION", e164::UNICODE_VERSION)?;
     m.add("DEFAULT_API_KEY", DEFAULT_API_KEY)?;
     m.add_function(wrap_pyfunction!(is_valid, m)?)?;
     m.add_function(wrap_pyfunction!(normalize, m)?)?;

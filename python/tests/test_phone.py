@@ -31,7 +31,10 @@ ORACLE_NAMES = {
 def test_metadata_version_is_the_corpora_version():
     assert bulk_contacts.METADATA_VERSION == "9.0.43"
     header, _ = corpus_lines("normalize_corpus.tsv.gz")
-    assert header == f"# phonenumbers {bulk_contacts.METADATA_VERSION}"
+    oracle, python, unicode = header.split("; ")
+    assert oracle == f"# phonenumbers {bulk_contacts.METADATA_VERSION}"
+    assert python.startswith("Python 3."), header
+    assert unicode == f"Unicode {bulk_contacts.UNICODE_VERSION}"
     header, _ = corpus_lines("e164_corpus.tsv.gz")
     assert header.startswith(f"# libphonenumber metadata version: {bulk_contacts.METADATA_VERSION} ")
 
