@@ -9,18 +9,38 @@
 //! moment hyper hands its request to the service until both the request body and the
 //! response body are dropped.
 //!
+//! A connection is closed so only once it has waited at least [`GRACE`]: every client gets
+//! that long to send its head after it is accepted (or its next one after an answer), however
+//! fast a flood re-opens its sockets; a new connection that finds none old enough waits, in
+//! the listen backlog's stead, until one is.
+//!
 //! The [`Registry`] keeps, under one mutex, each open connection's state and the waiting
-//! ones ordered by when they began to wait (a sequence number, not a clock): picking the
-//! victim is `pop_first` on a `BTreeMap`, closing it is dropping the `oneshot` sender its
-//! task selects on. A request costs two lock-and-map updates (busy, then waiting again).
+//! ones ordered by when they began to wait (a sequence number, with the instant): picking the
+//! victim is `first_key_value` on a `BTreeMap`, closing it is dropping the `oneshot` sender
+//! its task selects on. A request costs two lock-and-map updates (busy, then waiting again).
 
 use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::sync::{Notify, oneshot};
+
+/// The least time a connection waits for a head before it may be closed to make room.
+pub const GRACE: Duration = Duration::from_millis(100);
+
+/// What [`Registry::close_longest_waiting`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eviction {
+    /// It closed the connection that had waited longest (at least the grace).
+    Closed,
+    /// The connection waiting longest reaches the grace at this instant: look again then.
+    NotBefore(Instant),
+    /// No connection is waiting for a head: every one is busy.
+    NoneWaiting,
+}
 
 /// The open connections of one server, and the waiting ones oldest first.
 #[derive(Debug, Default)]
@@ -38,8 +58,8 @@ struct State {
     /// Every registered connection, by id.
     open: HashMap<u64, Entry>,
     /// The connections waiting for a head: the sequence number at which each began to wait
-    /// → its id. The first is the one waiting longest.
-    waiting: BTreeMap<u64, u64>,
+    /// → its id and that instant. The first is the one waiting longest.
+    waiting: BTreeMap<u64, (u64, Instant)>,
 }
 
 #[derive(Debug)]
@@ -72,7 +92,7 @@ impl Registry {
                 since: Some(id),
             },
         );
-        state.waiting.insert(id, id);
+        state.waiting.insert(id, (id, Instant::now()));
         drop(state);
         let connection = Connection {
             registry: Arc::clone(self),
@@ -81,18 +101,23 @@ impl Registry {
         (connection, closed)
     }
 
-    /// Closes the connection that has waited longest for a head, if any is waiting: its
-    /// task ends (and its slot is released) as soon as it runs. Returns whether one was.
-    pub fn close_longest_waiting(&self) -> bool {
+    /// Closes the connection that has waited longest for a head, if it has waited at least
+    /// `grace`: its task ends (and its slot is released) as soon as it runs.
+    pub fn close_longest_waiting(&self, grace: Duration) -> Eviction {
         let mut state = self.state();
-        let Some((_, id)) = state.waiting.pop_first() else {
-            return false;
+        let Some((&since, &(id, instant))) = state.waiting.first_key_value() else {
+            return Eviction::NoneWaiting;
         };
+        let ready = instant + grace;
+        if ready > Instant::now() {
+            return Eviction::NotBefore(ready);
+        }
+        state.waiting.remove(&since);
         let entry = state.open.remove(&id);
         drop(state);
         // Dropping the sender (outside the lock) wakes the connection's task.
         drop(entry);
-        true
+        Eviction::Closed
     }
 
     /// How many connections are waiting for a head.
@@ -164,7 +189,7 @@ impl Drop for Busy {
         if entry.busy == 0 {
             state.next += 1;
             entry.since = Some(since);
-            state.waiting.insert(since, self.id);
+            state.waiting.insert(since, (self.id, Instant::now()));
             self.registry.waiting_again.notify_one();
         }
     }
@@ -220,7 +245,15 @@ mod tests {
         let request = first.busy();
         drop(second.busy());
         assert_eq!(registry.waiting(), 2);
-        assert!(registry.close_longest_waiting());
+        // None has waited the grace yet.
+        assert!(matches!(
+            registry.close_longest_waiting(GRACE),
+            Eviction::NotBefore(_)
+        ));
+        assert_eq!(
+            registry.close_longest_waiting(Duration::ZERO),
+            Eviction::Closed
+        );
         assert!(
             third_closed
                 .try_recv()
@@ -231,14 +264,20 @@ mod tests {
                 .try_recv()
                 .is_err_and(|e| e == oneshot::error::TryRecvError::Empty)
         );
-        assert!(registry.close_longest_waiting());
+        assert_eq!(
+            registry.close_longest_waiting(Duration::ZERO),
+            Eviction::Closed
+        );
         assert!(
             second_closed
                 .try_recv()
                 .is_err_and(|e| e == oneshot::error::TryRecvError::Closed)
         );
         // Only the busy one is left: nothing to close.
-        assert!(!registry.close_longest_waiting());
+        assert_eq!(
+            registry.close_longest_waiting(Duration::ZERO),
+            Eviction::NoneWaiting
+        );
         assert!(
             first_closed
                 .try_recv()

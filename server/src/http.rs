@@ -27,7 +27,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::connections::{Registry, Tracked};
+use crate::connections::{Eviction, GRACE, Registry, Tracked};
 use crate::limits::{AccountShare, Shedder};
 use crate::metrics::{Metrics, with_store_time};
 use crate::pipeline::{Answer, App};
@@ -244,15 +244,20 @@ pub async fn serve_with<S: Store>(
             },
         };
         // Room for it: a free slot; else the connection waiting longest for a request head
-        // is closed and its slot taken; else (every connection busy with a request) the
-        // first slot to come free, or the first connection to wait again.
+        // is closed and its slot taken, once it has waited the grace (until then, the new
+        // one waits); else (every connection busy with a request) the first slot to come
+        // free, or the first connection to wait again.
         let permit = match Arc::clone(&connections).try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => loop {
-                let evicted = registry.close_longest_waiting();
-                if evicted {
+                let eviction = registry.close_longest_waiting(GRACE);
+                if eviction == Eviction::Closed {
                     server.metrics.evicted();
                 }
+                let not_before = match eviction {
+                    Eviction::NotBefore(instant) => Some(instant.into()),
+                    Eviction::Closed | Eviction::NoneWaiting => None,
+                };
                 tokio::select! {
                     biased;
                     () = &mut shutdown => break 'accept,
@@ -260,7 +265,8 @@ pub async fn serve_with<S: Store>(
                         Ok(permit) => break permit,
                         Err(_) => break 'accept,
                     },
-                    () = registry.some_waiting(), if !evicted => {}
+                    () = registry.some_waiting(), if eviction == Eviction::NoneWaiting => {}
+                    () = sleep_until(not_before) => {}
                 }
             },
         };
@@ -282,13 +288,15 @@ pub async fn serve_with<S: Store>(
         let served = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         let server = Arc::clone(&server);
         tokio::spawn(async move {
-            let _open = server.metrics.connection();
+            let open = server.metrics.connection();
             tokio::select! {
                 biased;
                 // Closed to make room: dropping the connection closes its socket.
                 _ = closed => {}
                 _ = served => {}
             }
+            // The gauge first: it never shows more connections than there are slots.
+            drop(open);
             drop(permit);
         });
     }
@@ -333,7 +341,7 @@ struct AcceptErrors {
 
 impl AcceptErrors {
     /// Out of file descriptors (`EMFILE`, `ENFILE`): the connection waiting longest for a
-    /// head is closed to free one, then a millisecond's pause lets its task close the socket
+    /// head (at least the grace) is closed to free one, then a millisecond's pause lets its task close the socket
     /// (none waiting: 10 ms, for some connection to end). A connection that failed before it
     /// was accepted (reset, aborted): the next one at once. Anything else: 50 ms. Never a
     /// busy loop, never the end of the loop.
@@ -353,7 +361,7 @@ impl AcceptErrors {
             tracing::warn!(%error, "accept failed");
         }
         let pause = if out_of_descriptors(error) {
-            if registry.close_longest_waiting() {
+            if registry.close_longest_waiting(GRACE) == Eviction::Closed {
                 metrics.evicted();
                 Duration::from_millis(1)
             } else {
@@ -363,6 +371,14 @@ impl AcceptErrors {
             Duration::from_millis(50)
         };
         tokio::time::sleep(pause).await;
+    }
+}
+
+/// Completes at `instant`; never when `None`.
+async fn sleep_until(instant: Option<tokio::time::Instant>) {
+    match instant {
+        Some(instant) => tokio::time::sleep_until(instant).await,
+        None => std::future::pending().await,
     }
 }
 
