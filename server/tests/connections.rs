@@ -367,3 +367,45 @@ async fn the_binary_fits_its_cap_under_the_open_files_limit_and_serves_through_a
         flooder.await.expect("flooder");
     }
 }
+
+/// Out of file descriptors: the binary's open-files limit lowered under its connection cap
+/// while it runs (`prlimit --pid`, soft limit 100 against the default cap of 768), so that
+/// `accept` fails with `EMFILE` under a flood of 300 re-opening sockets. The server logs it,
+/// closes the connection waiting longest to free a descriptor, and goes on: 20 of 20
+/// legitimate requests get their 200, and it still runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_file_descriptors_the_server_makes_room_and_goes_on() {
+    let mut server = Process::start(&[
+        "--seed-demo",
+        "--header-timeout",
+        "3600",
+        "--log-format",
+        "json",
+    ]);
+    let status = std::process::Command::new("prlimit")
+        .args(["--pid", &server.id().to_string(), "--nofile=100:"])
+        .status()
+        .expect("run prlimit (util-linux)");
+    assert!(status.success(), "prlimit --nofile=100:");
+    let addr = server.addr;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flooders = flood(addr, 300, &stop);
+    let failed = (0..1000)
+        .map_while(|_| server.lines.recv_timeout(Duration::from_secs(30)).ok())
+        .find(|line| line.contains("accept failed"))
+        .expect("accept fails for want of descriptors");
+    assert!(failed.contains("Too many open files"), "{failed}");
+    for _ in 0..20 {
+        let (status, body) = exchange(addr, &post()).await.expect("an answer");
+        assert_eq!(status, 200, "{body}");
+    }
+    assert!(metric(addr, "bulk_contacts_connections_evicted_total").await > 0.0);
+    stop.store(true, Ordering::Relaxed);
+    for flooder in flooders {
+        flooder.await.expect("flooder");
+    }
+    assert!(
+        server.wait_exit(Duration::ZERO).is_none(),
+        "the server is still running"
+    );
+}

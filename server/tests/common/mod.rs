@@ -423,6 +423,11 @@ impl Process {
 }
 
 impl Process {
+    /// The server's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends `signal` (`TERM`, `INT`) to the server with `kill`.
     pub fn signal(&self, signal: &str) {
         let status = std::process::Command::new("kill")
