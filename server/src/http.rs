@@ -188,13 +188,13 @@ pub async fn serve<S: Store>(
     serve_with(listener, app, Config::default(), shutdown).await
 }
 
-/// Serves `app` under `config` on `listener` until `shutdown` completes. At most
-/// `config.max_connections` connections are open at once: past it, a new connection takes
-/// the place of the one that has waited longest for a request head (idle keep-alive, or an
-/// unfinished head), closed for it; a connection whose request is in progress is never
-/// closed so. Then stops accepting, lets the requests in flight finish (idle keep-alive connections are closed),
-/// and returns once every connection is closed or `config.drain_timeout` has passed,
-/// whichever comes first. Connections still open then are the caller's to cut (the binary
+/// Serves `app` under `config` on `listener` (made by [`listen`], for its backlog) until
+/// `shutdown` completes. At most `config.max_connections` connections are open at once: past
+/// it, a new connection takes the place of the one that has waited longest (at least
+/// [`GRACE`]) for a request head — idle keep-alive, or an unfinished head —, closed for it; a
+/// connection whose request is in progress is never closed so. Then stops accepting, lets
+/// the requests in flight finish (idle keep-alive connections are closed), and returns once
+/// every connection is closed or `config.drain_timeout` has passed, whichever comes first. Connections still open then are the caller's to cut (the binary
 /// returns and its runtime drops them).
 pub async fn serve_with<S: Store>(
     listener: TcpListener,

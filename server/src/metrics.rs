@@ -1,5 +1,5 @@
 //! `GET /metrics`: a few counters and histograms in the Prometheus text format, kept in
-//! atomics (no registry crate: six metrics, written out by hand), and [`TimedStore`], the
+//! atomics (no registry crate: nine metrics, written out by hand), and [`TimedStore`], the
 //! store wrapper that splits a request's time between the store and the engine.
 
 use std::cell::Cell;
