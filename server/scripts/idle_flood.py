@@ -2,13 +2,16 @@
 """Issue 19's idle-flood goal, measured against the server binary (given): started under an
 open-files limit of 1,024 (`ulimit -n 1024`, soft and hard), over an in-memory store with the
 demo account; a flood client keeps 2,000 sockets open to it — every other one sending half a
-request head, the rest nothing — and re-opens each as soon as the server closes it; after a
+request head, the rest nothing — and re-opens each as soon as the server closes it (or once
+it is 12 s old: past the server's 10 s header timeout, a socket still open was never
+accepted, dropped by a full accept queue without the client being told); after a
 few seconds of flood, 20 legitimate requests, one after another, each on a new connection:
 the documented batch (examples/request.json) with the demo key through `http.client`, timed
 from the connect to the whole 200 answer.
 
     python3 server/scripts/idle_flood.py target/release/bulk-contacts-server
-        [--flood 2000] [--requests 20] [--nofile 1024] [--warmup 3] [--timeout 15]
+        [--flood 2000] [--requests 20] [--nofile 1024] [--warmup 3] [--max-age 12]
+        [--timeout 15]
         [-- SERVER OPTIONS...]
 
 Prints each request's latency, the flood's counts, the server's most descriptors seen open
@@ -48,14 +51,18 @@ def raise_open_files(wanted):
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def flood_child(addr, sockets):
-    """Keeps `sockets` connections open to `addr`, re-opening each one the server closes;
-    prints `open=… opened=… closed_by_server=… failed=…` every second, and at SIGTERM."""
+def flood_child(addr, sockets, max_age):
+    """Keeps `sockets` connections open to `addr`, re-opening each one the server closes —
+    and each one older than `max_age` seconds: past the server's header timeout, a socket
+    still open was never accepted (its handshake completed while the accept queue was full,
+    and the server dropped it without telling the client); prints `open=… opened=…
+    closed_by_server=… stale=… failed=…` every second, and at SIGTERM."""
     raise_open_files(sockets + 256)
     host, port = addr.rsplit(":", 1)
     target = (host, int(port))
     selector = selectors.DefaultSelector()
-    counts = {"opened": 0, "closed_by_server": 0, "failed": 0}
+    counts = {"opened": 0, "closed_by_server": 0, "stale": 0, "failed": 0}
+    born = {}  # slot -> (socket, when it was opened)
     retry = []  # slots whose socket could not be made (out of descriptors): try again
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
@@ -75,6 +82,7 @@ def flood_child(addr, sockets):
             retry.append(slot)
             return
         selector.register(sock, selectors.EVENT_WRITE, (slot, False))
+        born[slot] = (sock, time.monotonic())
 
     for slot in range(sockets):
         open_slot(slot)
@@ -113,15 +121,21 @@ def flood_child(addr, sockets):
         now = time.monotonic()
         if now - last >= 1:
             last = now
+            for slot, (sock, opened) in list(born.items()):
+                if now - opened > max_age and sock.fileno() >= 0:
+                    counts["stale"] += 1
+                    selector.unregister(sock)
+                    sock.close()
+                    open_slot(slot)
             report(selector, counts)
     report(selector, counts)
 
 
 def report(selector, counts):
     connected = sum(1 for key in selector.get_map().values() if key.data[1])
-    print("open=%d opened=%d closed_by_server=%d failed=%d"
-          % (connected, counts["opened"], counts["closed_by_server"], counts["failed"]),
-          flush=True)
+    print("open=%d opened=%d closed_by_server=%d stale=%d failed=%d"
+          % (connected, counts["opened"], counts["closed_by_server"], counts["stale"],
+             counts["failed"]), flush=True)
 
 
 def start(binary, nofile, extra):
@@ -187,8 +201,8 @@ def metrics(addr):
 
 
 def main():
-    if len(sys.argv) == 4 and sys.argv[1] == "--flood-child":
-        flood_child(sys.argv[2], int(sys.argv[3]))
+    if len(sys.argv) == 5 and sys.argv[1] == "--flood-child":
+        flood_child(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("binary")
@@ -198,6 +212,9 @@ def main():
                         help="the server's open-files limit (soft and hard)")
     parser.add_argument("--warmup", type=float, default=3.0,
                         help="seconds of flood before the first request")
+    parser.add_argument("--max-age", type=float, default=12.0,
+                        help="the flood re-opens a socket open this long (seconds; past the "
+                        "server's header timeout it was never accepted)")
     parser.add_argument("--timeout", type=float, default=15.0,
                         help="the most a request may take before it counts as failed")
     argv = sys.argv[1:]
@@ -211,7 +228,7 @@ def main():
     print("server pid %d on %s, open-files limit (soft hard): %s"
           % (server.pid, addr, open_files_limit(server.pid)))
     flood = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--flood-child",
-                              addr, str(options.flood)], stdout=subprocess.PIPE, text=True)
+                              addr, str(options.flood), str(options.max_age)], stdout=subprocess.PIPE, text=True)
     last = ["(no report yet)"]
     threading.Thread(target=lambda: [last.__setitem__(0, line.strip()) for line in flood.stdout],
                      daemon=True).start()
