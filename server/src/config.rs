@@ -46,8 +46,10 @@ pub struct Config {
     #[arg(long, env = "BULK_CONTACTS_STORE_TIMEOUT", value_name = "SECONDS", default_value = "5", value_parser = seconds)]
     pub store_timeout: Duration,
 
-    /// The most connections open at once; past it, new connections wait in the listen
-    /// backlog.
+    /// The most connections open at once; past it, a new connection takes the place of the
+    /// one that has waited longest for a request head (idle keep-alive or unfinished head),
+    /// which is closed. Lowered, if need be, to leave file descriptors for the store under
+    /// the process's open-files limit (`ulimit -n`).
     #[arg(
         long,
         env = "BULK_CONTACTS_MAX_CONNECTIONS",
@@ -106,6 +108,39 @@ impl Config {
     }
 }
 
+/// File descriptors kept for what is not a client connection, on top of the store's pool:
+/// standard streams, the listening socket, the runtime's epoll and wake-up descriptors, a
+/// SQLite file with its `-wal` and `-shm`, logs, and a margin.
+pub const RESERVED_DESCRIPTORS: usize = 64;
+
+/// The process's soft limit of open files, read from `/proc/self/limits` (Linux); `None`
+/// when unlimited or unknown.
+pub fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    parse_open_files_limit(&limits)
+}
+
+/// The soft "Max open files" of a `/proc/PID/limits` text.
+fn parse_open_files_limit(limits: &str) -> Option<usize> {
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// `requested` connections, lowered so that they and `reserved` other descriptors fit
+/// under the open-files `limit` (at least 1).
+pub fn connections_within(requested: usize, limit: Option<usize>, reserved: usize) -> usize {
+    match limit {
+        Some(limit) => requested.min(limit.saturating_sub(reserved)).max(1),
+        None => requested,
+    }
+}
+
 impl Default for Config {
     /// The defaults of `--help`.
     fn default() -> Config {
@@ -125,5 +160,26 @@ impl Default for Config {
             max_contact_bytes: limits.max_contact_bytes,
             max_body_bytes: limits.max_body_bytes,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_leaves_room_for_the_store_under_the_open_files_limit() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                      Max processes             63432                63432                processes \n\
+                      Max open files            1024                 4096                 files     \n";
+        assert_eq!(parse_open_files_limit(limits), Some(1024));
+        let unlimited =
+            "Max open files            unlimited            unlimited            files\n";
+        assert_eq!(parse_open_files_limit(unlimited), None);
+        // The default fits under 1,024 with a pool of 16; under 256 it is lowered.
+        assert_eq!(connections_within(768, Some(1024), 64 + 16), 768);
+        assert_eq!(connections_within(768, Some(256), 64 + 16), 176);
+        assert_eq!(connections_within(768, Some(10), 64), 1);
+        assert_eq!(connections_within(768, None, 64), 768);
     }
 }

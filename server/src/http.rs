@@ -1,5 +1,6 @@
-//! The HTTP side: the accept loop (connection limit, header timeout, graceful stop with a
-//! drain deadline), the routes, load shedding, the body read under its limit and timeouts,
+//! The HTTP side: the accept loop (the listen backlog, the connection limit — past it, the
+//! connection waiting longest for a request head makes room —, the header timeout, graceful
+//! stop with a drain deadline), the routes, load shedding, the body read under its limit and timeouts,
 //! one structured log event per request, and the metrics.
 
 use std::net::SocketAddr;
@@ -15,15 +16,18 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use bulk_contacts::Timestamp;
 use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::service::Service as _;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::Semaphore;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::connections::{Eviction, GRACE, Registry, Tracked};
 use crate::limits::{AccountShare, Shedder};
 use crate::metrics::{Metrics, with_store_time};
 use crate::pipeline::{Answer, App};
@@ -184,10 +188,13 @@ pub async fn serve<S: Store>(
     serve_with(listener, app, Config::default(), shutdown).await
 }
 
-/// Serves `app` under `config` on `listener` until `shutdown` completes; then stops
-/// accepting, lets the requests in flight finish (idle keep-alive connections are closed),
-/// and returns once every connection is closed or `config.drain_timeout` has passed,
-/// whichever comes first. Connections still open then are the caller's to cut (the binary
+/// Serves `app` under `config` on `listener` (made by [`listen`], for its backlog) until
+/// `shutdown` completes. At most `config.max_connections` connections are open at once: past
+/// it, a new connection takes the place of the one that has waited longest (at least
+/// [`GRACE`]) for a request head — idle keep-alive, or an unfinished head —, closed for it; a
+/// connection whose request is in progress is never closed so. Then stops accepting, lets
+/// the requests in flight finish (idle keep-alive connections are closed), and returns once
+/// every connection is closed or `config.drain_timeout` has passed, whichever comes first. Connections still open then are the caller's to cut (the binary
 /// returns and its runtime drops them).
 pub async fn serve_with<S: Store>(
     listener: TcpListener,
@@ -197,6 +204,7 @@ pub async fn serve_with<S: Store>(
 ) -> std::io::Result<()> {
     let drain = config.drain_timeout;
     let connections = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let registry = Arc::new(Registry::default());
     let mut http = hyper::server::conn::http1::Builder::new();
     // A connection buffers at most 64 KiB of what it reads (hyper's default is ~400 KiB): a
     // request head larger than that is refused (431), and idle or slow connections cost
@@ -205,7 +213,8 @@ pub async fn serve_with<S: Store>(
         .header_read_timeout(config.header_timeout)
         .max_buf_size(READ_BUFFER);
     let sweep_app = Arc::clone(&app);
-    let router = router_with(Arc::new(Server::new(app, config)));
+    let server = Arc::new(Server::new(app, config));
+    let router = router_with(Arc::clone(&server));
     let graceful = GracefulShutdown::new();
     // Stored Idempotency-Key answers past their 24 hours: deleted at start and every hour, a
     // few hundred rows per short transaction, so requests never wait behind the sweep.
@@ -219,35 +228,75 @@ pub async fn serve_with<S: Store>(
             tokio::time::sleep(Duration::from_secs(60 * 60)).await;
         }
     });
+    let mut accept_errors = AcceptErrors::default();
     tokio::pin!(shutdown);
-    loop {
+    'accept: loop {
         // `biased`: the stop is looked at first, however busy the listener.
-        let permit = tokio::select! {
-            biased;
-            () = &mut shutdown => break,
-            permit = Arc::clone(&connections).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-        };
         let stream = tokio::select! {
             biased;
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
                 Err(error) => {
-                    // Out of file descriptors, typically: wait for some to close.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    accept_errors.failed(&error, &registry, &server.metrics).await;
                     continue;
                 }
             },
         };
+        // Room for it: a free slot; else the connection waiting longest for a request head
+        // is closed and its slot taken, once it has waited the grace (until then, the new
+        // one waits); else (every connection busy with a request) the first slot to come
+        // free, or the first connection to wait again.
+        let permit = match Arc::clone(&connections).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => loop {
+                let eviction = registry.close_longest_waiting(GRACE);
+                if eviction == Eviction::Closed {
+                    server.metrics.evicted();
+                }
+                let not_before = match eviction {
+                    Eviction::NotBefore(instant) => Some(instant.into()),
+                    Eviction::Closed | Eviction::NoneWaiting => None,
+                };
+                tokio::select! {
+                    biased;
+                    () = &mut shutdown => break 'accept,
+                    permit = Arc::clone(&connections).acquire_owned() => match permit {
+                        Ok(permit) => break permit,
+                        Err(_) => break 'accept,
+                    },
+                    () = registry.some_waiting(), if eviction == Eviction::NoneWaiting => {}
+                    () = sleep_until(not_before) => {}
+                }
+            },
+        };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let (connection, closed) = registry.register();
+        let tower = TowerToHyperService::new(router.clone());
+        // Each request marks the connection busy until its request body and its response
+        // body are both dropped (see `connections`).
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let busy = connection.busy();
+            let request = request.map(|body| Tracked::new(body, Arc::clone(&busy)));
+            let response = tower.call(request);
+            async move {
+                response
+                    .await
+                    .map(|response| response.map(|body| Tracked::new(body, busy)))
+            }
+        });
+        let served = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let server = Arc::clone(&server);
         tokio::spawn(async move {
-            let _ = connection.await;
+            let open = server.metrics.connection();
+            tokio::select! {
+                biased;
+                // Closed to make room: dropping the connection closes its socket.
+                _ = closed => {}
+                _ = served => {}
+            }
+            // The gauge first: it never shows more connections than there are slots.
+            drop(open);
             drop(permit);
         });
     }
@@ -263,6 +312,82 @@ pub async fn serve_with<S: Store>(
     Ok(())
 }
 
+/// The listen backlog asked of the kernel (Linux caps it at `net.core.somaxconn`, 4096 by
+/// default since 5.4). tokio's `TcpListener::bind` asks for 128, as the standard library
+/// does: under a flood of connection attempts the queue overflows, the kernel drops the SYNs
+/// of legitimate clients, and they retry only after a second or more.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listening socket on `addr` (port 0: any free port) with [`LISTEN_BACKLOG`], and
+/// `SO_REUSEADDR` on Unix as tokio's `bind` sets it.
+pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+/// What the accept loop does when `accept` fails.
+#[derive(Debug, Default)]
+struct AcceptErrors {
+    /// When a failure was last logged (at most one warning a second).
+    logged: Option<Instant>,
+}
+
+impl AcceptErrors {
+    /// Out of file descriptors (`EMFILE`, `ENFILE`): the connection waiting longest for a
+    /// head (at least the grace) is closed to free one, then a millisecond's pause lets its task close the socket
+    /// (none waiting: 10 ms, for some connection to end). A connection that failed before it
+    /// was accepted (reset, aborted): the next one at once. Anything else: 50 ms. Never a
+    /// busy loop, never the end of the loop.
+    async fn failed(&mut self, error: &std::io::Error, registry: &Registry, metrics: &Metrics) {
+        use std::io::ErrorKind::{ConnectionAborted, ConnectionReset, Interrupted};
+        if matches!(
+            error.kind(),
+            ConnectionAborted | ConnectionReset | Interrupted
+        ) {
+            return;
+        }
+        if self
+            .logged
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
+        {
+            self.logged = Some(Instant::now());
+            tracing::warn!(%error, "accept failed");
+        }
+        let pause = if out_of_descriptors(error) {
+            if registry.close_longest_waiting(GRACE) == Eviction::Closed {
+                metrics.evicted();
+                Duration::from_millis(1)
+            } else {
+                Duration::from_millis(10)
+            }
+        } else {
+            Duration::from_millis(50)
+        };
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// Completes at `instant`; never when `None`.
+async fn sleep_until(instant: Option<tokio::time::Instant>) {
+    match instant {
+        Some(instant) => tokio::time::sleep_until(instant).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// `EMFILE` (the process's limit of open files) or `ENFILE` (the system's): 24 and 23 on
+/// Linux, the BSDs and macOS.
+fn out_of_descriptors(error: &std::io::Error) -> bool {
+    cfg!(unix) && matches!(error.raw_os_error(), Some(23 | 24))
+}
+
 /// Binds `addr` (port 0: any free port) and serves `app` on a background task; returns the
 /// address bound. For tests and the load tool.
 pub async fn spawn<S: Store>(addr: SocketAddr, app: Arc<App<S>>) -> std::io::Result<SocketAddr> {
@@ -275,7 +400,7 @@ pub async fn spawn_with<S: Store>(
     app: Arc<App<S>>,
     config: Config,
 ) -> std::io::Result<SocketAddr> {
-    let listener = TcpListener::bind(addr).await?;
+    let listener = listen(addr)?;
     let local = listener.local_addr()?;
     tokio::spawn(async move {
         if let Err(error) = serve_with(listener, app, config, std::future::pending()).await {

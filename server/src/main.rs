@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use bulk_contacts_server::metrics::TimedStore;
 use bulk_contacts_server::pipeline::App;
-use bulk_contacts_server::{Config, PgStore, SqliteStore, Store, demo, serve_with, shutdown};
+use bulk_contacts_server::{
+    Config, PgStore, SqliteStore, Store, config, demo, serve_with, shutdown,
+};
 use clap::Parser;
 
 // jemalloc by default (see Cargo.toml and the README's *Memory bound*); mimalloc when chosen.
@@ -139,7 +141,7 @@ async fn run<S: Store>(
         );
     }
     let signal = shutdown::signal()?;
-    let listener = tokio::net::TcpListener::bind(options.listen).await?;
+    let listener = bulk_contacts_server::http::listen(options.listen)?;
     eprintln!(
         "listening on http://{} (database {database})",
         listener.local_addr()?
@@ -155,7 +157,29 @@ async fn run<S: Store>(
                 .pause_after_commit
                 .and_then(|seconds| std::time::Duration::try_from_secs_f64(seconds).ok()),
         );
-    serve_with(listener, Arc::new(app), options.config.clone(), shutdown).await?;
+    let mut config = options.config.clone();
+    // Client connections must leave descriptors for the store (PostgreSQL: its pool) under
+    // the open-files limit: past the cap, connections make room for each other, whereas a
+    // store connection refused for want of a descriptor would fail requests.
+    let pool = if options.database_url.is_some() {
+        options.pool_size
+    } else {
+        0
+    };
+    let limit = config::open_files_limit();
+    let reserved = config::RESERVED_DESCRIPTORS + pool;
+    let fitted = config::connections_within(config.max_connections, limit, reserved);
+    if fitted < config.max_connections {
+        tracing::warn!(
+            requested = config.max_connections,
+            max_connections = fitted,
+            open_files_limit = limit,
+            reserved,
+            "--max-connections lowered to fit the open-files limit"
+        );
+        config.max_connections = fitted;
+    }
+    serve_with(listener, Arc::new(app), config, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

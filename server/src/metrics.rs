@@ -1,5 +1,5 @@
 //! `GET /metrics`: a few counters and histograms in the Prometheus text format, kept in
-//! atomics (no registry crate: six metrics, written out by hand), and [`TimedStore`], the
+//! atomics (no registry crate: nine metrics, written out by hand), and [`TimedStore`], the
 //! store wrapper that splits a request's time between the store and the engine.
 
 use std::cell::Cell;
@@ -65,6 +65,10 @@ pub struct Metrics {
     in_flight: AtomicI64,
     /// Requests refused by load shedding (also counted as 503 in `requests`).
     shed: AtomicU64,
+    /// Client connections open.
+    connections: AtomicI64,
+    /// Connections closed to make room for a new one.
+    evicted: AtomicU64,
     latency: Histogram,
     engine: Histogram,
     store: Histogram,
@@ -80,7 +84,28 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// An open client connection: counted in the gauge until dropped.
+#[derive(Debug)]
+pub struct Open<'a>(&'a Metrics);
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Metrics {
+    /// Counts a client connection in the open-connections gauge while the guard lives.
+    pub fn connection(&self) -> Open<'_> {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        Open(self)
+    }
+
+    /// A connection closed to make room for a new one (it waited longest for a head).
+    pub fn evicted(&self) {
+        self.evicted.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Counts a request in the in-flight gauge while the guard lives.
     pub fn in_flight(&self) -> InFlight<'_> {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -158,6 +183,22 @@ impl Metrics {
              # TYPE bulk_contacts_in_flight gauge\n\
              bulk_contacts_in_flight {}",
             self.in_flight.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP bulk_contacts_connections_open Client connections open.\n\
+             # TYPE bulk_contacts_connections_open gauge\n\
+             bulk_contacts_connections_open {}",
+            self.connections.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP bulk_contacts_connections_evicted_total Connections closed past \
+             --max-connections to make room for a new one (each the one waiting longest \
+             for a request head).\n\
+             # TYPE bulk_contacts_connections_evicted_total counter\n\
+             bulk_contacts_connections_evicted_total {}",
+            self.evicted.load(Ordering::Relaxed)
         );
         self.latency.write(
             &mut out,

@@ -359,12 +359,29 @@ impl Process {
     /// Starts `bulk-contacts-server ARGS --listen 127.0.0.1:0` and waits (30 s at most) for
     /// its "listening on http://ADDR" line.
     pub fn start(args: &[&str]) -> Process {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_bulk-contacts-server"));
+        command.args(args);
+        Process::start_command(command)
+    }
+
+    /// [`Process::start`] with the open-files limit (`ulimit -n`, soft and hard) set to
+    /// `limit` by `bash` before it runs the server.
+    pub fn start_under_open_files_limit(limit: usize, args: &[&str]) -> Process {
+        let mut command = std::process::Command::new("bash");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_bulk-contacts-server"))
+            .args(args);
+        Process::start_command(command)
+    }
+
+    fn start_command(mut command: std::process::Command) -> Process {
         use std::io::{BufRead, BufReader};
-        use std::process::{Command, Stdio};
+        use std::process::Stdio;
         use std::time::Instant;
 
-        let mut child = Command::new(env!("CARGO_BIN_EXE_bulk-contacts-server"))
-            .args(args)
+        let mut child = command
             .args(["--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stderr(Stdio::piped())
@@ -406,6 +423,11 @@ impl Process {
 }
 
 impl Process {
+    /// The server's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends `signal` (`TERM`, `INT`) to the server with `kill`.
     pub fn signal(&self, signal: &str) {
         let status = std::process::Command::new("kill")
