@@ -20,7 +20,7 @@ use bulk_contacts::e164;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use flate2::read::GzDecoder;
 
-const CORPUS: &[u8] = include_bytes!("../tests/data/e164_corpus.tsv.gz");
+const CORPUS: &[u8] = include_bytes!("../e164/tests/data/e164_corpus.tsv.gz");
 const N: usize = 2_000;
 
 /// A SPEC §6 predicate.

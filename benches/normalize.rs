@@ -3,7 +3,7 @@
 //! would otherwise pick, on the same inputs.
 //!
 //! Inputs: 2,000 `(region, text)` pairs taken at a fixed stride from the differential corpus
-//! (`tests/data/normalize_corpus.tsv.gz`): national, international, RFC 3966, decorated,
+//! (`e164/tests/data/normalize_corpus.tsv.gz`): national, international, RFC 3966, decorated,
 //! extensions, Unicode digits, letters, garbage — the corpus's own mix. Throughput is per
 //! input. Python's `phonenumbers` on the same inputs: `tools/e164/bench_normalize.py`;
 //! `tools/e164/bench_normalize.sh` runs this bench, that script and the instruction counts
@@ -17,7 +17,7 @@ use bulk_contacts::e164::{self, Region};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use flate2::read::GzDecoder;
 
-const CORPUS: &[u8] = include_bytes!("../tests/data/normalize_corpus.tsv.gz");
+const CORPUS: &[u8] = include_bytes!("../e164/tests/data/normalize_corpus.tsv.gz");
 const N: usize = 2_000;
 
 /// `N` inputs at a fixed stride, with both crates' region values.

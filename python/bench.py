@@ -14,7 +14,7 @@ Then, in one run, each subject in its own process on the same inputs:
 
 1. per call, normalizing a text with a default region: `bulk_contacts.normalize` vs
    `parse` + `is_valid_number` + `format_number(E164)` of phonenumbers, phonenumberslite and
-   rphonenumbers, on a fixed sample of tests/data/normalize_corpus.tsv.gz (every Nth line);
+   rphonenumbers, on a fixed sample of e164/tests/data/normalize_corpus.tsv.gz (every Nth line);
    each result is also compared with ours (agreement, in %);
 2. `normalize_many` throughput on 1,000,000 US inputs (the corpus's US lines, repeated);
 3. `precheck` of 1,000 contacts given as dicts, the same contacts as JSON text (the
@@ -70,13 +70,13 @@ def run_worker(python: Path, task: str) -> dict:
 
 
 def corpus_sample() -> list[tuple[str, str]]:
-    text = gzip.decompress((REPO / "tests/data/normalize_corpus.tsv.gz").read_bytes()).decode()
+    text = gzip.decompress((REPO / "e164/tests/data/normalize_corpus.tsv.gz").read_bytes()).decode()
     rows = [line.split("\t") for line in text.split("\n")[1:] if line]
     return [(region, text) for region, text, _ in rows[::SAMPLE_EVERY]]
 
 
 def us_texts() -> list[str]:
-    text = gzip.decompress((REPO / "tests/data/normalize_corpus.tsv.gz").read_bytes()).decode()
+    text = gzip.decompress((REPO / "e164/tests/data/normalize_corpus.tsv.gz").read_bytes()).decode()
     us = [line.split("\t")[1] for line in text.split("\n")[1:] if line.startswith("US\t")]
     return (us * (MANY // len(us) + 1))[:MANY]
 

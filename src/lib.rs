@@ -61,7 +61,9 @@ mod account;
 mod batch;
 mod batching;
 mod codes;
-pub mod e164;
+/// The phone rule of SPEC §6 and the lenient parse of SPEC §6a: the crate
+/// `bulk-contacts-e164` (in `e164/`), usable on its own by whoever needs only phone numbers.
+pub use bulk_contacts_e164 as e164;
 mod engine;
 mod formats;
 mod hashing;

@@ -1,5 +1,5 @@
 //! Runs a normalizer over the inputs of `benches/normalize.rs` (2,000 `(region, text)` pairs
-//! at a fixed stride from `tests/data/normalize_corpus.tsv.gz`), for instruction counting under
+//! at a fixed stride from `e164/tests/data/normalize_corpus.tsv.gz`), for instruction counting under
 //! callgrind, which is repeatable on a shared, noisy machine where wall-clock figures are not.
 //! Used by `tools/e164/bench_normalize.sh`.
 //!
@@ -29,7 +29,7 @@ use std::process::ExitCode;
 use bulk_contacts::e164::{self, Region};
 use flate2::read::GzDecoder;
 
-const CORPUS: &[u8] = include_bytes!("../../tests/data/normalize_corpus.tsv.gz");
+const CORPUS: &[u8] = include_bytes!("../../e164/tests/data/normalize_corpus.tsv.gz");
 
 /// `n` `(region code, text)` inputs at a fixed stride (the bench's sample for `n` = 2,000), or
 /// all of them.

@@ -12,7 +12,7 @@ use bulk_contacts::testing::World;
 use flate2::read::GzDecoder;
 use serde_json::{Value, json};
 
-const CORPUS: &[u8] = include_bytes!("../../tests/data/e164_corpus.tsv.gz");
+const CORPUS: &[u8] = include_bytes!("../../e164/tests/data/e164_corpus.tsv.gz");
 
 /// The list every generated contact goes to.
 pub const LIST: &str = "+18005551234";

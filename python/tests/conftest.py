@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = REPO / "tests" / "data"
+DATA = REPO / "e164" / "tests" / "data"
 CONFORMANCE = REPO / "tests" / "conformance"
 
 # SPEC section 8: a world's `now` and key when it gives none.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Time Python's `phonenumbers` (what import scripts use) on the inputs of
 `benches/normalize.rs`: the same 2,000 (region, text) pairs, taken at the same stride from
-tests/data/normalize_corpus.tsv.gz, through parse + is_valid_number + format_number(E164).
+e164/tests/data/normalize_corpus.tsv.gz, through parse + is_valid_number + format_number(E164).
 
 Usage:
     pip install phonenumbers==9.0.43
@@ -41,7 +41,7 @@ def normalize(region, text):
 
 
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join("tests", "data", "normalize_corpus.tsv.gz")
+    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join("e164", "tests", "data", "normalize_corpus.tsv.gz")
     pairs = sample(path)
     normalize("US", "(415) 555-9876")  # metadata loading is not what we time
     rounds = []

@@ -4,10 +4,10 @@ libphonenumber (`phonenumbers`, pinned in requirements.txt) as the oracle.
 
 Usage (`tools/e164/update.sh VERSION` runs it with the right `phonenumbers` installed):
     pip install -r tools/e164/requirements.txt
-    python3 tools/e164/gen_corpus.py [OUT]        # default: tests/data/e164_corpus.tsv.gz
+    python3 tools/e164/gen_corpus.py [OUT]        # default: e164/tests/data/e164_corpus.tsv.gz
 
 The oracle must be the version of the committed metadata (the header of
-src/e164/metadata.jsonl), so that the corpus tests the metadata the crate compiles. The first
+e164/src/metadata.jsonl), so that the corpus tests the metadata the crate compiles. The first
 line of the (gzip-compressed, UTF-8) output names it:
 
     # libphonenumber metadata version: 9.0.43 (oracle: phonenumbers 9.0.43)
@@ -33,7 +33,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
-METADATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "e164",
+METADATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "e164", "src",
                         "metadata.jsonl")
 VERSION_LINE = "# libphonenumber metadata version: "
 SEED = 20250601
@@ -169,10 +169,10 @@ def metadata_version():
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join("tests", "data", "e164_corpus.tsv.gz")
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join("e164", "tests", "data", "e164_corpus.tsv.gz")
     expected = metadata_version()
     if phonenumbers.__version__ != expected:
-        sys.exit("phonenumbers %s installed, but src/e164/metadata.jsonl is %s "
+        sys.exit("phonenumbers %s installed, but e164/src/metadata.jsonl is %s "
                  "(tools/e164/update.sh %s)" % (phonenumbers.__version__, expected, expected))
     rng = random.Random(SEED)
     c = Corpus()

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Write the libphonenumber metadata the crate compiles from (`src/e164/metadata.jsonl`), taken
+"""Write the libphonenumber metadata the crate compiles from (`e164/src/metadata.jsonl`), taken
 from the Python port `phonenumbers` of one libphonenumber release (a faithful copy of upstream's
 `resources/PhoneNumberMetadata.xml`, as upstream's own build tool turns it into metadata).
 
 Usage (with `phonenumbers==VERSION` importable; `tools/e164/update.sh VERSION` does it all):
 
-    python3 tools/e164/gen_metadata.py VERSION [OUT]    # default OUT: src/e164/metadata.jsonl
+    python3 tools/e164/gen_metadata.py VERSION [OUT]    # default OUT: e164/src/metadata.jsonl
 
 The output holds everything libphonenumber's `parse`, `isValidNumber`,
 `isPossibleNumberWithReason`, `getRegionCodeForNumber` and `getNumberType` read from the
@@ -76,7 +76,7 @@ def main():
     if len(sys.argv) not in (2, 3):
         sys.exit("usage: gen_metadata.py VERSION [OUT]")
     version = sys.argv[1]
-    out = sys.argv[2] if len(sys.argv) == 3 else os.path.join("src", "e164", "metadata.jsonl")
+    out = sys.argv[2] if len(sys.argv) == 3 else os.path.join("e164", "src", "metadata.jsonl")
     import phonenumbers
     from phonenumbers import PhoneMetadata
     from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE

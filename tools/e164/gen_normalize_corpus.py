@@ -5,7 +5,7 @@ libphonenumber (`phonenumbers`, the version given on the command line) as the or
 Usage:
     pip install phonenumbers==9.0.43
     python3 tools/e164/gen_normalize_corpus.py 9.0.43 [OUT]
-        # default OUT: tests/data/normalize_corpus.tsv.gz
+        # default OUT: e164/tests/data/normalize_corpus.tsv.gz
 
 The first line of the (gzip-compressed, UTF-8) output names the oracle and what it ran on,
 
@@ -316,7 +316,7 @@ def main():
     if len(sys.argv) < 2:
         sys.exit("usage: gen_normalize_corpus.py VERSION [OUT]")
     version = sys.argv[1]
-    out = sys.argv[2] if len(sys.argv) > 2 else os.path.join("tests", "data", "normalize_corpus.tsv.gz")
+    out = sys.argv[2] if len(sys.argv) > 2 else os.path.join("e164", "tests", "data", "normalize_corpus.tsv.gz")
     if phonenumbers.__version__ != version:
         sys.exit("phonenumbers %s installed, %s required (pip install phonenumbers==%s)"
                  % (phonenumbers.__version__, version, version))

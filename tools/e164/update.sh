@@ -5,12 +5,12 @@
 #
 # 1. installs `phonenumbers==VERSION` (the Python port of that release, from PyPI) into a
 #    virtual environment of its own, target/e164-venv-VERSION (reused when it exists);
-# 2. regenerates the committed metadata, src/e164/metadata.jsonl (tools/e164/gen_metadata.py),
-#    and pins VERSION in e164::METADATA_VERSION (src/e164/mod.rs) and requirements.txt;
-# 3. regenerates the differential corpora at that version: tests/data/e164_corpus.tsv.gz
-#    (tools/e164/gen_corpus.py, the strict rule) and tests/data/normalize_corpus.tsv.gz
+# 2. regenerates the committed metadata, e164/src/metadata.jsonl (tools/e164/gen_metadata.py),
+#    and pins VERSION in e164::METADATA_VERSION (e164/src/lib.rs) and requirements.txt;
+# 3. regenerates the differential corpora at that version: e164/tests/data/e164_corpus.tsv.gz
+#    (tools/e164/gen_corpus.py, the strict rule) and e164/tests/data/normalize_corpus.tsv.gz
 #    (tools/e164/gen_normalize_corpus.py, lenient normalization);
-# 4. rebuilds and runs the differential and version tests (cargo test --test e164_differential
+# 4. rebuilds and runs the differential and version tests (cargo test -p bulk-contacts-e164 --test e164_differential
 #    --test normalize_differential --test e164_properties): 0 mismatches or a non-zero exit; then the conformance cases, whose
 #    expected answers were computed at an older release (a case whose phone number changed
 #    verdict fails: pick another number in tools/gen_conformance.py).
@@ -33,22 +33,22 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "phonenumbers==$version"
 python="$venv/bin/python"
 
-echo "== src/e164/metadata.jsonl"
+echo "== e164/src/metadata.jsonl"
 "$python" tools/e164/gen_metadata.py "$version"
 sed -i -E "s/^pub const METADATA_VERSION: &str = \"[^\"]*\";/pub const METADATA_VERSION: \&str = \"$version\";/" \
-    src/e164/mod.rs
-grep -q "^pub const METADATA_VERSION: &str = \"$version\";" src/e164/mod.rs
+    e164/src/lib.rs
+grep -q "^pub const METADATA_VERSION: &str = \"$version\";" e164/src/lib.rs
 echo "phonenumbers==$version" > tools/e164/requirements.txt
 
-echo "== tests/data/e164_corpus.tsv.gz"
+echo "== e164/tests/data/e164_corpus.tsv.gz"
 "$python" tools/e164/gen_corpus.py
 
-echo "== tests/data/normalize_corpus.tsv.gz"
+echo "== e164/tests/data/normalize_corpus.tsv.gz"
 "$python" tools/e164/gen_normalize_corpus.py "$version"
 
 echo "== differential test"
 log=$(mktemp)
-if ! cargo test --test e164_differential --test normalize_differential --test e164_properties \
+if ! cargo test -p bulk-contacts-e164 --test e164_differential --test normalize_differential --test e164_properties \
     -- --nocapture >"$log" 2>&1; then
     cat "$log" >&2
     rm -f "$log"

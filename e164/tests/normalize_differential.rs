@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use bulk_contacts::e164::{self, NotValid, Region};
+use bulk_contacts_e164::{self as e164, NotValid, Region};
 
 const CORPUS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -1,11 +1,15 @@
-//! The phone rule of SPEC §6: is a string a valid, canonical E.164 number?
+//! The phone rule of SPEC §6: is a string a valid, canonical E.164 number? And the lenient
+//! parse of SPEC §6a: what number did a person mean by what they typed?
 //!
-//! The rules never look inside this module: they call [`is_valid`] and nothing else, so the
-//! implementation behind it can change without touching them.
+//! A crate of its own, `bulk-contacts-e164`, re-exported by `bulk-contacts` as
+//! `bulk_contacts::e164`: the CLI and the Python package use it, and a program that needs only
+//! phone numbers can depend on it alone (one dependency, `thiserror`; everything else is
+//! build-time). The endpoint's rules never look inside it: they call [`is_valid`] and nothing
+//! else, so the implementation behind it can change without touching them.
 //!
 //! The implementation is our own reproduction of libphonenumber's rules (`parse` with no
 //! default region, `isValidNumber`, formatting in E.164), over libphonenumber's metadata of
-//! release [`METADATA_VERSION`], committed as `src/e164/metadata.jsonl` (generated from that
+//! release [`METADATA_VERSION`], committed as `src/metadata.jsonl` (generated from that
 //! release by `tools/e164/update.sh`; its header says how). `build.rs` compiles that file
 //! into static tables and, per calling code, one DFA over all its patterns, stored as a
 //! compact digit-indexed transition table: validating a number is one walk over its
@@ -22,6 +26,10 @@
 //! transform rule, length test), `metadata` (the generated tables), `patterns`
 //! (libphonenumber's constant patterns, shared with `build.rs`).
 
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
 mod metadata;
 mod national;
 mod normalize;
@@ -33,7 +41,7 @@ pub use normalize::{E164, NotValid, Region, UnknownRegion, normalize};
 pub use validator::{NumberInfo, NumberType};
 
 /// The libphonenumber release whose metadata the validator is exact to (SPEC §6): the version
-/// named in the header of the committed `src/e164/metadata.jsonl`, which `build.rs` compiles.
+/// named in the header of the committed `src/metadata.jsonl`, which `build.rs` compiles.
 /// `tools/e164/update.sh VERSION` moves both (and the differential corpus) to another release.
 pub const METADATA_VERSION: &str = "9.0.43";
 
@@ -67,7 +75,7 @@ pub fn is_valid(s: &str) -> bool {
 /// anything else.
 ///
 /// ```
-/// use bulk_contacts::e164::{classify, NumberType};
+/// use bulk_contacts_e164::{classify, NumberType};
 /// let info = classify("+442079460000").unwrap();
 /// assert_eq!((info.country_code, info.region, info.number_type), (44, "GB", NumberType::FixedLine));
 /// assert_eq!(classify("+44 20 7946 0000"), None);

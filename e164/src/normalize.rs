@@ -44,7 +44,7 @@ const MAX_NSN: usize = 17;
 /// parses.
 ///
 /// ```
-/// use bulk_contacts::e164::Region;
+/// use bulk_contacts_e164::Region;
 /// let us: Region = "US".parse().unwrap();
 /// assert_eq!(us.as_str(), "US");
 /// assert_eq!("ZZ".parse::<Region>().unwrap(), Region::UNKNOWN);
@@ -206,7 +206,7 @@ impl NotValid {
 /// libphonenumber's `parse(text, region)` → `isValidNumber` → E.164 (SPEC §6a).
 ///
 /// ```
-/// use bulk_contacts::e164::{normalize, NotValid, Region};
+/// use bulk_contacts_e164::{normalize, NotValid, Region};
 /// let us: Region = "US".parse().unwrap();
 /// assert_eq!(normalize("(415) 555-9876", us).unwrap().as_str(), "+14155559876");
 /// assert_eq!(normalize("tel:+44-20-7031-3000;ext=12", us).unwrap().as_str(), "+442070313000");
@@ -650,7 +650,7 @@ mod tests {
     /// Each territory's `(international prefix, national prefix for parsing, transform rule)`,
     /// from the committed metadata, by calling code and region code.
     fn prefix_patterns() -> std::collections::HashMap<(u16, String), [Option<String>; 3]> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/e164/metadata.jsonl");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/metadata.jsonl");
         let text = std::fs::read_to_string(path).expect("metadata");
         text.lines()
             .filter(|l| l.starts_with("{\"id\""))

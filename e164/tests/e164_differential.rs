@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader};
 
-use bulk_contacts::e164::{METADATA_VERSION, classify, has_e164_syntax, is_valid};
+use bulk_contacts_e164::{METADATA_VERSION, classify, has_e164_syntax, is_valid};
 use flate2::read::GzDecoder;
 
 const CORPUS: &[u8] = include_bytes!("data/e164_corpus.tsv.gz");

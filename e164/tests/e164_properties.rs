@@ -16,7 +16,7 @@
 use std::io::{BufRead, BufReader};
 use std::sync::OnceLock;
 
-use bulk_contacts::e164::{
+use bulk_contacts_e164::{
     METADATA_VERSION, NumberType, Region, classify, has_e164_syntax, is_valid, normalize,
 };
 use flate2::read::GzDecoder;
@@ -126,7 +126,7 @@ fn every_corpus_candidate() {
 }
 
 /// The committed metadata `build.rs` compiles from.
-const METADATA: &str = include_str!("../src/e164/metadata.jsonl");
+const METADATA: &str = include_str!("../src/metadata.jsonl");
 
 #[test]
 fn committed_metadata_is_the_declared_version() {
@@ -138,7 +138,7 @@ fn committed_metadata_is_the_declared_version() {
     assert_eq!(
         header.trim(),
         METADATA_VERSION,
-        "src/e164/metadata.jsonl and e164::METADATA_VERSION disagree: run tools/e164/update.sh"
+        "src/metadata.jsonl and e164::METADATA_VERSION disagree: run tools/e164/update.sh"
     );
     let command = format!("#   tools/e164/update.sh {METADATA_VERSION}");
     assert!(
