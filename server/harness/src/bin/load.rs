@@ -25,8 +25,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bulk_contacts::{CarrierValidationMap, DirectoryMap, Engine, SendingList, Timestamp};
-use bulk_contacts_server::client::Client;
-use bulk_contacts_server::cluster::Cluster;
+use bulk_contacts_harness::client::Client;
+use bulk_contacts_harness::cluster::Cluster;
 use bulk_contacts_server::demo;
 use bulk_contacts_server::{PgStore, SqliteStore};
 
