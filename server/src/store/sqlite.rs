@@ -429,6 +429,21 @@ fn prefetch(
 struct Statements<'c>(&'c Connection);
 
 impl Statements<'_> {
+    /// Runs `sql` once per row (a seed), with the parameters `params` makes of the row; one
+    /// prepared statement for all.
+    fn each<'r, R: 'r, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        rows: &'r [R],
+        params: impl Fn(&'r R) -> P,
+    ) -> Result<(), StoreError> {
+        let mut statement = self.0.prepare_cached(sql)?;
+        for row in rows {
+            statement.execute(params(row))?;
+        }
+        Ok(())
+    }
+
     /// Runs `sql` with the rows as `?1` (one JSON array) and `now` as `?2`; the rows touched.
     fn rows(&self, sql: &str, rows: &impl serde::Serialize, now: &str) -> Result<u64, StoreError> {
         let touched = self
@@ -582,36 +597,30 @@ impl SeedStatements for Statements<'_> {
     }
 
     async fn api_keys(&mut self, account: i64, hashes: &[String]) -> Result<(), StoreError> {
-        for hash in hashes {
-            self.0.execute(
-                "INSERT OR IGNORE INTO api_keys (key_sha256, account_id) VALUES (?1, ?2)",
-                params![hash, account],
-            )?;
-        }
-        Ok(())
+        self.each(
+            "INSERT OR IGNORE INTO api_keys (key_sha256, account_id) VALUES (?1, ?2)",
+            hashes,
+            |hash| (hash, account),
+        )
     }
 
     async fn lists(&mut self, account: i64, lists: &[(String, u32)]) -> Result<(), StoreError> {
-        for (number, journeys) in lists {
-            self.0.execute(
-                "INSERT INTO sending_lists (account_id, list_number, welcome_journeys)
-                 VALUES (?1, ?2, ?3) ON CONFLICT (account_id, list_number)
-                 DO UPDATE SET welcome_journeys = excluded.welcome_journeys",
-                params![account, number, journeys],
-            )?;
-        }
-        Ok(())
+        self.each(
+            "INSERT INTO sending_lists (account_id, list_number, welcome_journeys)
+             VALUES (?1, ?2, ?3) ON CONFLICT (account_id, list_number)
+             DO UPDATE SET welcome_journeys = excluded.welcome_journeys",
+            lists,
+            |(number, journeys)| (account, number, journeys),
+        )
     }
 
     async fn contacts(&mut self, phones: &[String], now: &str) -> Result<(), StoreError> {
-        for phone in phones {
-            self.0.execute(
-                "INSERT OR IGNORE INTO contacts (phone, signup_date, created_at, updated_at)
-                 VALUES (?1, ?2, ?2, ?2)",
-                params![phone, now],
-            )?;
-        }
-        Ok(())
+        self.each(
+            "INSERT OR IGNORE INTO contacts (phone, signup_date, created_at, updated_at)
+             VALUES (?1, ?2, ?2, ?2)",
+            phones,
+            |phone| (phone, now),
+        )
     }
 
     async fn memberships(
@@ -620,35 +629,28 @@ impl SeedStatements for Statements<'_> {
         memberships: &[(String, String)],
         now: &str,
     ) -> Result<(), StoreError> {
-        for (phone, list) in memberships {
-            self.0.execute(
-                "INSERT OR IGNORE INTO memberships
-                     (list_id, phone, signup_date, created_at, updated_at)
-                 SELECT id, ?3, ?4, ?4, ?4 FROM sending_lists
-                 WHERE account_id = ?1 AND list_number = ?2",
-                params![account, list, phone, now],
-            )?;
-        }
-        Ok(())
+        self.each(
+            "INSERT OR IGNORE INTO memberships (list_id, phone, signup_date, created_at, updated_at)
+             SELECT id, ?3, ?4, ?4, ?4 FROM sending_lists
+             WHERE account_id = ?1 AND list_number = ?2",
+            memberships,
+            |(phone, list)| (account, list, phone, now),
+        )
     }
 
     async fn verdicts(&mut self, verdicts: &[(&str, &str)]) -> Result<(), StoreError> {
-        for (phone, verdict) in verdicts {
-            self.0.execute(
-                "INSERT OR REPLACE INTO carrier_verdicts (phone, verdict) VALUES (?1, ?2)",
-                params![phone, verdict],
-            )?;
-        }
-        Ok(())
+        self.each(
+            "INSERT OR REPLACE INTO carrier_verdicts (phone, verdict) VALUES (?1, ?2)",
+            verdicts,
+            |&(phone, verdict)| (phone, verdict),
+        )
     }
 
     async fn validations(&mut self, results: &[(&str, String)]) -> Result<(), StoreError> {
-        for (phone, result) in results {
-            self.0.execute(
-                "INSERT OR REPLACE INTO validation_results (phone, result) VALUES (?1, ?2)",
-                params![phone, result],
-            )?;
-        }
-        Ok(())
+        self.each(
+            "INSERT OR REPLACE INTO validation_results (phone, result) VALUES (?1, ?2)",
+            results,
+            |(phone, result)| (*phone, result),
+        )
     }
 }

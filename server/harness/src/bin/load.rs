@@ -385,7 +385,7 @@ fn server_binary() -> Result<PathBuf, Error> {
         .ok_or("no directory")?;
     if !path.is_file() {
         return Err(format!(
-            "{} is missing: cargo build --release -p bulk-contacts-server",
+            "{} is missing: cargo build --release -p bulk-contacts-server -p bulk-contacts-harness",
             path.display()
         )
         .into());
