@@ -84,7 +84,7 @@ fn parse() -> Result<Options, String> {
 }
 
 /// The US exchanges (second group) that make valid numbers in area 415: phone `n` is
-/// +1 415 <exchange> <n % 10,000>, so the pool holds millions of distinct valid numbers.
+/// `+1 415 <exchange> <n % 10,000>`, so the pool holds millions of distinct valid numbers.
 fn exchanges() -> Vec<u32> {
     (200..1000)
         .filter(|exchange| bulk_contacts::e164::is_valid(&format!("+1415{exchange}0000")))
