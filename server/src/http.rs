@@ -30,7 +30,7 @@ use crate::config::Config;
 use crate::connections::{Eviction, GRACE, Registry, Tracked};
 use crate::limits::{AccountShare, Shedder};
 use crate::metrics::{Metrics, with_store_time};
-use crate::pipeline::{Answer, App};
+use crate::pipeline::{Answer, App, KeyHeader};
 use crate::store::Store;
 
 /// The header carrying the API key.
@@ -614,11 +614,11 @@ async fn handle<S: Store>(
     let app = &server.app;
     // The request's time, read once: the engine never reads a clock.
     let now = Timestamp::now();
-    let header = if headers.get_all(API_KEY_HEADER).iter().count() > 1 {
-        // Two keys are not one well-formed key: "Invalid API key", whatever they hold.
-        Some(&b"two X-Api-Key headers"[..])
-    } else {
-        headers.get(API_KEY_HEADER).map(HeaderValue::as_bytes)
+    let mut values = headers.get_all(API_KEY_HEADER).iter();
+    let header = match (values.next(), values.next()) {
+        (None, _) => KeyHeader::Absent,
+        (Some(value), None) => KeyHeader::One(value.as_bytes()),
+        (Some(_), Some(_)) => KeyHeader::Repeated,
     };
     let account = match app.account(header).await {
         Ok(account) => account,

@@ -5,13 +5,11 @@
 //! limit enforced while reading; [`pipeline`] — the only module that calls the engine —
 //! resolves the account, fetches every key the batch needs in one query per kind, evaluates,
 //! and writes the accepted contacts in the same transaction, over any [`store::Store`].
-//! [`client`] is the small loopback HTTP/1 client of the tests and the load tool, [`cluster`]
-//! the throwaway PostgreSQL cluster of the tests and the load tool.
+//! The tests' and the load tool's tooling (a throwaway PostgreSQL cluster, a loopback client)
+//! is the package `bulk-contacts-harness` (`harness/`), not part of this library.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod client;
-pub mod cluster;
 pub mod config;
 pub mod connections;
 pub mod demo;

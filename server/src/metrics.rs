@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use bulk_contacts::{Keys, Timestamp, WritePlan};
 
 use crate::store::{
-    AccountRow, Prefetch, Seed, Store, StoreError, StoredAnswer, Transaction, Validations, Written,
+    AccountRow, Prefetch, Remember, Seed, Store, StoreError, StoredAnswer, Transaction,
+    Validations, Written,
 };
 
 /// The upper bounds of the latency histograms, in seconds.
@@ -301,14 +302,8 @@ impl<T: Transaction> Transaction for TimedTx<T> {
         timed(self.0.write(plan, now)).await
     }
 
-    async fn remember(
-        &mut self,
-        account: i64,
-        key: &str,
-        answer: &StoredAnswer,
-        created_at: i64,
-    ) -> Result<bool, StoreError> {
-        timed(self.0.remember(account, key, answer, created_at)).await
+    async fn remember(&mut self, entry: &Remember<'_>) -> Result<bool, StoreError> {
+        timed(self.0.remember(entry)).await
     }
 
     async fn commit(self) -> Result<(), StoreError> {

@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use crate::store::{
-    AccountRow, DEFAULT_STORE_TIMEOUT, Store, StoreError, StoredAnswer, Transaction,
+    AccountRow, DEFAULT_STORE_TIMEOUT, Remember, Store, StoreError, StoredAnswer, Transaction,
     expect_counters,
 };
 
@@ -66,6 +66,17 @@ pub struct Answer {
     pub contacts: Option<usize>,
     /// A stored answer sent again for an `Idempotency-Key` (`Idempotent-Replayed: true`).
     pub replayed: bool,
+}
+
+/// The `X-Api-Key` header as a request carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyHeader<'h> {
+    /// No `X-Api-Key` header.
+    Absent,
+    /// One header: its value.
+    One(&'h [u8]),
+    /// Two or more headers.
+    Repeated,
 }
 
 /// The engine and a store: what every request shares.
@@ -196,11 +207,17 @@ impl<S: Store> App<S> {
         self.answer(Err(Rejection::InternalError), contacts)
     }
 
-    /// Check 1: the header is present and well formed (no database access), then the
+    /// Check 1: the header is present, once, and well formed (no database access), then the
     /// account owning the key (its billing status read by the store), compared in constant
     /// time with all its keys.
-    pub async fn account(&self, header: Option<&[u8]>) -> Result<AccountRow, Answer> {
+    pub async fn account(&self, header: KeyHeader<'_>) -> Result<AccountRow, Answer> {
         let rejected = |no| self.answer(Err(no), None);
+        let header = match header {
+            KeyHeader::Absent => None,
+            KeyHeader::One(value) => Some(value),
+            // Two keys are not one well-formed key: "Invalid API key", whatever they hold.
+            KeyHeader::Repeated => return Err(rejected(Rejection::InvalidApiKey)),
+        };
         let key = self.engine.check_key_format(header).map_err(rejected)?;
         let key = String::from_utf8_lossy(key);
         let row = match self.bounded(self.store.find_account(&key)).await {
@@ -315,8 +332,13 @@ impl<S: Store> App<S> {
                     status: response.status,
                     body: response.body.clone(),
                 };
-                let remembered = tx.remember(account, key, &answer, unix_now());
-                if !self.bounded(remembered).await? {
+                let entry = Remember {
+                    account,
+                    key,
+                    answer: &answer,
+                    created_at: unix_now(),
+                };
+                if !self.bounded(tx.remember(&entry)).await? {
                     return Ok(None);
                 }
             }

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use bulk_contacts_server::client::Client;
+use bulk_contacts_harness::client::Client;
 use bulk_contacts_server::{PgStore, SqliteStore};
 use common::{Backend, Db, Process};
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use bulk_contacts::{Engine, Limits};
-use bulk_contacts_server::client::{Client, Reply};
+use bulk_contacts_harness::client::{Client, Reply};
 
 const KEY: &[u8] = b"trk_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6";
 

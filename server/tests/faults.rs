@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bulk_contacts_server::cluster::Cluster;
+use bulk_contacts_harness::cluster::Cluster;
 use bulk_contacts_server::config::Config;
 use bulk_contacts_server::demo;
 use bulk_contacts_server::metrics::TimedStore;

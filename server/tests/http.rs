@@ -228,6 +228,60 @@ async fn database_failures_answer_500_and_write_nothing(backend: Backend) {
     );
 }
 
+/// Every write statement must touch exactly the rows the engine planned (the shared write
+/// flow, `src/store/flow.rs`): a trigger that silently skips the enrollment rows makes the
+/// last statement report 0 rows where 1 was planned, and the whole batch — the contacts and
+/// memberships already inserted before it — is rolled back and answered 500.
+async fn a_statement_touching_fewer_rows_than_planned_is_500_and_writes_nothing(backend: Backend) {
+    let world = World::builtin();
+    let server = Server::start(backend, &world).await;
+    let request = documented_request();
+    server
+        .db
+        .execute(match backend {
+            Backend::Sqlite => {
+                "CREATE TRIGGER skip_enrollments BEFORE INSERT ON journey_enrollments
+                 BEGIN SELECT RAISE(IGNORE); END"
+            }
+            Backend::Postgres => {
+                "CREATE FUNCTION skip_row() RETURNS trigger LANGUAGE plpgsql
+                     AS $$ BEGIN RETURN NULL; END $$;
+                 CREATE TRIGGER skip_enrollments BEFORE INSERT ON journey_enrollments
+                     FOR EACH ROW EXECUTE FUNCTION skip_row()"
+            }
+        })
+        .await;
+    assert_answer(
+        &server.post(request.clone()).await,
+        &rejected(Rejection::InternalError),
+    );
+    let nothing = common::Rows {
+        contacts: 0,
+        memberships: 0,
+        enrollments: 0,
+    };
+    assert_eq!(server.rows().await, nothing);
+
+    // Without the trigger, the same request is written whole: it was the count that failed.
+    server
+        .db
+        .execute(match backend {
+            Backend::Sqlite => "DROP TRIGGER skip_enrollments",
+            Backend::Postgres => "DROP TRIGGER skip_enrollments ON journey_enrollments",
+        })
+        .await;
+    assert_answer(
+        &server.post(request.clone()).await,
+        &engine_answer(&world, &request),
+    );
+    let written = common::Rows {
+        contacts: 2,
+        memberships: 2,
+        enrollments: 1,
+    };
+    assert_eq!(server.rows().await, written);
+}
+
 async fn duplicates_and_existing_data_count_exactly_the_rows_inserted(backend: Backend) {
     let mut world = World::builtin();
     world.lists.insert(
@@ -375,6 +429,7 @@ on_both_stores!(
     billing_statuses_are_402_only_when_validation_is_asked_for,
     validation_results_and_provider_errors_come_from_the_provider_table,
     database_failures_answer_500_and_write_nothing,
+    a_statement_touching_fewer_rows_than_planned_is_500_and_writes_nothing,
     duplicates_and_existing_data_count_exactly_the_rows_inserted,
     a_streamed_50_mb_body_is_cut_off_at_the_limit_and_answered_413,
     a_streamed_body_of_exactly_the_limit_is_read,

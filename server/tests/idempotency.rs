@@ -73,10 +73,10 @@ async fn post(addr: SocketAddr, body: &[u8], key: &str) -> Raw {
 async fn seed_other_account(db: &Db) {
     let seed = Seed {
         name: "other".to_owned(),
-        billing: "active".to_owned(),
+        billing: bulk_contacts::Billing::Active,
         api_keys: vec![OTHER_KEY.to_owned()],
         lists: vec![("+18005551234".to_owned(), 1)],
-        now: "2026-01-01T00:00:00Z".to_owned(),
+        now: "2026-01-01T00:00:00Z".parse().expect("a timestamp"),
         ..Seed::default()
     };
     match db {

@@ -520,7 +520,7 @@ async fn readyz_is_503_when_the_store_stops_answering_while_healthz_stays_200() 
     assert_eq!(get(addr, "/readyz").await.status, 200);
 
     // The database goes away (its connections with it).
-    let cluster = bulk_contacts_server::cluster::Cluster::shared().expect("the cluster");
+    let cluster = bulk_contacts_harness::cluster::Cluster::shared().expect("the cluster");
     let (admin, connection) =
         tokio_postgres::connect(&cluster.url("postgres"), tokio_postgres::NoTls)
             .await
@@ -690,10 +690,10 @@ async fn one_accounts_slow_uploads_cannot_take_every_slot() {
     demo::seed_demo(&store).await.expect("seed");
     let other = bulk_contacts_server::store::Seed {
         name: "other".to_owned(),
-        billing: "active".to_owned(),
+        billing: bulk_contacts::Billing::Active,
         api_keys: vec![other_key.to_owned()],
         lists: vec![("+18005551234".to_owned(), 1)],
-        now: "2026-01-01T00:00:00Z".to_owned(),
+        now: "2026-01-01T00:00:00Z".parse().expect("a timestamp"),
         ..Default::default()
     };
     store.seed(&other).await.expect("seed the other account");

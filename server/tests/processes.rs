@@ -17,7 +17,7 @@ const CONTACTS: usize = 100;
 /// Every client's batches, client `c` to process `c % 2`; the replies in any order.
 async fn send(
     addrs: [std::net::SocketAddr; 2],
-) -> Vec<(Vec<u8>, bulk_contacts_server::client::Reply)> {
+) -> Vec<(Vec<u8>, bulk_contacts_harness::client::Reply)> {
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|client| {
             let bodies = (0..REQUESTS)

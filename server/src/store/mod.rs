@@ -11,15 +11,15 @@
 //! The stores speak the engine's types where it has them: the prefetch collects its rows
 //! into the engine's maps ([`Prefetch`]), and the write binds the plan's rows to statements.
 
+mod flow;
 pub mod postgres;
 pub mod sqlite;
 
 use std::collections::HashMap;
-use std::fmt;
 
 use bulk_contacts::{
-    Account, CarrierValidationMap, Counts, DirectoryMap, Keys, ProviderError, SendingList,
-    Timestamp, ValidationResult, WritePlan, WriteRound,
+    Account, Billing, Carrier, CarrierValidationMap, Counts, DirectoryMap, Keys, ProviderError,
+    SendingList, Timestamp, ValidationResult, WritePlan, WriteRound,
 };
 
 pub use postgres::PgStore;
@@ -46,21 +46,28 @@ pub const PROVIDER_ERROR: &str = "provider_error";
 /// Why a request could not be stored: the transaction is rolled back, and the request is
 /// answered 503 `store_unavailable` when the store could not be reached in time
 /// ([`StoreError::is_unavailable`]), else 500 `internal_error`.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The store did not answer within the store timeout, or could not be reached.
+    #[error("store unavailable: {0}")]
     Unavailable(String),
     /// SQLite failed.
-    Sqlite(rusqlite::Error),
-    /// PostgreSQL failed.
-    Postgres(tokio_postgres::Error),
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed: its SQLSTATE and message when the server answered.
+    #[error("postgres: {}", postgres_message(.0))]
+    Postgres(#[from] tokio_postgres::Error),
     /// No PostgreSQL connection could be had from the pool.
-    Pool(deadpool_postgres::PoolError),
+    #[error("postgres pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
     /// A migration failed.
-    Migration(refinery::Error),
+    #[error("migration: {0}")]
+    Migration(#[from] refinery::Error),
     /// A value read from the store is not what the schema promises, or a configuration error.
+    #[error("{0}")]
     Data(String),
     /// The rows a statement touched differ from what the engine's evaluation planned.
+    #[error("{what}: the store reports {actual} rows where the evaluation planned {planned}")]
     Mismatch {
         /// Which statement.
         what: &'static str,
@@ -71,35 +78,17 @@ pub enum StoreError {
     },
 }
 
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StoreError::Unavailable(message) => write!(f, "store unavailable: {message}"),
-            StoreError::Sqlite(error) => write!(f, "sqlite: {error}"),
-            StoreError::Postgres(error) => match error.as_db_error() {
-                Some(db) => write!(f, "postgres: {}: {}", db.code().code(), db.message()),
-                None => write!(f, "postgres: {error}"),
-            },
-            StoreError::Pool(error) => write!(f, "postgres pool: {error}"),
-            StoreError::Migration(error) => write!(f, "migration: {error}"),
-            StoreError::Data(message) => f.write_str(message),
-            StoreError::Mismatch {
-                what,
-                planned,
-                actual,
-            } => write!(
-                f,
-                "{what}: the store reports {actual} rows where the evaluation planned {planned}"
-            ),
-        }
+/// A PostgreSQL error as logged: `SQLSTATE: message` when the server answered.
+fn postgres_message(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => error.to_string(),
     }
 }
 
-impl std::error::Error for StoreError {}
-
 impl StoreError {
     /// A value read from the store is not what the schema promises.
-    pub fn data(error: impl fmt::Display) -> StoreError {
+    pub fn data(error: impl std::fmt::Display) -> StoreError {
         StoreError::Data(error.to_string())
     }
 
@@ -146,30 +135,6 @@ fn postgres_unreachable(error: &tokio_postgres::Error) -> bool {
         || error
             .source()
             .is_some_and(|source| source.is::<std::io::Error>())
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(error: rusqlite::Error) -> Self {
-        StoreError::Sqlite(error)
-    }
-}
-
-impl From<tokio_postgres::Error> for StoreError {
-    fn from(error: tokio_postgres::Error) -> Self {
-        StoreError::Postgres(error)
-    }
-}
-
-impl From<deadpool_postgres::PoolError> for StoreError {
-    fn from(error: deadpool_postgres::PoolError) -> Self {
-        StoreError::Pool(error)
-    }
-}
-
-impl From<refinery::Error> for StoreError {
-    fn from(error: refinery::Error) -> Self {
-        StoreError::Migration(error)
-    }
 }
 
 /// Rows inserted by one request's write.
@@ -291,12 +256,12 @@ pub struct StoredAnswer {
 }
 
 /// A world (SPEC §8) as rows, for [`Store::seed`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Seed {
     /// The account's name (unique).
     pub name: String,
-    /// The billing column value.
-    pub billing: String,
+    /// The account's billing status.
+    pub billing: Billing,
     /// Its keys.
     pub api_keys: Vec<String>,
     /// (list number, welcome journeys).
@@ -305,12 +270,27 @@ pub struct Seed {
     pub contacts: Vec<String>,
     /// (phone, list number).
     pub memberships: Vec<(String, String)>,
-    /// (phone, `sendable` | `not_sendable`).
-    pub verdicts: Vec<(String, String)>,
-    /// (phone, result JSON or [`PROVIDER_ERROR`]).
-    pub validations: Vec<(String, String)>,
-    /// The world's `now`, RFC 3339 (the seeded contacts' dates).
-    pub now: String,
+    /// The carrier verdicts on record.
+    pub verdicts: Vec<(String, Carrier)>,
+    /// The validation provider's answers on record: a result, or the provider failing for
+    /// that number (stored as [`PROVIDER_ERROR`]).
+    pub validations: Vec<(String, Result<ValidationResult, ProviderError>)>,
+    /// The world's `now` (the seeded contacts' dates).
+    pub now: Timestamp,
+}
+
+/// An answer to store under an `Idempotency-Key`, with what it is stored under
+/// ([`Transaction::remember`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Remember<'a> {
+    /// The account's row id.
+    pub account: i64,
+    /// The `Idempotency-Key`.
+    pub key: &'a str,
+    /// The request's hash and the answer.
+    pub answer: &'a StoredAnswer,
+    /// When, in Unix seconds (the expiry's clock).
+    pub created_at: i64,
 }
 
 /// A database the server can run on.
@@ -376,16 +356,12 @@ pub trait Transaction: Send {
         now: Timestamp,
     ) -> impl Future<Output = Result<Written, StoreError>> + Send;
 
-    /// Stores `answer` under (`account`, `key`), created at `created_at` (Unix seconds), in
-    /// this transaction; `false` (nothing written) when the key is already taken — by a
-    /// request that committed meanwhile. On PostgreSQL, waits for a transaction that holds
-    /// the same key uncommitted.
+    /// Stores `entry.answer` under (`entry.account`, `entry.key`) in this transaction; `false`
+    /// (nothing written) when the key is already taken — by a request that committed
+    /// meanwhile. On PostgreSQL, waits for a transaction that holds the same key uncommitted.
     fn remember(
         &mut self,
-        account: i64,
-        key: &str,
-        answer: &StoredAnswer,
-        created_at: i64,
+        entry: &Remember<'_>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Commits.

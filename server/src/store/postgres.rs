@@ -18,11 +18,17 @@ use tokio_postgres::types::ToSql;
 
 use std::collections::HashMap;
 
-use bulk_contacts::{Account, Carrier, DirectoryMap, Keys, SendingList, Timestamp, WritePlan};
+use bulk_contacts::{
+    ContactWrite, CustomFieldsUpdate, Enrollment, Keys, MembershipInsert, Timestamp, WritePlan,
+};
 
+use super::flow::{
+    ACCOUNT_BY_KEY, ANSWER_BY_KEY, PrefetchRows, REMEMBER_ANSWER, SeedStatements, WriteStatements,
+    account_row, write_plan, write_seed,
+};
 use super::{
-    AccountRow, DEFAULT_STORE_TIMEOUT, Prefetch, Seed, Store, StoreError, StoredAnswer,
-    Transaction, Validations, Written, expect_rows, inserts, key_hash, list_id, stand_in_results,
+    AccountRow, DEFAULT_STORE_TIMEOUT, Prefetch, Remember, Seed, Store, StoreError, StoredAnswer,
+    Transaction, Validations, Written, expect_rows, key_hash, stand_in_results,
 };
 
 mod embedded {
@@ -135,20 +141,10 @@ impl Store for PgStore {
 
     async fn find_account(&self, key: &str) -> Result<Option<AccountRow>, StoreError> {
         let client = self.pool.get().await?;
-        let query = client
-            .prepare_cached(
-                "SELECT a.id, a.billing FROM api_keys AS k JOIN accounts AS a ON a.id = k.account_id
-                 WHERE k.key_sha256 = $1",
-            )
-            .await?;
+        let query = client.prepare_cached(ACCOUNT_BY_KEY).await?;
         let row = client.query_opt(&query, &[&key_hash(key)]).await?;
-        let Some(row) = row else { return Ok(None) };
-        let billing = row.get::<_, &str>(1).parse().map_err(StoreError::data)?;
-        let api_keys = vec![key.to_owned()];
-        Ok(Some(AccountRow {
-            id: row.get(0),
-            account: Account { api_keys, billing },
-        }))
+        row.map(|row| account_row(key, row.get(0), row.get(1)))
+            .transpose()
     }
 
     async fn begin(&self, phones: &[&str]) -> Result<PgTx, StoreError> {
@@ -177,87 +173,7 @@ impl Store for PgStore {
         let mut phones: Vec<&str> = seed.contacts.iter().map(String::as_str).collect();
         phones.extend(seed.memberships.iter().map(|(phone, _)| phone.as_str()));
         let tx = self.begin(&phones).await?;
-        let client = tx.client()?;
-        let account: i64 = client
-            .query_one(
-                "INSERT INTO accounts (name, billing) VALUES ($1, $2)
-                 ON CONFLICT (name) DO UPDATE SET billing = excluded.billing RETURNING id",
-                &[&seed.name, &seed.billing],
-            )
-            .await?
-            .get(0);
-        let hashes: Vec<String> = seed.api_keys.iter().map(|key| key_hash(key)).collect();
-        client
-            .execute(
-                "INSERT INTO api_keys (key_sha256, account_id)
-                 SELECT k, $2 FROM unnest($1::text[]) AS k ON CONFLICT (key_sha256) DO NOTHING",
-                &[&hashes, &account],
-            )
-            .await?;
-        let (numbers, journeys): (Vec<&str>, Vec<i32>) = seed
-            .lists
-            .iter()
-            .map(|(number, journeys)| (number.as_str(), *journeys as i32))
-            .unzip();
-        client
-            .execute(
-                "INSERT INTO sending_lists (account_id, list_number, welcome_journeys)
-                 SELECT $1, n, j FROM unnest($2::text[], $3::int4[]) AS r(n, j)
-                 ON CONFLICT (account_id, list_number)
-                 DO UPDATE SET welcome_journeys = excluded.welcome_journeys",
-                &[&account, &numbers, &journeys],
-            )
-            .await?;
-        client
-            .execute(
-                "INSERT INTO contacts (phone, signup_date, created_at, updated_at)
-                 SELECT p, $2::text::timestamptz, $2::text::timestamptz, $2::text::timestamptz
-                 FROM unnest($1::text[]) AS p ON CONFLICT (phone) DO NOTHING",
-                &[&seed.contacts, &seed.now],
-            )
-            .await?;
-        let (phones, lists): (Vec<&str>, Vec<&str>) = seed
-            .memberships
-            .iter()
-            .map(|(phone, list)| (phone.as_str(), list.as_str()))
-            .unzip();
-        client
-            .execute(
-                "INSERT INTO memberships (list_id, phone, signup_date, created_at, updated_at)
-                 SELECT l.id, r.p, $4::text::timestamptz, $4::text::timestamptz,
-                        $4::text::timestamptz
-                 FROM unnest($2::text[], $3::text[]) AS r(p, n)
-                 JOIN sending_lists AS l ON l.account_id = $1 AND l.list_number = r.n
-                 ON CONFLICT (phone, list_id) DO NOTHING",
-                &[&account, &phones, &lists, &seed.now],
-            )
-            .await?;
-        let (phones, verdicts): (Vec<&str>, Vec<&str>) = seed
-            .verdicts
-            .iter()
-            .map(|(phone, verdict)| (phone.as_str(), verdict.as_str()))
-            .unzip();
-        client
-            .execute(
-                "INSERT INTO carrier_verdicts (phone, verdict)
-                 SELECT * FROM unnest($1::text[], $2::text[])
-                 ON CONFLICT (phone) DO UPDATE SET verdict = excluded.verdict",
-                &[&phones, &verdicts],
-            )
-            .await?;
-        let (phones, results): (Vec<&str>, Vec<&str>) = seed
-            .validations
-            .iter()
-            .map(|(phone, result)| (phone.as_str(), result.as_str()))
-            .unzip();
-        client
-            .execute(
-                "INSERT INTO validation_results (phone, result)
-                 SELECT * FROM unnest($1::text[], $2::text[])
-                 ON CONFLICT (phone) DO UPDATE SET result = excluded.result",
-                &[&phones, &results],
-            )
-            .await?;
+        let account = write_seed(&mut Statements(tx.client()?), seed).await?;
         tx.commit().await?;
         Ok(account)
     }
@@ -274,12 +190,7 @@ impl Store for PgStore {
         key: &str,
     ) -> Result<Option<StoredAnswer>, StoreError> {
         let client = self.pool.get().await?;
-        let query = client
-            .prepare_cached(
-                "SELECT request_sha256, status, body FROM idempotency_keys
-                 WHERE account_id = $1 AND key = $2",
-            )
-            .await?;
+        let query = client.prepare_cached(ANSWER_BY_KEY).await?;
         let row = client.query_opt(&query, &[&account, &key]).await?;
         Ok(row.map(|row| StoredAnswer {
             request_sha256: row.get(0),
@@ -360,27 +271,22 @@ impl Transaction for PgTx {
             client.query(&contacts, &phone_params),
             client.query(&memberships, &pair_params),
         )?;
-        let mut prefetch = Prefetch::default();
-        for row in &lists {
-            let welcome_journeys = row.get::<_, i32>(2).max(0) as u32;
-            self.list_ids.insert(row.get(0), row.get(1));
-            prefetch
-                .lists
-                .insert(row.get(0), SendingList { welcome_journeys });
-        }
-        for row in &verdicts {
-            let verdict: Carrier = row.get::<_, &str>(1).parse().map_err(StoreError::data)?;
-            prefetch
-                .carrier
-                .extend([(row.get::<_, String>(0), verdict)]);
-        }
-        prefetch.directory = DirectoryMap::from_rows(
-            contacts.iter().map(|row| row.get::<_, String>(0)),
-            memberships
+        let rows = PrefetchRows {
+            lists: lists
                 .iter()
-                .map(|row| (row.get::<_, String>(0), row.get::<_, String>(1))),
-        );
-        Ok(prefetch)
+                .map(|row| (row.get(0), row.get(1), row.get::<_, i32>(2).max(0) as u32))
+                .collect(),
+            verdicts: verdicts
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect(),
+            contacts: contacts.iter().map(|row| row.get(0)).collect(),
+            memberships: memberships
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect(),
+        };
+        rows.into_prefetch(&mut self.list_ids)
     }
 
     async fn validate<'p>(&mut self, phones: &[&'p str]) -> Result<Validations<'p>, StoreError> {
@@ -396,146 +302,21 @@ impl Transaction for PgTx {
     }
 
     async fn write(&mut self, plan: &WritePlan<'_>, now: Timestamp) -> Result<Written, StoreError> {
-        let client = self.client()?;
-        let ids = &self.list_ids;
-        let now = now.to_string();
-        for round in &plan.rounds {
-            if !round.insert_contacts.is_empty() {
-                let c = &round.insert_contacts;
-                let inserted = run(
-                    client,
-                    "INSERT INTO contacts (phone, signup_date, ip_address, url, extra, validation,
-                                           created_at, updated_at)
-                     SELECT phone, signup::timestamptz, ip, url, extra::jsonb, validation::jsonb,
-                            $7::text::timestamptz, $7::text::timestamptz
-                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                 $6::text[]) AS r(phone, signup, ip, url, extra, validation)
-                     ON CONFLICT (phone) DO NOTHING",
-                    &[
-                        &column(c, |r| r.phone),
-                        &column(c, |r| r.signup_date.to_string()),
-                        &column(c, |r| r.ip_address),
-                        &column(c, |r| r.url),
-                        &column(c, |r| r.other_members.as_str()),
-                        &column(c, |r| r.validation.as_deref()),
-                        &now,
-                    ],
-                )
-                .await?;
-                expect_rows("insert contacts", c.len(), inserted)?;
-            }
-            if !round.update_contacts.is_empty() {
-                let c = &round.update_contacts;
-                // An existing contact keeps its first signup date; consent data and
-                // validation sent now replace the stored ones, other members are merged
-                // (RFC 7396, as SQLite's json_patch).
-                let updated = run(
-                    client,
-                    "UPDATE contacts AS c SET ip_address = coalesce(r.ip, c.ip_address),
-                         url = coalesce(r.url, c.url),
-                         extra = CASE WHEN r.extra = '{}' THEN c.extra
-                                 ELSE json_merge_patch(c.extra, r.extra::jsonb) END,
-                         validation = coalesce(r.validation::jsonb, c.validation),
-                         updated_at = $6::text::timestamptz
-                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-                          AS r(phone, ip, url, extra, validation)
-                     WHERE c.phone = r.phone",
-                    &[
-                        &column(c, |r| r.phone),
-                        &column(c, |r| r.ip_address),
-                        &column(c, |r| r.url),
-                        &column(c, |r| r.other_members.as_str()),
-                        &column(c, |r| r.validation.as_deref()),
-                        &now,
-                    ],
-                )
-                .await?;
-                expect_rows("update contacts", c.len(), updated)?;
-            }
-            if !round.insert_memberships.is_empty() {
-                let m = &round.insert_memberships;
-                let inserted = run(
-                    client,
-                    "INSERT INTO memberships (list_id, phone, custom_fields, signup_date,
-                                              created_at, updated_at)
-                     SELECT list_id, phone, fields::jsonb, signup::timestamptz,
-                            $5::text::timestamptz, $5::text::timestamptz
-                     FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[])
-                          AS r(list_id, phone, fields, signup)
-                     ON CONFLICT (phone, list_id) DO NOTHING",
-                    &[
-                        &list_ids(ids, m, |r| r.list_number)?,
-                        &column(m, |r| r.phone),
-                        &column(m, |r| r.custom_fields.as_str()),
-                        &column(m, |r| r.signup_date.to_string()),
-                        &now,
-                    ],
-                )
-                .await?;
-                expect_rows("insert memberships", m.len(), inserted)?;
-            }
-            if !round.update_memberships.is_empty() {
-                let m = &round.update_memberships;
-                // Custom field values are scalars (rule 8): jsonb's `||` is RFC 7396 there.
-                let updated = run(
-                    client,
-                    "UPDATE memberships AS m SET updated_at = $5::text::timestamptz,
-                         custom_fields = CASE WHEN r.replace THEN r.fields::jsonb
-                                         ELSE m.custom_fields || r.fields::jsonb END
-                     FROM unnest($1::int8[], $2::text[], $3::text[], $4::bool[])
-                          AS r(list_id, phone, fields, replace)
-                     WHERE m.list_id = r.list_id AND m.phone = r.phone",
-                    &[
-                        &list_ids(ids, m, |r| r.list_number)?,
-                        &column(m, |r| r.phone),
-                        &column(m, |r| r.custom_fields.as_str()),
-                        &column(m, |r| r.replace),
-                        &now,
-                    ],
-                )
-                .await?;
-                expect_rows("update memberships", m.len(), updated)?;
-            }
-        }
-        if !plan.enrollments.is_empty() {
-            let e = &plan.enrollments;
-            let inserted = run(
-                client,
-                "INSERT INTO journey_enrollments (list_id, phone, journey, enrolled_at)
-                 SELECT list_id, phone, journey, $4::text::timestamptz
-                 FROM unnest($1::int8[], $2::text[], $3::int4[]) AS r(list_id, phone, journey)",
-                &[
-                    &list_ids(ids, e, |r| r.list_number)?,
-                    &column(e, |r| r.phone),
-                    &column(e, |r| r.journey as i32),
-                    &now,
-                ],
-            )
-            .await?;
-            expect_rows("insert enrollments", e.len(), inserted)?;
-        }
-        Ok(inserts(plan))
+        let statements = &mut Statements(self.client()?);
+        write_plan(statements, plan, now, &self.list_ids).await
     }
 
-    async fn remember(
-        &mut self,
-        account: i64,
-        key: &str,
-        answer: &StoredAnswer,
-        created_at: i64,
-    ) -> Result<bool, StoreError> {
+    async fn remember(&mut self, entry: &Remember<'_>) -> Result<bool, StoreError> {
         let inserted = run(
             self.client()?,
-            "INSERT INTO idempotency_keys
-                 (account_id, key, request_sha256, status, body, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, key) DO NOTHING",
+            REMEMBER_ANSWER,
             &[
-                &account,
-                &key,
-                &answer.request_sha256,
-                &(answer.status as i16),
-                &answer.body,
-                &created_at,
+                &entry.account,
+                &entry.key,
+                &entry.answer.request_sha256,
+                &(entry.answer.status as i16),
+                &entry.answer.body,
+                &entry.created_at,
             ],
         )
         .await?;
@@ -563,13 +344,244 @@ fn column<'r, R, T>(rows: &'r [R], f: impl Fn(&'r R) -> T) -> Vec<T> {
     rows.iter().map(f).collect()
 }
 
-/// The list ids of a round's rows, from their list numbers, bound as one array parameter.
-fn list_ids<'r, R>(
-    ids: &HashMap<String, i64>,
-    rows: &'r [R],
-    number: impl Fn(&'r R) -> &'r str,
-) -> Result<Vec<i64>, StoreError> {
-    rows.iter().map(|row| list_id(ids, number(row))).collect()
+/// PostgreSQL's statements of the shared flows, on a connection inside its transaction: each
+/// kind of row is one multi-row statement, every column bound as one array (`unnest`).
+struct Statements<'c>(&'c Object);
+
+impl WriteStatements for Statements<'_> {
+    async fn insert_contacts(
+        &mut self,
+        c: &[ContactWrite<'_>],
+        now: &str,
+    ) -> Result<u64, StoreError> {
+        run(
+            self.0,
+            "INSERT INTO contacts (phone, signup_date, ip_address, url, extra, validation,
+                                   created_at, updated_at)
+             SELECT phone, signup::timestamptz, ip, url, extra::jsonb, validation::jsonb,
+                    $7::text::timestamptz, $7::text::timestamptz
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                         $6::text[]) AS r(phone, signup, ip, url, extra, validation)
+             ON CONFLICT (phone) DO NOTHING",
+            &[
+                &column(c, |r| r.phone),
+                &column(c, |r| r.signup_date.to_string()),
+                &column(c, |r| r.ip_address),
+                &column(c, |r| r.url),
+                &column(c, |r| r.other_members.as_str()),
+                &column(c, |r| r.validation.as_deref()),
+                &now,
+            ],
+        )
+        .await
+    }
+
+    /// An existing contact keeps its first signup date; consent data and validation sent now
+    /// replace the stored ones, other members are merged (RFC 7396, as SQLite's json_patch).
+    async fn update_contacts(
+        &mut self,
+        c: &[ContactWrite<'_>],
+        now: &str,
+    ) -> Result<u64, StoreError> {
+        run(
+            self.0,
+            "UPDATE contacts AS c SET ip_address = coalesce(r.ip, c.ip_address),
+                 url = coalesce(r.url, c.url),
+                 extra = CASE WHEN r.extra = '{}' THEN c.extra
+                         ELSE json_merge_patch(c.extra, r.extra::jsonb) END,
+                 validation = coalesce(r.validation::jsonb, c.validation),
+                 updated_at = $6::text::timestamptz
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+                  AS r(phone, ip, url, extra, validation)
+             WHERE c.phone = r.phone",
+            &[
+                &column(c, |r| r.phone),
+                &column(c, |r| r.ip_address),
+                &column(c, |r| r.url),
+                &column(c, |r| r.other_members.as_str()),
+                &column(c, |r| r.validation.as_deref()),
+                &now,
+            ],
+        )
+        .await
+    }
+
+    async fn insert_memberships(
+        &mut self,
+        m: &[MembershipInsert<'_>],
+        lists: &[i64],
+        now: &str,
+    ) -> Result<u64, StoreError> {
+        run(
+            self.0,
+            "INSERT INTO memberships (list_id, phone, custom_fields, signup_date,
+                                      created_at, updated_at)
+             SELECT list_id, phone, fields::jsonb, signup::timestamptz,
+                    $5::text::timestamptz, $5::text::timestamptz
+             FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[])
+                  AS r(list_id, phone, fields, signup)
+             ON CONFLICT (phone, list_id) DO NOTHING",
+            &[
+                &lists,
+                &column(m, |r| r.phone),
+                &column(m, |r| r.custom_fields.as_str()),
+                &column(m, |r| r.signup_date.to_string()),
+                &now,
+            ],
+        )
+        .await
+    }
+
+    /// Custom field values are scalars (rule 8): jsonb's `||` is RFC 7396 there.
+    async fn update_memberships(
+        &mut self,
+        m: &[CustomFieldsUpdate<'_>],
+        lists: &[i64],
+        now: &str,
+    ) -> Result<u64, StoreError> {
+        run(
+            self.0,
+            "UPDATE memberships AS m SET updated_at = $5::text::timestamptz,
+                 custom_fields = CASE WHEN r.replace THEN r.fields::jsonb
+                                 ELSE m.custom_fields || r.fields::jsonb END
+             FROM unnest($1::int8[], $2::text[], $3::text[], $4::bool[])
+                  AS r(list_id, phone, fields, replace)
+             WHERE m.list_id = r.list_id AND m.phone = r.phone",
+            &[
+                &lists,
+                &column(m, |r| r.phone),
+                &column(m, |r| r.custom_fields.as_str()),
+                &column(m, |r| r.replace),
+                &now,
+            ],
+        )
+        .await
+    }
+
+    async fn insert_enrollments(
+        &mut self,
+        e: &[Enrollment<'_>],
+        lists: &[i64],
+        now: &str,
+    ) -> Result<u64, StoreError> {
+        run(
+            self.0,
+            "INSERT INTO journey_enrollments (list_id, phone, journey, enrolled_at)
+             SELECT list_id, phone, journey, $4::text::timestamptz
+             FROM unnest($1::int8[], $2::text[], $3::int4[]) AS r(list_id, phone, journey)",
+            &[
+                &lists,
+                &column(e, |r| r.phone),
+                &column(e, |r| r.journey as i32),
+                &now,
+            ],
+        )
+        .await
+    }
+}
+
+impl SeedStatements for Statements<'_> {
+    async fn account(&mut self, name: &str, billing: &str) -> Result<i64, StoreError> {
+        let row = self
+            .0
+            .query_one(
+                "INSERT INTO accounts (name, billing) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET billing = excluded.billing RETURNING id",
+                &[&name, &billing],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
+    async fn api_keys(&mut self, account: i64, hashes: &[String]) -> Result<(), StoreError> {
+        self.0
+            .execute(
+                "INSERT INTO api_keys (key_sha256, account_id)
+                 SELECT k, $2 FROM unnest($1::text[]) AS k ON CONFLICT (key_sha256) DO NOTHING",
+                &[&hashes, &account],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn lists(&mut self, account: i64, lists: &[(String, u32)]) -> Result<(), StoreError> {
+        let numbers = column(lists, |(number, _)| number.as_str());
+        let journeys = column(lists, |(_, journeys)| *journeys as i32);
+        self.0
+            .execute(
+                "INSERT INTO sending_lists (account_id, list_number, welcome_journeys)
+                 SELECT $1, n, j FROM unnest($2::text[], $3::int4[]) AS r(n, j)
+                 ON CONFLICT (account_id, list_number)
+                 DO UPDATE SET welcome_journeys = excluded.welcome_journeys",
+                &[&account, &numbers, &journeys],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn contacts(&mut self, phones: &[String], now: &str) -> Result<(), StoreError> {
+        self.0
+            .execute(
+                "INSERT INTO contacts (phone, signup_date, created_at, updated_at)
+                 SELECT p, $2::text::timestamptz, $2::text::timestamptz, $2::text::timestamptz
+                 FROM unnest($1::text[]) AS p ON CONFLICT (phone) DO NOTHING",
+                &[&phones, &now],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn memberships(
+        &mut self,
+        account: i64,
+        memberships: &[(String, String)],
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let phones = column(memberships, |(phone, _)| phone.as_str());
+        let lists = column(memberships, |(_, list)| list.as_str());
+        self.0
+            .execute(
+                "INSERT INTO memberships (list_id, phone, signup_date, created_at, updated_at)
+                 SELECT l.id, r.p, $4::text::timestamptz, $4::text::timestamptz,
+                        $4::text::timestamptz
+                 FROM unnest($2::text[], $3::text[]) AS r(p, n)
+                 JOIN sending_lists AS l ON l.account_id = $1 AND l.list_number = r.n
+                 ON CONFLICT (phone, list_id) DO NOTHING",
+                &[&account, &phones, &lists, &now],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn verdicts(&mut self, verdicts: &[(&str, &str)]) -> Result<(), StoreError> {
+        self.0
+            .execute(
+                "INSERT INTO carrier_verdicts (phone, verdict)
+                 SELECT * FROM unnest($1::text[], $2::text[])
+                 ON CONFLICT (phone) DO UPDATE SET verdict = excluded.verdict",
+                &[
+                    &column(verdicts, |(phone, _)| *phone),
+                    &column(verdicts, |(_, verdict)| *verdict),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn validations(&mut self, results: &[(&str, String)]) -> Result<(), StoreError> {
+        self.0
+            .execute(
+                "INSERT INTO validation_results (phone, result)
+                 SELECT * FROM unnest($1::text[], $2::text[])
+                 ON CONFLICT (phone) DO UPDATE SET result = excluded.result",
+                &[
+                    &column(results, |(phone, _)| *phone),
+                    &column(results, |(_, result)| result.as_str()),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
 }
 
 async fn run(

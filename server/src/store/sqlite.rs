@@ -14,12 +14,20 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use std::collections::HashMap;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 
-use bulk_contacts::{Account, Carrier, DirectoryMap, Keys, SendingList, Timestamp, WritePlan};
+use bulk_contacts::{
+    ContactWrite, CustomFieldsUpdate, Enrollment, Keys, MembershipInsert, Timestamp, WritePlan,
+};
 
+use super::flow::{
+    ACCOUNT_BY_KEY, ANSWER_BY_KEY, PrefetchRows, REMEMBER_ANSWER, SeedStatements, WriteStatements,
+    account_row, write_plan, write_seed,
+};
 use super::{
-    AccountRow, DEFAULT_STORE_TIMEOUT, Prefetch, Seed, Store, StoreError, StoredAnswer,
-    Transaction, Validations, Written, expect_rows, inserts, key_hash, list_id, stand_in_results,
+    AccountRow, DEFAULT_STORE_TIMEOUT, Prefetch, Remember, Seed, Store, StoreError, StoredAnswer,
+    Transaction, Validations, Written, key_hash, stand_in_results,
 };
 use crate::blocking;
 
@@ -164,8 +172,17 @@ impl Store for SqliteStore {
 
     async fn find_account(&self, key: &str) -> Result<Option<AccountRow>, StoreError> {
         let connection = self.clock.lock(&self.connection).await?;
-        self.clock
-            .run(&connection, || find_account(&connection, key))
+        let found = self.clock.run(&connection, || {
+            let found = connection
+                .query_row(ACCOUNT_BY_KEY, [key_hash(key)], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+                })
+                .optional()?;
+            Ok(found)
+        })?;
+        found
+            .map(|(id, billing)| account_row(key, id, &billing))
+            .transpose()
     }
 
     async fn begin(&self, _phones: &[&str]) -> Result<SqliteTx, StoreError> {
@@ -186,7 +203,12 @@ impl Store for SqliteStore {
 
     async fn seed(&self, seed: &Seed) -> Result<i64, StoreError> {
         let mut connection = self.connection.lock().await;
-        blocking(|| write_seed(&mut connection, seed))
+        blocking(|| {
+            let tx = connection.transaction()?;
+            let account = ready(write_seed(&mut Statements(&tx), seed))?;
+            tx.commit()?;
+            Ok(account)
+        })
     }
 
     /// A trivial query, and the file's write lock taken and released: a file another process
@@ -208,10 +230,7 @@ impl Store for SqliteStore {
         let connection = self.clock.lock(&self.connection).await?;
         self.clock.run(&connection, || {
             let found = connection
-                .prepare_cached(
-                    "SELECT request_sha256, status, body FROM idempotency_keys
-                     WHERE account_id = ?1 AND key = ?2",
-                )?
+                .prepare_cached(ANSWER_BY_KEY)?
                 .query_row(params![account, key], |row| {
                     Ok(StoredAnswer {
                         request_sha256: row.get(0)?,
@@ -256,82 +275,16 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-fn find_account(connection: &Connection, key: &str) -> Result<Option<AccountRow>, StoreError> {
-    let found = connection
-        .query_row(
-            "SELECT a.id, a.billing FROM api_keys AS k JOIN accounts AS a ON a.id = k.account_id
-             WHERE k.key_sha256 = ?1",
-            [key_hash(key)],
-            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
-        )
-        .optional()?;
-    let Some((id, billing)) = found else {
-        return Ok(None);
-    };
-    let billing = billing.parse().map_err(StoreError::data)?;
-    let api_keys = vec![key.to_owned()];
-    Ok(Some(AccountRow {
-        id,
-        account: Account { api_keys, billing },
-    }))
-}
-
-fn write_seed(connection: &mut Connection, seed: &Seed) -> Result<i64, StoreError> {
-    let tx = connection.transaction()?;
-    tx.execute(
-        "INSERT INTO accounts (name, billing) VALUES (?1, ?2)
-         ON CONFLICT (name) DO UPDATE SET billing = excluded.billing",
-        params![seed.name, seed.billing],
-    )?;
-    let account: i64 = tx.query_row(
-        "SELECT id FROM accounts WHERE name = ?1",
-        [&seed.name],
-        |row| row.get(0),
-    )?;
-    for key in &seed.api_keys {
-        tx.execute(
-            "INSERT OR IGNORE INTO api_keys (key_sha256, account_id) VALUES (?1, ?2)",
-            params![key_hash(key), account],
-        )?;
+/// Runs a flow of [`super::flow`] over [`Statements`], whose futures are all ready when first
+/// polled (SQLite's calls are synchronous): one poll runs it to its end, on this thread,
+/// inside the caller's blocking call and statement deadline.
+fn ready<R>(flow: impl Future<Output = Result<R, StoreError>>) -> Result<R, StoreError> {
+    match pin!(flow).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(StoreError::Data(
+            "a SQLite statement did not complete when called".to_owned(),
+        )),
     }
-    for (number, journeys) in &seed.lists {
-        tx.execute(
-            "INSERT INTO sending_lists (account_id, list_number, welcome_journeys)
-             VALUES (?1, ?2, ?3) ON CONFLICT (account_id, list_number)
-             DO UPDATE SET welcome_journeys = excluded.welcome_journeys",
-            params![account, number, journeys],
-        )?;
-    }
-    for phone in &seed.contacts {
-        tx.execute(
-            "INSERT OR IGNORE INTO contacts (phone, signup_date, created_at, updated_at)
-             VALUES (?1, ?2, ?2, ?2)",
-            params![phone, seed.now],
-        )?;
-    }
-    for (phone, list) in &seed.memberships {
-        tx.execute(
-            "INSERT OR IGNORE INTO memberships
-                 (list_id, phone, signup_date, created_at, updated_at)
-             SELECT id, ?3, ?4, ?4, ?4 FROM sending_lists
-             WHERE account_id = ?1 AND list_number = ?2",
-            params![account, list, phone, seed.now],
-        )?;
-    }
-    for (phone, verdict) in &seed.verdicts {
-        tx.execute(
-            "INSERT OR REPLACE INTO carrier_verdicts (phone, verdict) VALUES (?1, ?2)",
-            params![phone, verdict],
-        )?;
-    }
-    for (phone, result) in &seed.validations {
-        tx.execute(
-            "INSERT OR REPLACE INTO validation_results (phone, result) VALUES (?1, ?2)",
-            params![phone, result],
-        )?;
-    }
-    tx.commit()?;
-    Ok(account)
 }
 
 /// A request's transaction: the connection, held from `BEGIN IMMEDIATE` on.
@@ -359,9 +312,11 @@ fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError
 
 impl Transaction for SqliteTx {
     async fn prefetch(&mut self, account: i64, keys: &Keys<'_>) -> Result<Prefetch, StoreError> {
-        let (connection, list_ids) = (&*self.connection, &mut self.list_ids);
-        self.clock
-            .run(connection, || prefetch(connection, account, keys, list_ids))
+        let connection = &*self.connection;
+        let rows = self
+            .clock
+            .run(connection, || prefetch(connection, account, keys))?;
+        rows.into_prefetch(&mut self.list_ids)
     }
 
     async fn validate<'p>(&mut self, phones: &[&'p str]) -> Result<Validations<'p>, StoreError> {
@@ -382,32 +337,22 @@ impl Transaction for SqliteTx {
     async fn write(&mut self, plan: &WritePlan<'_>, now: Timestamp) -> Result<Written, StoreError> {
         let (connection, list_ids) = (&*self.connection, &self.list_ids);
         self.clock.run(connection, || {
-            write(connection, plan, &now.to_string(), list_ids)
+            ready(write_plan(&mut Statements(connection), plan, now, list_ids))
         })
     }
 
-    async fn remember(
-        &mut self,
-        account: i64,
-        key: &str,
-        answer: &StoredAnswer,
-        created_at: i64,
-    ) -> Result<bool, StoreError> {
+    async fn remember(&mut self, entry: &Remember<'_>) -> Result<bool, StoreError> {
         let connection = &*self.connection;
         self.clock.run(connection, || {
             let inserted = connection
-                .prepare_cached(
-                    "INSERT INTO idempotency_keys
-                         (account_id, key, request_sha256, status, body, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (account_id, key) DO NOTHING",
-                )?
+                .prepare_cached(REMEMBER_ANSWER)?
                 .execute(params![
-                    account,
-                    key,
-                    answer.request_sha256,
-                    answer.status,
-                    answer.body,
-                    created_at
+                    entry.account,
+                    entry.key,
+                    entry.answer.request_sha256,
+                    entry.answer.status,
+                    entry.answer.body,
+                    entry.created_at
                 ])?;
             Ok(inserted == 1)
         })
@@ -433,41 +378,30 @@ fn prefetch(
     connection: &Connection,
     account: i64,
     keys: &Keys<'_>,
-    list_ids: &mut HashMap<String, i64>,
-) -> Result<Prefetch, StoreError> {
-    let mut prefetch = Prefetch::default();
+) -> Result<PrefetchRows, StoreError> {
     let mut query = connection.prepare_cached(
         "SELECT l.list_number, l.id, l.welcome_journeys FROM json_each(?2) AS k
          JOIN sending_lists AS l ON l.account_id = ?1 AND l.list_number = k.value",
     )?;
-    let lists = query.query_map(params![account, to_json(&keys.lists)?], |row| {
-        Ok((row.get::<_, String>(0)?, row.get(1)?, row.get(2)?))
-    })?;
-    for list in lists {
-        let (number, id, welcome_journeys) = list?;
-        list_ids.insert(number.clone(), id);
-        prefetch
-            .lists
-            .insert(number, SendingList { welcome_journeys });
-    }
+    let lists = query
+        .query_map(params![account, to_json(&keys.lists)?], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
 
     let phones = to_json(&keys.phones)?;
     let mut query = connection.prepare_cached(
         "SELECT v.phone, v.verdict FROM json_each(?1) AS k
          JOIN carrier_verdicts AS v ON v.phone = k.value",
     )?;
-    let verdicts: Vec<(String, String)> = query
+    let verdicts = query
         .query_map([&phones], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    for (phone, verdict) in verdicts {
-        let verdict: Carrier = verdict.parse().map_err(StoreError::data)?;
-        prefetch.carrier.extend([(phone, verdict)]);
-    }
 
     let mut query = connection.prepare_cached(
         "SELECT c.phone FROM json_each(?1) AS k JOIN contacts AS c ON c.phone = k.value",
     )?;
-    let contacts: Vec<String> = query
+    let contacts = query
         .query_map([&phones], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
 
@@ -476,134 +410,247 @@ fn prefetch(
          JOIN sending_lists AS l ON l.account_id = ?1 AND l.list_number = k.value ->> 1
          JOIN memberships AS m ON m.list_id = l.id AND m.phone = k.value ->> 0",
     )?;
-    let memberships: Vec<(String, String)> = query
+    let memberships = query
         .query_map(params![account, to_json(&keys.memberships)?], |row| {
             Ok((row.get(0)?, row.get(1)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    prefetch.directory = DirectoryMap::from_rows(contacts, memberships);
-    Ok(prefetch)
+    Ok(PrefetchRows {
+        lists,
+        verdicts,
+        contacts,
+        memberships,
+    })
 }
 
-/// Each statement takes its rows as one JSON array of arrays (`json_each`), in order.
-fn write(
-    connection: &Connection,
-    plan: &WritePlan<'_>,
-    now: &str,
-    list_ids: &HashMap<String, i64>,
-) -> Result<Written, StoreError> {
-    for round in &plan.rounds {
-        if !round.insert_contacts.is_empty() {
-            let rows: Vec<_> = round
-                .insert_contacts
-                .iter()
-                .map(|c| {
-                    (
-                        c.phone,
-                        c.signup_date.to_string(),
-                        c.ip_address,
-                        c.url,
-                        &c.other_members,
-                        &c.validation,
-                    )
-                })
-                .collect();
-            let inserted = connection
-                .prepare_cached(
-                    "INSERT INTO contacts (phone, signup_date, ip_address, url, extra, validation,
-                                           created_at, updated_at)
-                     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
-                            value ->> 5, ?2, ?2
-                     FROM json_each(?1) WHERE true ON CONFLICT (phone) DO NOTHING",
-                )?
-                .execute(params![to_json(&rows)?, now])?;
-            expect_rows("insert contacts", rows.len(), inserted as u64)?;
+/// SQLite's statements of the shared flows, on a connection inside its transaction: a write
+/// binds each kind of row as one JSON array of arrays (`json_each`), in order; a seed runs
+/// one statement per row.
+struct Statements<'c>(&'c Connection);
+
+impl Statements<'_> {
+    /// Runs `sql` once per row (a seed), with the parameters `params` makes of the row; one
+    /// prepared statement for all.
+    fn each<'r, R: 'r, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        rows: &'r [R],
+        params: impl Fn(&'r R) -> P,
+    ) -> Result<(), StoreError> {
+        let mut statement = self.0.prepare_cached(sql)?;
+        for row in rows {
+            statement.execute(params(row))?;
         }
-        if !round.update_contacts.is_empty() {
-            let rows: Vec<_> = round
-                .update_contacts
-                .iter()
-                .map(|c| {
-                    (
-                        c.phone,
-                        c.ip_address,
-                        c.url,
-                        &c.other_members,
-                        &c.validation,
-                    )
-                })
-                .collect();
-            // An existing contact keeps its first signup date; consent data and validation
-            // sent now replace the stored ones, other members are merged (RFC 7396).
-            let updated = connection
-                .prepare_cached(
-                    "UPDATE contacts SET ip_address = coalesce(r.ip, contacts.ip_address),
-                         url = coalesce(r.url, contacts.url),
-                         extra = json_patch(contacts.extra, r.extra),
-                         validation = coalesce(r.validation, contacts.validation),
-                         updated_at = ?2
-                     FROM (SELECT value ->> 0 AS phone, value ->> 1 AS ip, value ->> 2 AS url,
-                                  value ->> 3 AS extra, value ->> 4 AS validation
-                           FROM json_each(?1)) AS r
-                     WHERE contacts.phone = r.phone",
-                )?
-                .execute(params![to_json(&rows)?, now])?;
-            expect_rows("update contacts", rows.len(), updated as u64)?;
-        }
-        if !round.insert_memberships.is_empty() {
-            let rows = round
-                .insert_memberships
-                .iter()
-                .map(|m| {
-                    let list = list_id(list_ids, m.list_number)?;
-                    Ok((list, m.phone, &m.custom_fields, m.signup_date.to_string()))
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            let inserted = connection
-                .prepare_cached(
-                    "INSERT INTO memberships (list_id, phone, custom_fields, signup_date,
-                                              created_at, updated_at)
-                     SELECT value ->> 0, value ->> 1, json(value ->> 2), value ->> 3, ?2, ?2
-                     FROM json_each(?1) WHERE true ON CONFLICT (phone, list_id) DO NOTHING",
-                )?
-                .execute(params![to_json(&rows)?, now])?;
-            expect_rows("insert memberships", rows.len(), inserted as u64)?;
-        }
-        if !round.update_memberships.is_empty() {
-            let rows = round
-                .update_memberships
-                .iter()
-                .map(|m| {
-                    let list = list_id(list_ids, m.list_number)?;
-                    Ok((list, m.phone, &m.custom_fields, m.replace))
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            let updated = connection
-                .prepare_cached(
-                    "UPDATE memberships SET updated_at = ?2, custom_fields = CASE WHEN r.replace
-                         THEN json(r.fields) ELSE json_patch(memberships.custom_fields, r.fields) END
-                     FROM (SELECT value ->> 0 AS list_id, value ->> 1 AS phone,
-                                  value ->> 2 AS fields, value ->> 3 AS replace
-                           FROM json_each(?1)) AS r
-                     WHERE memberships.list_id = r.list_id AND memberships.phone = r.phone",
-                )?
-                .execute(params![to_json(&rows)?, now])?;
-            expect_rows("update memberships", rows.len(), updated as u64)?;
-        }
+        Ok(())
     }
-    if !plan.enrollments.is_empty() {
-        let rows = plan
-            .enrollments
+
+    /// Runs `sql` with the rows as `?1` (one JSON array) and `now` as `?2`; the rows touched.
+    fn rows(&self, sql: &str, rows: &impl serde::Serialize, now: &str) -> Result<u64, StoreError> {
+        let touched = self
+            .0
+            .prepare_cached(sql)?
+            .execute(params![to_json(rows)?, now])?;
+        Ok(touched as u64)
+    }
+}
+
+impl WriteStatements for Statements<'_> {
+    async fn insert_contacts(
+        &mut self,
+        rows: &[ContactWrite<'_>],
+        now: &str,
+    ) -> Result<u64, StoreError> {
+        let rows: Vec<_> = rows
             .iter()
-            .map(|e| Ok((list_id(list_ids, e.list_number)?, e.phone, e.journey)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let inserted = connection
-            .prepare_cached(
-                "INSERT INTO journey_enrollments (list_id, phone, journey, enrolled_at)
-                 SELECT value ->> 0, value ->> 1, value ->> 2, ?2 FROM json_each(?1)",
-            )?
-            .execute(params![to_json(&rows)?, now])?;
-        expect_rows("insert enrollments", rows.len(), inserted as u64)?;
+            .map(|c| {
+                let signup = c.signup_date.to_string();
+                (
+                    c.phone,
+                    signup,
+                    c.ip_address,
+                    c.url,
+                    &c.other_members,
+                    &c.validation,
+                )
+            })
+            .collect();
+        self.rows(
+            "INSERT INTO contacts (phone, signup_date, ip_address, url, extra, validation,
+                                   created_at, updated_at)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
+                    value ->> 5, ?2, ?2
+             FROM json_each(?1) WHERE true ON CONFLICT (phone) DO NOTHING",
+            &rows,
+            now,
+        )
     }
-    Ok(inserts(plan))
+
+    async fn update_contacts(
+        &mut self,
+        rows: &[ContactWrite<'_>],
+        now: &str,
+    ) -> Result<u64, StoreError> {
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|c| {
+                (
+                    c.phone,
+                    c.ip_address,
+                    c.url,
+                    &c.other_members,
+                    &c.validation,
+                )
+            })
+            .collect();
+        self.rows(
+            "UPDATE contacts SET ip_address = coalesce(r.ip, contacts.ip_address),
+                 url = coalesce(r.url, contacts.url),
+                 extra = json_patch(contacts.extra, r.extra),
+                 validation = coalesce(r.validation, contacts.validation),
+                 updated_at = ?2
+             FROM (SELECT value ->> 0 AS phone, value ->> 1 AS ip, value ->> 2 AS url,
+                          value ->> 3 AS extra, value ->> 4 AS validation
+                   FROM json_each(?1)) AS r
+             WHERE contacts.phone = r.phone",
+            &rows,
+            now,
+        )
+    }
+
+    async fn insert_memberships(
+        &mut self,
+        rows: &[MembershipInsert<'_>],
+        lists: &[i64],
+        now: &str,
+    ) -> Result<u64, StoreError> {
+        let rows: Vec<_> = rows
+            .iter()
+            .zip(lists)
+            .map(|(m, list)| (list, m.phone, &m.custom_fields, m.signup_date.to_string()))
+            .collect();
+        self.rows(
+            "INSERT INTO memberships (list_id, phone, custom_fields, signup_date,
+                                      created_at, updated_at)
+             SELECT value ->> 0, value ->> 1, json(value ->> 2), value ->> 3, ?2, ?2
+             FROM json_each(?1) WHERE true ON CONFLICT (phone, list_id) DO NOTHING",
+            &rows,
+            now,
+        )
+    }
+
+    async fn update_memberships(
+        &mut self,
+        rows: &[CustomFieldsUpdate<'_>],
+        lists: &[i64],
+        now: &str,
+    ) -> Result<u64, StoreError> {
+        let rows: Vec<_> = rows
+            .iter()
+            .zip(lists)
+            .map(|(m, list)| (list, m.phone, &m.custom_fields, m.replace))
+            .collect();
+        self.rows(
+            "UPDATE memberships SET updated_at = ?2, custom_fields = CASE WHEN r.replace
+                 THEN json(r.fields) ELSE json_patch(memberships.custom_fields, r.fields) END
+             FROM (SELECT value ->> 0 AS list_id, value ->> 1 AS phone,
+                          value ->> 2 AS fields, value ->> 3 AS replace
+                   FROM json_each(?1)) AS r
+             WHERE memberships.list_id = r.list_id AND memberships.phone = r.phone",
+            &rows,
+            now,
+        )
+    }
+
+    async fn insert_enrollments(
+        &mut self,
+        rows: &[Enrollment<'_>],
+        lists: &[i64],
+        now: &str,
+    ) -> Result<u64, StoreError> {
+        let rows: Vec<_> = rows
+            .iter()
+            .zip(lists)
+            .map(|(e, list)| (list, e.phone, e.journey))
+            .collect();
+        self.rows(
+            "INSERT INTO journey_enrollments (list_id, phone, journey, enrolled_at)
+             SELECT value ->> 0, value ->> 1, value ->> 2, ?2 FROM json_each(?1)",
+            &rows,
+            now,
+        )
+    }
+}
+
+impl SeedStatements for Statements<'_> {
+    async fn account(&mut self, name: &str, billing: &str) -> Result<i64, StoreError> {
+        self.0.execute(
+            "INSERT INTO accounts (name, billing) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET billing = excluded.billing",
+            params![name, billing],
+        )?;
+        let account =
+            self.0
+                .query_row("SELECT id FROM accounts WHERE name = ?1", [name], |row| {
+                    row.get(0)
+                })?;
+        Ok(account)
+    }
+
+    async fn api_keys(&mut self, account: i64, hashes: &[String]) -> Result<(), StoreError> {
+        self.each(
+            "INSERT OR IGNORE INTO api_keys (key_sha256, account_id) VALUES (?1, ?2)",
+            hashes,
+            |hash| (hash, account),
+        )
+    }
+
+    async fn lists(&mut self, account: i64, lists: &[(String, u32)]) -> Result<(), StoreError> {
+        self.each(
+            "INSERT INTO sending_lists (account_id, list_number, welcome_journeys)
+             VALUES (?1, ?2, ?3) ON CONFLICT (account_id, list_number)
+             DO UPDATE SET welcome_journeys = excluded.welcome_journeys",
+            lists,
+            |(number, journeys)| (account, number, journeys),
+        )
+    }
+
+    async fn contacts(&mut self, phones: &[String], now: &str) -> Result<(), StoreError> {
+        self.each(
+            "INSERT OR IGNORE INTO contacts (phone, signup_date, created_at, updated_at)
+             VALUES (?1, ?2, ?2, ?2)",
+            phones,
+            |phone| (phone, now),
+        )
+    }
+
+    async fn memberships(
+        &mut self,
+        account: i64,
+        memberships: &[(String, String)],
+        now: &str,
+    ) -> Result<(), StoreError> {
+        self.each(
+            "INSERT OR IGNORE INTO memberships (list_id, phone, signup_date, created_at, updated_at)
+             SELECT id, ?3, ?4, ?4, ?4 FROM sending_lists
+             WHERE account_id = ?1 AND list_number = ?2",
+            memberships,
+            |(phone, list)| (account, list, phone, now),
+        )
+    }
+
+    async fn verdicts(&mut self, verdicts: &[(&str, &str)]) -> Result<(), StoreError> {
+        self.each(
+            "INSERT OR REPLACE INTO carrier_verdicts (phone, verdict) VALUES (?1, ?2)",
+            verdicts,
+            |&(phone, verdict)| (phone, verdict),
+        )
+    }
+
+    async fn validations(&mut self, results: &[(&str, String)]) -> Result<(), StoreError> {
+        self.each(
+            "INSERT OR REPLACE INTO validation_results (phone, result) VALUES (?1, ?2)",
+            results,
+            |(phone, result)| (*phone, result),
+        )
+    }
 }

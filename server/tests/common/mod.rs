@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use bulk_contacts::testing::World;
 use bulk_contacts::{Limits, Rejection, Response};
-use bulk_contacts_server::client::{Client, Reply};
-use bulk_contacts_server::cluster::{self, Cluster};
+use bulk_contacts_harness::client::{Client, Reply};
+use bulk_contacts_harness::cluster::{self, Cluster};
 use bulk_contacts_server::pipeline::App;
 use bulk_contacts_server::{PgStore, SqliteStore, Store};
 

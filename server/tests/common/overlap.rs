@@ -9,7 +9,7 @@ use std::time::Duration;
 use bulk_contacts::testing::Entry;
 use bulk_contacts::testing::World;
 use bulk_contacts::{Carrier, Engine, Request, SendingList, Timestamp};
-use bulk_contacts_server::client::{Client, Reply};
+use bulk_contacts_harness::client::{Client, Reply};
 use serde_json::{Value, json};
 
 use super::{Db, KEY, phone};

@@ -2,18 +2,19 @@
 //! through the dev-dependency) as the rows of a store's account. The production server seeds
 //! only its demo account (`bulk_contacts_server::demo`), so this is test code.
 
+use bulk_contacts::ProviderError;
 use bulk_contacts::testing::{Entry, Validation, World};
 use bulk_contacts_server::Store;
-use bulk_contacts_server::store::{PROVIDER_ERROR, Seed, StoreError};
+use bulk_contacts_server::store::{Seed, StoreError};
 
 /// `world` as the rows of account `name`. Entries that make a lookup fail (`"error"`,
 /// `failures`) have no row form and are skipped: the tests make the database fail instead.
 pub fn seed(name: &str, world: &World) -> Seed {
     let mut seed = Seed {
         name: name.to_owned(),
-        billing: world.billing.as_str().to_owned(),
+        billing: world.billing,
         api_keys: world.api_keys.clone(),
-        now: world.now.to_string(),
+        now: world.now,
         ..Seed::default()
     };
     for (number, entry) in &world.lists {
@@ -30,27 +31,22 @@ pub fn seed(name: &str, world: &World) -> Seed {
     }
     for (phone, entry) in &world.carrier {
         if let Entry::Answer(verdict) = entry {
-            seed.verdicts
-                .push((phone.clone(), verdict.as_str().to_owned()));
+            seed.verdicts.push((phone.clone(), *verdict));
         }
     }
     for (phone, validation) in &world.validation {
         let result = match validation {
-            Validation::ProviderError(_) => PROVIDER_ERROR.to_owned(),
-            Validation::Result(result) => serde_json::to_string(result).expect("a result"),
+            Validation::ProviderError(_) => Err(ProviderError),
+            Validation::Result(result) => Ok(result.clone()),
         };
         seed.validations.push((phone.clone(), result));
     }
     // Deterministic order (the world's maps are hash maps), distinct contacts.
     seed.contacts.sort();
     seed.contacts.dedup();
-    for rows in [
-        &mut seed.memberships,
-        &mut seed.verdicts,
-        &mut seed.validations,
-    ] {
-        rows.sort();
-    }
+    seed.memberships.sort();
+    seed.verdicts.sort_by(|a, b| a.0.cmp(&b.0));
+    seed.validations.sort_by(|a, b| a.0.cmp(&b.0));
     seed.lists.sort();
     seed
 }

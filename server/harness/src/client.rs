@@ -11,7 +11,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::http::{API_KEY_HEADER, PATH};
+use bulk_contacts_server::http::{API_KEY_HEADER, PATH};
 
 /// Any error of the client.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;

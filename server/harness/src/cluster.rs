@@ -184,23 +184,7 @@ impl Cluster {
                  -c max_locks_per_transaction=512 -c shared_buffers=128MB{preload}",
                 cluster.root.display()
             );
-            let log = cluster.root.join("log");
-            let started = cluster.run(
-                "pg_ctl",
-                &[
-                    "start".as_ref(),
-                    "-w".as_ref(),
-                    "-t".as_ref(),
-                    "120".as_ref(),
-                    "-D".as_ref(),
-                    data.as_os_str(),
-                    "-l".as_ref(),
-                    log.as_os_str(),
-                    "-o".as_ref(),
-                    options.as_ref(),
-                ],
-            );
-            match started {
+            match cluster.pg_ctl_start(&options) {
                 Ok(()) => {
                     cluster.port = port;
                     return Ok(cluster);
@@ -346,7 +330,13 @@ impl Cluster {
         // shell `pg_ctl -o` hands them to, less the data directory it passes itself.
         let arguments = opts.trim().split_once(' ').map_or("", |(_, rest)| rest);
         let arguments = arguments.replace(&format!("\"-D\" \"{}\"", data.display()), "");
-        let log = self.root.join("log");
+        self.pg_ctl_start(arguments.trim())
+    }
+
+    /// `pg_ctl start` of the data directory, waiting (at most 120 s) until it accepts
+    /// connections, the server's `options` handed over with `-o`, its log in `log`.
+    fn pg_ctl_start(&self, options: &str) -> Result<(), String> {
+        let (data, log) = (self.root.join("data"), self.root.join("log"));
         self.run(
             "pg_ctl",
             &[
@@ -359,7 +349,7 @@ impl Cluster {
                 "-l".as_ref(),
                 log.as_os_str(),
                 "-o".as_ref(),
-                arguments.trim().as_ref(),
+                options.as_ref(),
             ],
         )
     }

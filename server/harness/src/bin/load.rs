@@ -25,8 +25,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bulk_contacts::{CarrierValidationMap, DirectoryMap, Engine, SendingList, Timestamp};
-use bulk_contacts_server::client::Client;
-use bulk_contacts_server::cluster::Cluster;
+use bulk_contacts_harness::client::Client;
+use bulk_contacts_harness::cluster::Cluster;
 use bulk_contacts_server::demo;
 use bulk_contacts_server::{PgStore, SqliteStore};
 
@@ -84,7 +84,7 @@ fn parse() -> Result<Options, String> {
 }
 
 /// The US exchanges (second group) that make valid numbers in area 415: phone `n` is
-/// +1 415 <exchange> <n % 10,000>, so the pool holds millions of distinct valid numbers.
+/// `+1 415 <exchange> <n % 10,000>`, so the pool holds millions of distinct valid numbers.
 fn exchanges() -> Vec<u32> {
     (200..1000)
         .filter(|exchange| bulk_contacts::e164::is_valid(&format!("+1415{exchange}0000")))
@@ -385,7 +385,7 @@ fn server_binary() -> Result<PathBuf, Error> {
         .ok_or("no directory")?;
     if !path.is_file() {
         return Err(format!(
-            "{} is missing: cargo build --release -p bulk-contacts-server",
+            "{} is missing: cargo build --release -p bulk-contacts-server -p bulk-contacts-harness",
             path.display()
         )
         .into());
