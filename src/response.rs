@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use crate::codes::Rejection;
 use crate::limits::Limits;
-use crate::scan;
 use crate::summary::Evaluation;
+use crate::written::written_len;
 
 /// A status and a serialized JSON body, ready to send with the content type
 /// [`Response::CONTENT_TYPE`].
@@ -109,8 +109,9 @@ impl Response {
 /// The body, in a buffer of exactly its size: it is measured first (a summary with many errors
 /// is tens of kilobytes, and a growing buffer would hold up to twice that at once).
 fn to_json(value: &impl Serialize) -> Vec<u8> {
-    let mut body = Vec::with_capacity(scan::written_len(value));
+    let mut body = Vec::with_capacity(written_len(value));
+    let written = serde_json::to_writer(&mut body, value);
     // Serializing fails only for non-string map keys, which these types never have.
-    let _ = serde_json::to_writer(&mut body, value);
+    debug_assert!(written.is_ok(), "{written:?}");
     body
 }

@@ -120,10 +120,7 @@ fn entries_are_the_engines_errors_for_each_rule() {
 
 #[test]
 fn entries_follow_configured_limits() {
-    let engine = Engine::new(Limits {
-        max_contact_bytes: 60,
-        ..Limits::default()
-    });
+    let engine = Engine::new(Limits::DEFAULT.with_max_contact_bytes(60).unwrap());
     let contacts = one_of_each();
     let expected = engine_errors(&engine, &contacts);
     assert!(expected.contains("Contact payload exceeds the 60 byte limit"));
