@@ -123,7 +123,10 @@ impl<'a> Batch<'a> {
     }
 
     fn valid(&self) -> impl Iterator<Item = &Valid<'a>> {
-        self.read.checks.iter().filter_map(|check| check.as_ref().ok())
+        self.read
+            .checks
+            .iter()
+            .filter_map(|check| check.as_ref().ok())
     }
 
     /// The distinct free lookup keys this batch may need (see [`Keys`]; SPEC §7).

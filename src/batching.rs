@@ -105,7 +105,7 @@ pub enum Pushed {
 /// use bulk_contacts::{Limits, Pushed, Splitter};
 /// use serde_json::json;
 ///
-/// let limits = Limits { max_contacts: 2, ..Limits::default() };
+/// let limits = Limits::DEFAULT.with_max_contacts(2).expect("at least one");
 /// let mut splitter = Splitter::new(limits);
 /// let mut bodies = Vec::new();
 /// for n in 0..3 {

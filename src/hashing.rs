@@ -163,7 +163,9 @@ mod tests {
     fn first_seen_gives_the_first_index_of_each_key_through_growth() {
         // Few slots to start with, so that the table grows several times; keys that repeat
         // at every distance, and keys whose hashes share their low bits.
-        let keys: Vec<String> = (0..500).map(|i| format!("+1415555{:04}", (i * 37) % 211)).collect();
+        let keys: Vec<String> = (0..500)
+            .map(|i| format!("+1415555{:04}", (i * 37) % 211))
+            .collect();
         let mut seen = FirstSeen::with_capacity(0);
         for (index, key) in keys.iter().enumerate() {
             let first = seen.first_or_insert(index, key.as_str(), |i| keys[i].as_str());
@@ -174,8 +176,17 @@ mod tests {
         assert!(2 * seen.len <= seen.slots.len());
         // Only what was recorded is found: an index never recorded is not a first.
         let mut sparse = FirstSeen::with_capacity(4);
-        assert_eq!(sparse.first_or_insert(7, "a", |i| if i == 7 { "a" } else { "b" }), 7);
-        assert_eq!(sparse.first_or_insert(9, "a", |i| if i == 7 { "a" } else { "b" }), 7);
-        assert_eq!(sparse.first_or_insert(9, "b", |i| if i == 7 { "a" } else { "b" }), 9);
+        assert_eq!(
+            sparse.first_or_insert(7, "a", |i| if i == 7 { "a" } else { "b" }),
+            7
+        );
+        assert_eq!(
+            sparse.first_or_insert(9, "a", |i| if i == 7 { "a" } else { "b" }),
+            7
+        );
+        assert_eq!(
+            sparse.first_or_insert(9, "b", |i| if i == 7 { "a" } else { "b" }),
+            9
+        );
     }
 }

@@ -154,7 +154,9 @@ mod tests {
             ("max_contact_bytes", 2, |n| {
                 Limits::DEFAULT.with_max_contact_bytes(n)
             }),
-            ("max_body_bytes", 17, |n| Limits::DEFAULT.with_max_body_bytes(n)),
+            ("max_body_bytes", 17, |n| {
+                Limits::DEFAULT.with_max_body_bytes(n)
+            }),
         ];
         for (name, minimum, with) in cases {
             for value in [0, minimum - 1] {
@@ -178,7 +180,17 @@ mod tests {
             ),
             (1, 2, 17)
         );
-        assert_eq!(Limits::new(1, 2, 16).map(|_| ()), Err(InvalidLimit { name: "max_body_bytes", minimum: 17, value: 16 }));
-        assert_eq!(Limits::new(0, 0, 0).map(|_| ()).unwrap_err().name, "max_contacts");
+        assert_eq!(
+            Limits::new(1, 2, 16).map(|_| ()),
+            Err(InvalidLimit {
+                name: "max_body_bytes",
+                minimum: 17,
+                value: 16
+            })
+        );
+        assert_eq!(
+            Limits::new(0, 0, 0).map(|_| ()).unwrap_err().name,
+            "max_contacts"
+        );
     }
 }

@@ -461,10 +461,10 @@ impl ErrorEntry {
     /// that is not JSON has none) and the engine's limits (for the messages that name them).
     ///
     /// ```
-    /// use bulk_contacts::{ContactCode, ContactError, ErrorEntry, Limits};
+    /// use bulk_contacts::{ContactError, ErrorEntry, Limits};
     ///
     /// let text = br#"{"phone_number": " +1 415", "list_number": "+18005551234"}"#;
-    /// let entry = ErrorEntry::for_contact(4, text, &ContactCode::InvalidPhone.into(), &Limits::default());
+    /// let entry = ErrorEntry::for_contact(4, text, &ContactError::InvalidPhone, &Limits::default());
     /// assert_eq!(
     ///     serde_json::to_string(&entry).unwrap(),
     ///     r#"{"index":4,"phone_number":" +1 415","code":"invalid_phone","error":"phone_number must be a valid E.164 number"}"#

@@ -150,8 +150,9 @@ impl<'b> Screened<'b> {
                         continue;
                     }
                     Ok(result) if result.disposition.fails() => {
-                        *outcome =
-                            Outcome::Failed(ContactError::ValidationFailed(Box::new(result.clone())));
+                        *outcome = Outcome::Failed(ContactError::ValidationFailed(Box::new(
+                            result.clone(),
+                        )));
                         continue;
                     }
                     Ok(result) => applied.validation = Some(Box::new(result.clone())),
@@ -160,7 +161,8 @@ impl<'b> Screened<'b> {
             // SPEC §5: applied in index order, each against the store and the contacts
             // accepted before it.
             let first_of_phone = phones.first_or_insert(index, Some(phone(valid)), phone_of);
-            applied.is_new_contact = first_of_phone == index && !directory.contact_exists(phone(valid))?;
+            applied.is_new_contact =
+                first_of_phone == index && !directory.contact_exists(phone(valid))?;
             applied.first_of_pair = pairs.first_or_insert(index, Some(pair(valid)), pair_of);
             applied.is_new_list_contact = applied.first_of_pair == index && {
                 let (phone, list) = pair(valid);

@@ -226,39 +226,44 @@ impl<'b> Evaluation<'b> {
     /// The failed contacts, in ascending index.
     pub fn errors(&self) -> impl Iterator<Item = FailedContact<'b>> {
         let batch = self.batch;
-        self.records().filter_map(move |(index, record)| match record {
-            Record::Failed(error) => Some(failed(batch, index, error)),
-            Record::Accepted(..) => None,
-        })
+        self.records()
+            .filter_map(move |(index, record)| match record {
+                Record::Failed(error) => Some(failed(batch, index, error)),
+                Record::Accepted(..) => None,
+            })
     }
 
     /// The accepted contacts, in index order, with what a store needs to write them.
     pub fn accepted(&self) -> impl Iterator<Item = AcceptedContact<'b>> {
         let batch = self.batch;
-        self.records().filter_map(move |(index, record)| match record {
-            Record::Accepted(valid, applied) => Some(accepted(batch, index, valid, applied)),
-            Record::Failed(_) => None,
-        })
+        self.records()
+            .filter_map(move |(index, record)| match record {
+                Record::Accepted(valid, applied) => Some(accepted(batch, index, valid, applied)),
+                Record::Failed(_) => None,
+            })
     }
 
     /// Each outcome with its index and, when accepted, the contact's checked members.
     fn records(&self) -> impl ExactSizeIterator<Item = (usize, Record<'_, 'b>)> {
         let checks = self.batch.checks();
-        self.outcomes.iter().enumerate().map(move |(index, outcome)| {
-            let record = match (outcome, checks.get(index)) {
-                (Outcome::Failed(error), _) => Record::Failed(error),
-                (Outcome::Passed(applied), Some(Ok(valid))) => Record::Accepted(valid, applied),
-                (Outcome::Passed(_), check) => {
-                    // Not reached: only a contact that passed rules 1 to 8 is accepted.
-                    debug_assert!(false, "contact {index} accepted with {check:?}");
-                    match check {
-                        Some(Err(error)) => Record::Failed(error),
-                        _ => Record::Failed(&ContactError::InvalidContact),
+        self.outcomes
+            .iter()
+            .enumerate()
+            .map(move |(index, outcome)| {
+                let record = match (outcome, checks.get(index)) {
+                    (Outcome::Failed(error), _) => Record::Failed(error),
+                    (Outcome::Passed(applied), Some(Ok(valid))) => Record::Accepted(valid, applied),
+                    (Outcome::Passed(_), check) => {
+                        // Not reached: only a contact that passed rules 1 to 8 is accepted.
+                        debug_assert!(false, "contact {index} accepted with {check:?}");
+                        match check {
+                            Some(Err(error)) => Record::Failed(error),
+                            _ => Record::Failed(&ContactError::InvalidContact),
+                        }
                     }
-                }
-            };
-            (index, record)
-        })
+                };
+                (index, record)
+            })
     }
 }
 

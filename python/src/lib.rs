@@ -341,15 +341,17 @@ fn split(
         Some(value) => count_arg(value, name),
     };
     let defaults = Limits::DEFAULT;
-    let limits = Limits {
-        max_contacts: limit(max_contacts, "max_contacts", defaults.max_contacts)?,
-        max_contact_bytes: limit(
+    let limits = Limits::new(
+        limit(max_contacts, "max_contacts", defaults.max_contacts())?,
+        limit(
             max_contact_bytes,
             "max_contact_bytes",
-            defaults.max_contact_bytes,
+            defaults.max_contact_bytes(),
         )?,
-        max_body_bytes: limit(max_body_bytes, "max_body_bytes", defaults.max_body_bytes)?,
-    };
+        limit(max_body_bytes, "max_body_bytes", defaults.max_body_bytes())?,
+    )
+    // A limit under its minimum (0 contacts, a body too small for `{"contacts":[{}]}`).
+    .map_err(|invalid| PyValueError::new_err(invalid.to_string()))?;
     Ok(Split {
         source: Some(contacts.try_iter()?.unbind()),
         splitter: Some(Splitter::new(limits)),

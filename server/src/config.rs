@@ -107,7 +107,11 @@ fn at_least<const MINIMUM: usize>(text: &str) -> Result<usize, String> {
 impl Config {
     /// The engine's three limits; an error when one is below its minimum.
     pub fn limits(&self) -> Result<Limits, InvalidLimit> {
-        Limits::new(self.max_contacts, self.max_contact_bytes, self.max_body_bytes)
+        Limits::new(
+            self.max_contacts,
+            self.max_contact_bytes,
+            self.max_body_bytes,
+        )
     }
 }
 
