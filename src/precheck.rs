@@ -194,7 +194,7 @@ impl Serialize for Ordered<'_> {
 }
 
 /// A contact that no request body can carry: its JSON nests deeper than a body allows
-/// (125 levels), so the server would answer the whole request `400 invalid_json`; or its
+/// ([`Limits::MAX_CONTACT_NESTING`]), so the server would answer the whole request `400 invalid_json`; or its
 /// `Serialize` implementation failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -341,7 +341,7 @@ impl Precheck {
     }
 
     /// Like [`errors`](Precheck::errors), but a contact that no request body can carry
-    /// ([`UnsendableContact`]: nested deeper than 125 levels, or a failing `Serialize`) is an
+    /// ([`UnsendableContact`]: nested deeper than [`Limits::MAX_CONTACT_NESTING`], or a failing `Serialize`) is an
     /// entry of its own, and the other contacts are still checked. Its code and message are
     /// those of the rejection the server gives a body holding it, [`Rejection::InvalidJson`]:
     /// `invalid_json`, `Request body must be valid JSON` (as the `Splitter` reports a contact
