@@ -484,9 +484,13 @@ impl ErrorEntry {
             code: error.code().as_str().to_owned(),
             error: error.message(limits).into_owned(),
             field: error.field().map(|field| field.as_str().to_owned()),
-            validation: error
-                .validation()
-                .and_then(|result| serde_json::value::to_raw_value(result).ok()),
+            validation: error.validation().and_then(|result| {
+                // A validation result serializes without error (strings, booleans, unit
+                // enums and the cost's raw JSON number).
+                let raw = serde_json::value::to_raw_value(result);
+                debug_assert!(raw.is_ok(), "{raw:?}");
+                raw.ok()
+            }),
         }
     }
 }

@@ -220,7 +220,10 @@ impl<'a> Reader<'a> {
         if self.peek() != Some(b'"') {
             return Err(Invalid);
         }
-        let after_quote = self.bytes().get(self.at + 1..).unwrap_or_default();
+        // At the opening quote, so `at + 1` is at most the length.
+        let after_quote = self.bytes().get(self.at + 1..);
+        debug_assert!(after_quote.is_some(), "{} past the end", self.at);
+        let after_quote = after_quote.unwrap_or_default();
         if let Some((member, len)) = Member::named_at(after_quote) {
             self.at += len + 2;
             self.eat(b':')?;

@@ -317,6 +317,9 @@ fn precheck<'py>(
 /// :meth:`Merger.add_local`. A contact nested deeper than a body allows, or a ``str`` that
 /// is not JSON text, is a ``ValueError`` naming its index, and ends the iteration.
 ///
+/// Each limit is at least what a body of one contact ``{}`` needs (1 contact, 2 bytes per
+/// contact, 17 bytes per body, the library's ``Limits``): a smaller one is a ``ValueError``.
+///
 /// A body holds each contact's members in name order (as the library's ``serde_json::Value``
 /// writes an object); sizes are those of the compact JSON, which do not depend on the order.
 /// The GIL is released while contacts are placed in bodies.
