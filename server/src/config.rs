@@ -136,3 +136,44 @@ impl Default for Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    #[test]
+    fn an_engine_limit_under_its_minimum_is_a_usage_error() {
+        for (flag, value, minimum) in [
+            ("--max-contacts", "0", Limits::MIN_CONTACTS),
+            ("--max-contact-bytes", "1", Limits::MIN_CONTACT_BYTES),
+            ("--max-body-bytes", "16", Limits::MIN_BODY_BYTES),
+        ] {
+            let error = Command::try_parse_from(["server", flag, value])
+                .err()
+                .unwrap_or_else(|| panic!("{flag} {value} accepted"));
+            let message = error.to_string();
+            assert!(
+                message.contains(&format!("must be at least {minimum}")) && message.contains(flag),
+                "{message}"
+            );
+        }
+        let smallest = Command::try_parse_from([
+            "server",
+            "--max-contacts",
+            "1",
+            "--max-contact-bytes",
+            "2",
+            "--max-body-bytes",
+            "17",
+        ])
+        .expect("the minimums");
+        assert_eq!(smallest.config.limits(), Limits::new(1, 2, 17));
+    }
+}
