@@ -149,7 +149,8 @@ mod tests {
 
     #[test]
     fn each_limit_is_refused_below_its_minimum_and_kept_from_it() {
-        let cases: [(&str, usize, fn(usize) -> Result<Limits, InvalidLimit>); 3] = [
+        type With = fn(usize) -> Result<Limits, InvalidLimit>;
+        let cases: [(&str, usize, With); 3] = [
             ("max_contacts", 1, |n| Limits::DEFAULT.with_max_contacts(n)),
             ("max_contact_bytes", 2, |n| {
                 Limits::DEFAULT.with_max_contact_bytes(n)
