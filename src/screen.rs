@@ -37,11 +37,34 @@ impl<'a> Batch<'a> {
                 },
             });
         }
-        let mut verdicts: Recall<'_, Carrier> = Recall::default();
-        for (outcome, check) in outcomes.iter_mut().zip(self.checks()) {
-            if let (Outcome::Passed(_), Ok(valid)) = (&outcome, check)
-                && verdicts.get_or(&valid.phone, |k| carrier.carrier(k))? == Carrier::NotSendable
-            {
+        // Each distinct number asked once, in index order: a number already asked about has
+        // the verdict of its first contact, which that contact's outcome now says.
+        let checks = self.checks();
+        let passed = outcomes
+            .iter()
+            .filter(|outcome| matches!(outcome, Outcome::Passed(_)))
+            .count();
+        let mut phones = FirstSeen::with_capacity(passed);
+        let phone_of = |i: usize| checks.get(i).and_then(|c| c.as_ref().ok()).map(phone);
+        for (index, check) in checks.iter().enumerate() {
+            let (Some(Outcome::Passed(_)), Ok(valid)) = (outcomes.get(index), check) else {
+                continue;
+            };
+            let first = phones.first_or_insert(index, Some(phone(valid)), phone_of);
+            let sendable = if first == index {
+                carrier.carrier(phone(valid))? != Carrier::NotSendable
+            } else {
+                let verdict = outcomes.get(first);
+                debug_assert!(
+                    matches!(
+                        verdict,
+                        Some(Outcome::Passed(_) | Outcome::Failed(ContactError::NotSendable))
+                    ),
+                    "contact {first} was screened: {verdict:?}"
+                );
+                matches!(verdict, Some(Outcome::Passed(_)))
+            };
+            if !sendable && let Some(outcome) = outcomes.get_mut(index) {
                 *outcome = Outcome::Failed(ContactError::NotSendable);
             }
         }
