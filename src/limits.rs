@@ -78,35 +78,40 @@ impl Limits {
 
     /// These limits with another number of contacts per request (at least 1).
     pub const fn with_max_contacts(self, value: usize) -> Result<Limits, InvalidLimit> {
-        match at_least("max_contacts", Limits::MIN_CONTACTS, value) {
-            Ok(max_contacts) => Ok(Limits {
-                max_contacts,
-                ..self
-            }),
-            Err(invalid) => Err(invalid),
-        }
+        self.with(Limit::Contacts, value)
     }
 
     /// These limits with another per-contact limit in bytes (at least 2).
     pub const fn with_max_contact_bytes(self, value: usize) -> Result<Limits, InvalidLimit> {
-        match at_least("max_contact_bytes", Limits::MIN_CONTACT_BYTES, value) {
-            Ok(max_contact_bytes) => Ok(Limits {
-                max_contact_bytes,
-                ..self
-            }),
-            Err(invalid) => Err(invalid),
-        }
+        self.with(Limit::ContactBytes, value)
     }
 
     /// These limits with another body limit in bytes (at least 17).
     pub const fn with_max_body_bytes(self, value: usize) -> Result<Limits, InvalidLimit> {
-        match at_least("max_body_bytes", Limits::MIN_BODY_BYTES, value) {
-            Ok(max_body_bytes) => Ok(Limits {
-                max_body_bytes,
-                ..self
-            }),
-            Err(invalid) => Err(invalid),
+        self.with(Limit::BodyBytes, value)
+    }
+
+    /// These limits with `limit` set to `value`, when it is at least its minimum.
+    const fn with(self, limit: Limit, value: usize) -> Result<Limits, InvalidLimit> {
+        let (name, minimum) = match limit {
+            Limit::Contacts => ("max_contacts", Limits::MIN_CONTACTS),
+            Limit::ContactBytes => ("max_contact_bytes", Limits::MIN_CONTACT_BYTES),
+            Limit::BodyBytes => ("max_body_bytes", Limits::MIN_BODY_BYTES),
+        };
+        if value < minimum {
+            return Err(InvalidLimit {
+                name,
+                minimum,
+                value,
+            });
         }
+        let mut limits = self;
+        match limit {
+            Limit::Contacts => limits.max_contacts = value,
+            Limit::ContactBytes => limits.max_contact_bytes = value,
+            Limit::BodyBytes => limits.max_body_bytes = value,
+        }
+        Ok(limits)
     }
 
     /// Most contacts one request may hold (default 1000; equal is allowed).
@@ -125,16 +130,12 @@ impl Limits {
     }
 }
 
-const fn at_least(name: &'static str, minimum: usize, value: usize) -> Result<usize, InvalidLimit> {
-    if value >= minimum {
-        Ok(value)
-    } else {
-        Err(InvalidLimit {
-            name,
-            minimum,
-            value,
-        })
-    }
+/// One of the three configurable limits.
+#[derive(Clone, Copy)]
+enum Limit {
+    Contacts,
+    ContactBytes,
+    BodyBytes,
 }
 
 impl Default for Limits {
