@@ -1,13 +1,16 @@
 //! Peak heap per 1000-contact batch, for each mix, of ours (the whole request) and of the
 //! reference and floors of `support::subjects`, measured with a counting global allocator,
-//! against the body's size. Prints a table; `cargo bench --bench memory` in benches/ (add `-- --tsv FILE`, relative
-//! to benches/, to also write the figures for `examples/bench_charts.rs`).
+//! against the body's size; then ours stage by stage (what each stage holds at its peak, above
+//! the body, with what the stages before it keep). Prints two tables; `cargo bench --bench
+//! memory` in benches/ (add `-- --tsv FILE`, relative to benches/, to also write the figures
+//! for `examples/bench_charts.rs`).
 
 mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use bulk_contacts::{Engine, Response};
 use support::Mix;
 use support::subjects::{Ours, Subject};
 
@@ -84,8 +87,59 @@ fn main() {
         }
         println!();
     }
+    stages();
     if let Some(path) = tsv_path {
         std::fs::write(path, tsv).expect("the --tsv file is writable");
         println!("\nwritten: {path}");
+    }
+}
+
+/// Ours stage by stage through the staged API (the same steps `Engine::handle` runs): the peak
+/// of each stage and what it leaves held, both above what was allocated before the request, per
+/// contact and against the body.
+fn stages() {
+    let engine = Engine::default();
+    let world = support::world();
+    println!(
+        "\n| mix | read: peak (held) | screen: peak (held) | evaluate: peak (held) | response: peak | request peak per contact | ÷ body |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for mix in Mix::ALL {
+        let body = support::body(mix, 1000);
+        let mark = || {
+            let now = CURRENT.load(Ordering::Relaxed);
+            PEAK.store(now, Ordering::Relaxed);
+            now
+        };
+        let peak = || PEAK.load(Ordering::Relaxed);
+        let base = mark();
+        let batch = engine.read(&body, world.now).expect("a readable body");
+        let read = (peak() - base, mark() - base);
+        let screened = batch.screen(&world, &world).expect("the world answers");
+        let screen = (peak() - base, mark() - base);
+        let evaluation = screened
+            .evaluate(&world, &world)
+            .expect("the world answers");
+        let evaluate = (peak() - base, mark() - base);
+        let response = Response::summary(&evaluation);
+        let answer = peak() - base;
+        let most = [read.0, screen.0, evaluate.0, answer]
+            .into_iter()
+            .max()
+            .unwrap_or(0);
+        println!(
+            "| {} | {} ({}) | {} ({}) | {} ({}) | {} | {} | {:.2} |",
+            mix.name(),
+            read.0,
+            read.1,
+            screen.0,
+            screen.1,
+            evaluate.0,
+            evaluate.1,
+            answer,
+            most / batch.len(),
+            most as f64 / body.len() as f64
+        );
+        std::hint::black_box(response);
     }
 }

@@ -92,7 +92,10 @@ def split(
     max_contact_bytes: int = 4000,
     max_body_bytes: int = 5242880,
 ) -> Split:
-    """Request bodies within the limits, each with the caller's indices of its contacts."""
+    """Request bodies within the limits, each with the caller's indices of its contacts.
+
+    Each limit is at least what a body of one contact ``{}`` needs (1 contact, 2 bytes per
+    contact, 17 bytes per body); a smaller one is a ``ValueError``."""
 
 @final
 class Split(Iterator[tuple[bytes, list[int]]]):

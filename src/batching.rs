@@ -9,10 +9,9 @@
 //! * its compact JSON is longer than `max_contact_bytes`: `payload_too_large` with the
 //!   engine's rule 1 message (the engine would answer exactly that for it);
 //! * it fits the per-contact limit but no body under the configured limits could carry it
-//!   (custom limits only: `max_body_bytes` smaller than the envelope plus the contact, or
-//!   `max_contacts` = 0): the code and message of the [`Rejection`] the engine would answer
-//!   to a body holding that contact alone, `payload_too_large` (`Request body exceeds the N
-//!   byte limit`) or `too_many_contacts`.
+//!   (custom limits only: `max_body_bytes` smaller than the envelope plus the contact): the
+//!   code and message of the [`Rejection`] the engine would answer to a body holding that
+//!   contact alone, `payload_too_large` (`Request body exceeds the N byte limit`).
 //!
 //! The [`Merger`] takes, for each body sent, its index map and the answer (status and body
 //! bytes), plus the local errors, and builds the [`Report`].
@@ -22,8 +21,9 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::codes::{ContactCode, Rejection, member};
+use crate::codes::{ContactError, Rejection};
 use crate::limits::Limits;
+use crate::member::Member;
 use crate::summary::Counts;
 
 /// `{"contacts":[`
@@ -77,7 +77,7 @@ impl ErrorEntry {
         ErrorEntry {
             index,
             phone_number: contact
-                .get(member::PHONE_NUMBER)
+                .get(Member::PhoneNumber.name())
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_owned),
             code: code.to_owned(),
@@ -105,7 +105,7 @@ pub enum Pushed {
 /// use bulk_contacts::{Limits, Pushed, Splitter};
 /// use serde_json::json;
 ///
-/// let limits = Limits { max_contacts: 2, ..Limits::default() };
+/// let limits = Limits::DEFAULT.with_max_contacts(2).expect("at least one");
 /// let mut splitter = Splitter::new(limits);
 /// let mut bodies = Vec::new();
 /// for n in 0..3 {
@@ -173,17 +173,23 @@ impl Splitter {
         self.next_index = index.saturating_add(1);
         self.pushed += 1;
         self.scratch.clear();
+        let written = serde_json::to_writer(&mut self.scratch, contact);
         // Serializing a `Value` into a Vec cannot fail: its map keys are strings.
-        if serde_json::to_writer(&mut self.scratch, contact).is_err() {
-            self.scratch.clear();
-        }
+        debug_assert!(written.is_ok(), "{written:?}");
         let size = self.scratch.len();
-        if size > self.limits.max_contact_bytes {
-            let code = ContactCode::PayloadTooLarge;
-            let message = code.fixed_message(&self.limits).unwrap_or_default();
-            return Pushed::Local(ErrorEntry::local(index, contact, code.as_str(), message));
+        if size > self.limits.max_contact_bytes() {
+            let error = ContactError::PayloadTooLarge;
+            let message = error.message(&self.limits);
+            return Pushed::Local(ErrorEntry::local(
+                index,
+                contact,
+                error.code().as_str(),
+                message,
+            ));
         }
-        if let Some(rejection) = self.alone_rejected(size) {
+        if HEAD.len() + size + TAIL.len() > self.limits.max_body_bytes() {
+            // No body can carry it: the rejection of a body holding it alone.
+            let rejection = Rejection::PayloadTooLarge;
             let message = rejection.message(&self.limits);
             return Pushed::Local(ErrorEntry::local(
                 index,
@@ -193,8 +199,8 @@ impl Splitter {
             ));
         }
         let mut done = None;
-        let full = self.indices.len() >= self.limits.max_contacts
-            || self.bytes.len() + 1 + size + TAIL.len() > self.limits.max_body_bytes;
+        let full = self.indices.len() >= self.limits.max_contacts()
+            || self.bytes.len() + 1 + size + TAIL.len() > self.limits.max_body_bytes();
         if !self.indices.is_empty() && full {
             done = self.take();
         }
@@ -205,7 +211,7 @@ impl Splitter {
         }
         self.bytes.extend_from_slice(&self.scratch);
         self.indices.push(index);
-        if done.is_none() && self.indices.len() >= self.limits.max_contacts {
+        if done.is_none() && self.indices.len() >= self.limits.max_contacts() {
             done = self.take();
         }
         done.map_or(Pushed::Pending, Pushed::Body)
@@ -219,17 +225,6 @@ impl Splitter {
     /// The number of contacts pushed so far.
     pub fn pushed(&self) -> usize {
         self.pushed
-    }
-
-    /// Why the engine would reject a body holding only a contact of `size` bytes.
-    fn alone_rejected(&self, size: usize) -> Option<Rejection> {
-        if HEAD.len() + size + TAIL.len() > self.limits.max_body_bytes {
-            Some(Rejection::PayloadTooLarge)
-        } else if self.limits.max_contacts == 0 {
-            Some(Rejection::TooManyContacts)
-        } else {
-            None
-        }
     }
 
     fn take(&mut self) -> Option<RequestBody> {

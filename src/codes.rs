@@ -3,42 +3,15 @@
 //! A row gives the variant, its wire code and its message (with `{limit}` standing for the
 //! configured limit it names); the enum, `as_str()`, the message and the list of all codes
 //! follow from the row. The rows are in the SPEC's order. [`ContactError`], the error a
-//! contact ends with, is here too: a code, or the field or validation result its entry needs.
+//! contact ends with, is here too: one variant per code, with the field or validation result
+//! its entry needs. The names and messages of rule 7's fields are [`Field`]'s.
 
 use std::borrow::Cow;
 
 use crate::limits::Limits;
 use crate::lookup::{LookupError, ValidationResult};
-
-macro_rules! code_table {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident {
-            $( $(#[doc = $doc:literal])+ $variant:ident => $wire:literal, $message:literal; )+
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $( $(#[doc = $doc])+ $variant, )+
-        }
-
-        impl $name {
-            /// Every variant, in the SPEC's order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The machine-readable code, as sent on the wire.
-            pub const fn as_str(self) -> &'static str {
-                match self { $( $name::$variant => $wire, )+ }
-            }
-
-            /// The message, `{limit}` standing for the configured limit it names.
-            const fn template(self) -> &'static str {
-                match self { $( $name::$variant => $message, )+ }
-            }
-        }
-    };
-}
+use crate::member::Field;
+use crate::table::code_table;
 
 code_table! {
     /// Why a whole request is rejected (SPEC §3), in the order the checks run.
@@ -86,8 +59,8 @@ impl Rejection {
     /// The human-readable message, with the configured limits.
     pub fn message(self, limits: &Limits) -> Cow<'static, str> {
         match self {
-            Rejection::PayloadTooLarge => fill(self.template(), limits.max_body_bytes),
-            Rejection::TooManyContacts => fill(self.template(), limits.max_contacts),
+            Rejection::PayloadTooLarge => fill(self.template(), limits.max_body_bytes()),
+            Rejection::TooManyContacts => fill(self.template(), limits.max_contacts()),
             _ => Cow::Borrowed(self.template()),
         }
     }
@@ -151,9 +124,17 @@ impl ContactCode {
     /// depend on the field and on the disposition.
     pub fn fixed_message(self, limits: &Limits) -> Option<Cow<'static, str>> {
         match self {
-            ContactCode::PayloadTooLarge => Some(fill(self.template(), limits.max_contact_bytes)),
             ContactCode::InvalidField | ContactCode::ValidationFailed => None,
-            _ => Some(Cow::Borrowed(self.template())),
+            _ => Some(self.filled(limits)),
+        }
+    }
+
+    /// The message with the limit it names filled in (SPEC §4 rule 1); the other templates
+    /// name nothing but the field or the disposition, filled by [`ContactError::message`].
+    fn filled(self, limits: &Limits) -> Cow<'static, str> {
+        match self {
+            ContactCode::PayloadTooLarge => fill(self.template(), limits.max_contact_bytes()),
+            _ => Cow::Borrowed(self.template()),
         }
     }
 
@@ -165,165 +146,55 @@ impl ContactCode {
     }
 }
 
-code_table! {
-    /// The optional fields rule 7 checks, in the order it checks them.
-    pub enum Field {
-        /// `use_journeys`: a JSON boolean.
-        UseJourneys => "use_journeys", "use_journeys must be a boolean";
-        /// `skip_journey_if_exists`: a JSON boolean.
-        SkipJourneyIfExists => "skip_journey_if_exists", "skip_journey_if_exists must be a boolean";
-        /// `use_validation`: a JSON boolean.
-        UseValidation => "use_validation", "use_validation must be a boolean";
-        /// `replace_custom_fields`: a JSON boolean.
-        ReplaceCustomFields => "replace_custom_fields", "replace_custom_fields must be a boolean";
-        /// `signup_date`: an RFC 3339 date-time not later than `now` + 5 minutes.
-        SignupDate => "signup_date", "signup_date must be an RFC 3339 date-time not in the future";
-        /// `ip_address`: an IPv4 or IPv6 address.
-        IpAddress => "ip_address", "ip_address must be an IPv4 or IPv6 address";
-        /// `url`: an absolute http or https URL with a host, at most 2048 bytes.
-        Url => "url", "url must be an absolute http or https URL";
-    }
-}
-
-impl Field {
-    /// The message of `invalid_field` for this field.
-    pub const fn message(self) -> &'static str {
-        self.template()
-    }
-}
-
-/// The names of the contact members the rules read besides the [`Field`]s: each spelled once.
-pub(crate) mod member {
-    /// Rules 3 and 5.
-    pub const PHONE_NUMBER: &str = "phone_number";
-    /// Rules 4 and 6.
-    pub const LIST_NUMBER: &str = "list_number";
-    /// Rule 8.
-    pub const CUSTOM_FIELDS: &str = "custom_fields";
-}
-
-/// A contact member the rules read: the two numbers, the [`Field`]s and `custom_fields`, each
-/// with its slot in a read contact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Member {
-    PhoneNumber,
-    ListNumber,
-    Field(Field),
-    CustomFields,
-}
-
-impl Member {
-    /// How many members the rules read.
-    pub(crate) const COUNT: usize = 3 + Field::ALL.len();
-
-    /// This member's slot, below [`Member::COUNT`].
-    pub(crate) const fn index(self) -> usize {
-        match self {
-            Member::PhoneNumber => 0,
-            Member::ListNumber => 1,
-            Member::Field(field) => 2 + field as usize,
-            Member::CustomFields => 2 + Field::ALL.len(),
-        }
-    }
-
-    /// The member whose quoted name `text` starts with (after its opening quote), and the
-    /// length of that name: member names the rules read are plain ASCII, so a name that
-    /// starts the text and is followed by the closing quote is that member, with no escape to
-    /// decode. `None` says nothing: the name may still be one, written with escapes.
-    pub(crate) fn named_at(text: &[u8]) -> Option<(Member, usize)> {
-        let candidates: &[Member] = match text.first()? {
-            b'p' => &[Member::PhoneNumber],
-            b'l' => &[Member::ListNumber],
-            b'c' => &[Member::CustomFields],
-            b'u' => &[
-                Member::Field(Field::UseJourneys),
-                Member::Field(Field::UseValidation),
-                Member::Field(Field::Url),
-            ],
-            b's' => &[
-                Member::Field(Field::SignupDate),
-                Member::Field(Field::SkipJourneyIfExists),
-            ],
-            b'r' => &[Member::Field(Field::ReplaceCustomFields)],
-            b'i' => &[Member::Field(Field::IpAddress)],
-            _ => return None,
-        };
-        candidates.iter().find_map(|&member| {
-            let name = member.name().as_bytes();
-            // The closing quote first: one byte tells most candidates apart.
-            (text.get(name.len()) == Some(&b'"') && text.starts_with(name))
-                .then_some((member, name.len()))
-        })
-    }
-
-    /// The member's name.
-    pub(crate) const fn name(self) -> &'static str {
-        match self {
-            Member::PhoneNumber => member::PHONE_NUMBER,
-            Member::ListNumber => member::LIST_NUMBER,
-            Member::Field(field) => field.as_str(),
-            Member::CustomFields => member::CUSTOM_FIELDS,
-        }
-    }
-
-    /// The member called `name`, if the rules read it.
-    pub(crate) fn of(name: &str) -> Option<Member> {
-        const USE_JOURNEYS: &str = Field::UseJourneys.as_str();
-        const SKIP_JOURNEY_IF_EXISTS: &str = Field::SkipJourneyIfExists.as_str();
-        const USE_VALIDATION: &str = Field::UseValidation.as_str();
-        const REPLACE_CUSTOM_FIELDS: &str = Field::ReplaceCustomFields.as_str();
-        const SIGNUP_DATE: &str = Field::SignupDate.as_str();
-        const IP_ADDRESS: &str = Field::IpAddress.as_str();
-        const URL: &str = Field::Url.as_str();
-        Some(match name {
-            member::PHONE_NUMBER => Member::PhoneNumber,
-            member::LIST_NUMBER => Member::ListNumber,
-            member::CUSTOM_FIELDS => Member::CustomFields,
-            USE_JOURNEYS => Member::Field(Field::UseJourneys),
-            SKIP_JOURNEY_IF_EXISTS => Member::Field(Field::SkipJourneyIfExists),
-            USE_VALIDATION => Member::Field(Field::UseValidation),
-            REPLACE_CUSTOM_FIELDS => Member::Field(Field::ReplaceCustomFields),
-            SIGNUP_DATE => Member::Field(Field::SignupDate),
-            IP_ADDRESS => Member::Field(Field::IpAddress),
-            URL => Member::Field(Field::Url),
-            _ => return None,
-        })
-    }
-}
-
-/// Whether the rules read the member `name`. Every other member is kept for the store as sent.
-pub(crate) fn is_known_member(name: &str) -> bool {
-    Member::of(name).is_some()
-}
-
-/// Why one contact failed: the one error of SPEC §4 it ends with.
+/// Why one contact failed: the one error of SPEC §4 it ends with, one variant per code
+/// ([`ContactError::code`]), in the order the rules run.
 ///
-/// An error that needs more than a code carries it: `invalid_field` its [`Field`],
-/// `validation_failed` the provider's [`ValidationResult`] (echoed in the entry). The engine
-/// builds [`ContactCode::InvalidField`] and [`ContactCode::ValidationFailed`] only as those two
-/// variants, never as [`ContactError::Code`].
+/// `invalid_field` carries its [`Field`] and `validation_failed` the provider's
+/// [`ValidationResult`] (echoed in the entry): no error can be built without what its entry
+/// needs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ContactError {
-    /// A code whose entry has no member beyond `code` and `error`.
-    Code(ContactCode),
+    /// Rule 1: the contact's compact serialization exceeds the per-contact limit.
+    PayloadTooLarge,
+    /// Rule 2: the contact is not a JSON object.
+    InvalidContact,
+    /// Rule 3: `phone_number` is absent or blank.
+    MissingPhoneNumber,
+    /// Rule 4: `list_number` is absent or blank.
+    MissingListNumber,
+    /// Rule 5: `phone_number` is not a string holding a valid E.164 number.
+    InvalidPhone,
+    /// Rule 6: `list_number` is not a string holding a valid E.164 number.
+    InvalidListNumber,
     /// Rule 7: the first optional field with a wrong type or format.
     InvalidField(Field),
+    /// Rule 8: `custom_fields` is not an object of string, number or boolean values.
+    InvalidCustomFields,
+    /// Rule 9: no sending list has that number.
+    ListNotFound,
+    /// Rule 10: the carrier check says the number is not sendable.
+    NotSendable,
+    /// Rule 11: the validation provider could not be reached for this number.
+    ProviderError,
     /// Rule 12: the paid validation's result, whose disposition is `invalid` or `unreachable`.
     ValidationFailed(Box<ValidationResult>),
-}
-
-impl From<ContactCode> for ContactError {
-    fn from(code: ContactCode) -> Self {
-        ContactError::Code(code)
-    }
 }
 
 impl ContactError {
     /// The code of the entry.
     pub fn code(&self) -> ContactCode {
         match self {
-            ContactError::Code(code) => *code,
+            ContactError::PayloadTooLarge => ContactCode::PayloadTooLarge,
+            ContactError::InvalidContact => ContactCode::InvalidContact,
+            ContactError::MissingPhoneNumber => ContactCode::MissingPhoneNumber,
+            ContactError::MissingListNumber => ContactCode::MissingListNumber,
+            ContactError::InvalidPhone => ContactCode::InvalidPhone,
+            ContactError::InvalidListNumber => ContactCode::InvalidListNumber,
             ContactError::InvalidField(_) => ContactCode::InvalidField,
+            ContactError::InvalidCustomFields => ContactCode::InvalidCustomFields,
+            ContactError::ListNotFound => ContactCode::ListNotFound,
+            ContactError::NotSendable => ContactCode::NotSendable,
+            ContactError::ProviderError => ContactCode::ProviderError,
             ContactError::ValidationFailed(_) => ContactCode::ValidationFailed,
         }
     }
@@ -351,9 +222,7 @@ impl ContactError {
             ContactError::ValidationFailed(result) => Cow::Owned(
                 ContactCode::validation_failed_message(result.disposition.as_str()),
             ),
-            ContactError::Code(code) => code
-                .fixed_message(limits)
-                .unwrap_or(Cow::Borrowed(code.as_str())),
+            other => other.code().filled(limits),
         }
     }
 }
@@ -376,11 +245,7 @@ mod tests {
 
     #[test]
     fn messages_name_the_configured_limits() {
-        let limits = Limits {
-            max_contacts: 7,
-            max_contact_bytes: 99,
-            max_body_bytes: 1234,
-        };
+        let limits = Limits::new(7, 99, 1234).expect("over the minimums");
         assert_eq!(
             Rejection::PayloadTooLarge.message(&limits),
             "Request body exceeds the 1234 byte limit"
@@ -428,28 +293,45 @@ mod tests {
     }
 
     #[test]
-    fn every_member_the_rules_read_has_its_own_slot() {
-        let mut members = vec![
-            (member::PHONE_NUMBER, Member::PhoneNumber),
-            (member::LIST_NUMBER, Member::ListNumber),
-            (member::CUSTOM_FIELDS, Member::CustomFields),
+    fn each_contact_error_has_its_own_code_and_message() {
+        let result: ValidationResult = serde_json::from_str(
+            r#"{"phone":"+1","valid":false,"line_type":"voip","carrier":"","carrier_raw":"",
+                "ported":false,"country":"US","state":"","city":"","on_dnc":false,
+                "disposition":"unreachable","cost":0,"cached":false}"#,
+        )
+        .expect("a validation result");
+        let errors = [
+            ContactError::PayloadTooLarge,
+            ContactError::InvalidContact,
+            ContactError::MissingPhoneNumber,
+            ContactError::MissingListNumber,
+            ContactError::InvalidPhone,
+            ContactError::InvalidListNumber,
+            ContactError::InvalidField(Field::Url),
+            ContactError::InvalidCustomFields,
+            ContactError::ListNotFound,
+            ContactError::NotSendable,
+            ContactError::ProviderError,
+            ContactError::ValidationFailed(Box::new(result)),
         ];
-        members.extend(Field::ALL.iter().map(|f| (f.as_str(), Member::Field(*f))));
-        assert_eq!(members.len(), Member::COUNT);
-        let mut slots: Vec<usize> = members.iter().map(|(_, m)| m.index()).collect();
-        slots.sort_unstable();
-        assert_eq!(slots, (0..Member::COUNT).collect::<Vec<_>>());
-        for (name, member) in members.iter().copied() {
-            assert_eq!(Member::of(name), Some(member), "{name}");
+        let codes: Vec<ContactCode> = errors.iter().map(ContactError::code).collect();
+        assert_eq!(codes, ContactCode::ALL);
+        let limits = Limits::new(7, 99, 1234).expect("over the minimums");
+        for error in &errors {
+            let message = error.message(&limits);
+            assert!(!message.contains('{'), "{error:?}: {message}");
+            match error.code().fixed_message(&limits) {
+                Some(fixed) => assert_eq!(fixed, message),
+                None => assert!(error.field().is_some() || error.validation().is_some()),
+            }
         }
-        for other in [
-            "",
-            "phone",
-            "Phone_number",
-            "phone_number ",
-            "ad_network_source",
-        ] {
-            assert_eq!(Member::of(other), None, "{other}");
-        }
+        assert_eq!(
+            errors[6].message(&limits),
+            "url must be an absolute http or https URL"
+        );
+        assert_eq!(
+            errors[11].message(&limits),
+            "Phone validation failed: unreachable"
+        );
     }
 }

@@ -130,9 +130,8 @@ impl Engine {
     /// Rules 1 to 8 on one contact given as its JSON text, exactly as if it were one element
     /// of `contacts` in a request body read at `now`: what a client checking a file of
     /// contacts (one JSON value each) runs on every row. The text must be one JSON value that
-    /// could stand in a body (syntax, UTF-8, number range, nesting at most 125 levels, since
-    /// the body's object and `contacts` array take two of the 127 serde_json reads); otherwise the
-    /// error is [`NotJson`].
+    /// could stand in a body (syntax, UTF-8, number range, nesting at most
+    /// [`Limits::MAX_CONTACT_NESTING`] levels); otherwise the error is [`NotJson`].
     ///
     /// ```
     /// use bulk_contacts::{ContactCode, Engine, Timestamp};

@@ -7,6 +7,7 @@
 //! randomness and global state.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hash};
 
 /// The hasher of the batch's maps.
 pub(crate) type Hasher = foldhash::fast::FixedState;
@@ -66,6 +67,78 @@ impl<'k, T: Copy> Recall<'k, T> {
     }
 }
 
+/// The first of a batch's contacts, by index, to have each key: an open-addressing table of
+/// indices (one `usize` a slot, at most half full), the keys read back through the caller's
+/// `key_of(index)` rather than stored. What the duplicates of SPEC §5 need ("no earlier
+/// accepted contact of this batch has it") at a fraction of a map of keys' size.
+#[derive(Debug)]
+pub(crate) struct FirstSeen {
+    /// `index + 1` of the contact in each slot; 0 for an empty slot.
+    slots: Vec<usize>,
+    len: usize,
+}
+
+impl FirstSeen {
+    /// A table with room for `keys` distinct keys before it grows.
+    pub(crate) fn with_capacity(keys: usize) -> Self {
+        FirstSeen {
+            slots: vec![0; Self::slots_for(keys)],
+            len: 0,
+        }
+    }
+
+    fn slots_for(keys: usize) -> usize {
+        keys.saturating_mul(2).next_power_of_two().max(8)
+    }
+
+    /// The first index given with a key equal to `key`; `index` itself (now recorded) when
+    /// there is none. `key_of(i)` is the key of every index recorded before.
+    pub(crate) fn first_or_insert<K: Hash + Eq>(
+        &mut self,
+        index: usize,
+        key: K,
+        key_of: impl Fn(usize) -> K,
+    ) -> usize {
+        if 2 * (self.len + 1) > self.slots.len() {
+            self.grow(&key_of);
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = Hasher::default().hash_one(&key) as usize & mask;
+        loop {
+            match self.slots.get(at).copied() {
+                Some(0) => break,
+                Some(slot) if key_of(slot - 1) == key => return slot - 1,
+                Some(_) => at = (at + 1) & mask,
+                // Not reached: `at` is masked to the table's length.
+                None => {
+                    debug_assert!(false, "slot {at} of {}", self.slots.len());
+                    return index;
+                }
+            }
+        }
+        if let Some(slot) = self.slots.get_mut(at) {
+            *slot = index + 1;
+            self.len += 1;
+        }
+        index
+    }
+
+    fn grow<K: Hash>(&mut self, key_of: &impl Fn(usize) -> K) {
+        let grown = vec![0; 2 * self.slots.len()];
+        let old = std::mem::replace(&mut self.slots, grown);
+        let mask = self.slots.len() - 1;
+        for slot in old.into_iter().filter(|&slot| slot != 0) {
+            let mut at = Hasher::default().hash_one(key_of(slot - 1)) as usize & mask;
+            while self.slots.get(at).is_some_and(|&taken| taken != 0) {
+                at = (at + 1) & mask;
+            }
+            if let Some(free) = self.slots.get_mut(at) {
+                *free = slot;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +157,36 @@ mod tests {
         assert_eq!(asked, ["a", "b", "c"]);
         assert_eq!(recall.get_or("b", |_| Err(())), Ok(3));
         assert_eq!(recall.get_or("d", |_| Err(())), Err(()));
+    }
+
+    #[test]
+    fn first_seen_gives_the_first_index_of_each_key_through_growth() {
+        // Few slots to start with, so that the table grows several times; keys that repeat
+        // at every distance, and keys whose hashes share their low bits.
+        let keys: Vec<String> = (0..500)
+            .map(|i| format!("+1415555{:04}", (i * 37) % 211))
+            .collect();
+        let mut seen = FirstSeen::with_capacity(0);
+        for (index, key) in keys.iter().enumerate() {
+            let first = seen.first_or_insert(index, key.as_str(), |i| keys[i].as_str());
+            let expected = keys.iter().position(|k| k == key).expect("present");
+            assert_eq!(first, expected, "{key} at {index}");
+        }
+        assert_eq!(seen.len, 211);
+        assert!(2 * seen.len <= seen.slots.len());
+        // Only what was recorded is found: an index never recorded is not a first.
+        let mut sparse = FirstSeen::with_capacity(4);
+        assert_eq!(
+            sparse.first_or_insert(7, "a", |i| if i == 7 { "a" } else { "b" }),
+            7
+        );
+        assert_eq!(
+            sparse.first_or_insert(9, "a", |i| if i == 7 { "a" } else { "b" }),
+            7
+        );
+        assert_eq!(
+            sparse.first_or_insert(9, "b", |i| if i == 7 { "a" } else { "b" }),
+            9
+        );
     }
 }

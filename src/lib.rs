@@ -69,36 +69,42 @@ mod formats;
 mod hashing;
 mod limits;
 mod lookup;
+mod member;
 mod precheck;
 mod prefetch;
 mod request;
 mod response;
 mod rules;
 mod scan;
+mod screen;
 mod summary;
+mod table;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod writes;
+mod written;
 
 pub use account::{Account, Billing};
-pub use batch::{Batch, Keys, OwnedBatch, Screened};
+pub use batch::{Batch, Keys, OwnedBatch};
 pub use batching::{
     ErrorEntry, MergeError, Merger, Pushed, RejectedBody, Report, RequestBody, Split, Splitter,
     split,
 };
-pub use codes::{ContactCode, ContactError, Field, Rejection};
+pub use codes::{ContactCode, ContactError, Rejection};
 pub use engine::{Engine, Request};
 pub use jiff::{SignedDuration, Timestamp};
-pub use limits::Limits;
+pub use limits::{InvalidLimit, Limits};
 pub use lookup::{
     Carrier, CarrierCheck, CarrierValidationMap, Cost, Directory, DirectoryMap, Disposition,
     InvalidCost, LineType, ListLookup, LookupError, ProviderError, SendingList, ValidationResult,
 };
+pub use member::{Field, Member};
 pub use precheck::{Contact, Precheck, UnsendableContact};
 pub use prefetch::UnknownName;
 pub use request::{CheckedContact, NotJson};
 pub use response::Response;
 pub use rules::{Flags, Valid};
+pub use screen::Screened;
 pub use summary::{AcceptedContact, ContactOutcome, Counts, Evaluation, FailedContact};
 pub use writes::{
     ContactWrite, CustomFieldsUpdate, Enrollment, MembershipInsert, WritePlan, WriteRound,

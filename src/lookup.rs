@@ -203,7 +203,9 @@ impl Default for Cost {
 impl From<u32> for Cost {
     fn from(n: u32) -> Self {
         // The decimal digits of an integer are a JSON number.
-        Cost(RawValue::from_string(n.to_string()).unwrap_or_else(|_| zero()))
+        let number = RawValue::from_string(n.to_string());
+        debug_assert!(number.is_ok(), "{n} is a JSON number");
+        Cost(number.unwrap_or_else(|_| zero()))
     }
 }
 

@@ -13,24 +13,16 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
 use crate::batching::{ErrorEntry, Pushed, Split, Splitter};
-use crate::codes::{ContactError, Field, Rejection, member};
+use crate::codes::{ContactError, Rejection};
 use crate::engine::Engine;
 use crate::limits::Limits;
+use crate::member::{Field, Member};
 use crate::request::NotJson;
 
-/// The members a [`Contact`] has a slot for, in the order it writes them: the numbers, then
-/// rule 7's fields in the rule's order (the four flags, `signup_date`, `ip_address`, `url`).
-const SLOTS: [&str; 9] = [
-    member::PHONE_NUMBER,
-    member::LIST_NUMBER,
-    Field::UseJourneys.as_str(),
-    Field::SkipJourneyIfExists.as_str(),
-    Field::UseValidation.as_str(),
-    Field::ReplaceCustomFields.as_str(),
-    Field::SignupDate.as_str(),
-    Field::IpAddress.as_str(),
-    Field::Url.as_str(),
-];
+/// How many members a [`Contact`] has a slot for: every member the rules read but
+/// `custom_fields` (the last of [`Member::ALL`]), in that order: the numbers, then rule 7's
+/// fields in the rule's order.
+const SLOTS: usize = Member::ALL.len() - 1;
 
 /// `custom_fields` of a [`Contact`]: named values in the order they were set, or any value
 /// set as a whole with [`Contact::member`].
@@ -67,7 +59,7 @@ enum CustomFields {
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Contact {
-    slots: [Option<Value>; SLOTS.len()],
+    slots: [Option<Value>; SLOTS],
     custom_fields: Option<CustomFields>,
     others: Vec<(String, Value)>,
 }
@@ -83,12 +75,12 @@ impl Contact {
 
     /// `phone_number`.
     pub fn phone_number(self, number: impl Into<String>) -> Self {
-        self.member(member::PHONE_NUMBER, number.into())
+        self.member(Member::PhoneNumber.name(), number.into())
     }
 
     /// `list_number`.
     pub fn list_number(self, number: impl Into<String>) -> Self {
-        self.member(member::LIST_NUMBER, number.into())
+        self.member(Member::ListNumber.name(), number.into())
     }
 
     /// `use_journeys` (the server's default: `false`).
@@ -147,12 +139,14 @@ impl Contact {
     /// (`custom_fields` as a whole), any other name is an other member, kept for the store.
     pub fn member(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
         let (name, value) = (name.into(), value.into());
-        if let Some(slot) = SLOTS.iter().position(|known| *known == name) {
-            self.slots[slot] = Some(value);
-        } else if name == member::CUSTOM_FIELDS {
-            self.custom_fields = Some(CustomFields::Whole(value));
-        } else {
-            set(&mut self.others, name, value);
+        match Member::from_name(&name) {
+            Some(Member::CustomFields) => self.custom_fields = Some(CustomFields::Whole(value)),
+            Some(member) => {
+                if let Some(slot) = self.slots.get_mut(member.index()) {
+                    *slot = Some(value);
+                }
+            }
+            None => set(&mut self.others, name, value),
         }
         self
     }
@@ -169,17 +163,17 @@ fn set(members: &mut Vec<(String, Value)>, name: String, value: Value) {
 impl Serialize for Contact {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
-        for (name, value) in SLOTS.iter().zip(&self.slots) {
+        for (member, value) in Member::ALL.iter().zip(&self.slots) {
             if let Some(value) = value {
-                map.serialize_entry(name, value)?;
+                map.serialize_entry(member.name(), value)?;
             }
         }
         match &self.custom_fields {
             Some(CustomFields::Fields(fields)) => {
-                map.serialize_entry(member::CUSTOM_FIELDS, &Ordered(fields))?
+                map.serialize_entry(Member::CustomFields.name(), &Ordered(fields))?
             }
             Some(CustomFields::Whole(value)) => {
-                map.serialize_entry(member::CUSTOM_FIELDS, value)?
+                map.serialize_entry(Member::CustomFields.name(), value)?
             }
             None => {}
         }
@@ -200,7 +194,7 @@ impl Serialize for Ordered<'_> {
 }
 
 /// A contact that no request body can carry: its JSON nests deeper than a body allows
-/// (125 levels), so the server would answer the whole request `400 invalid_json`; or its
+/// ([`Limits::MAX_CONTACT_NESTING`]), so the server would answer the whole request `400 invalid_json`; or its
 /// `Serialize` implementation failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -347,7 +341,7 @@ impl Precheck {
     }
 
     /// Like [`errors`](Precheck::errors), but a contact that no request body can carry
-    /// ([`UnsendableContact`]: nested deeper than 125 levels, or a failing `Serialize`) is an
+    /// ([`UnsendableContact`]: nested deeper than [`Limits::MAX_CONTACT_NESTING`], or a failing `Serialize`) is an
     /// entry of its own, and the other contacts are still checked. Its code and message are
     /// those of the rejection the server gives a body holding it, [`Rejection::InvalidJson`]:
     /// `invalid_json`, `Request body must be valid JSON` (as the `Splitter` reports a contact
@@ -438,7 +432,7 @@ impl Precheck {
         let phone_number = serde_json::to_value(contact)
             .ok()
             .and_then(|value| match value {
-                Value::Object(mut object) => match object.remove(member::PHONE_NUMBER) {
+                Value::Object(mut object) => match object.remove(Member::PhoneNumber.name()) {
                     Some(Value::String(phone)) => Some(phone),
                     _ => None,
                 },
@@ -467,10 +461,10 @@ impl ErrorEntry {
     /// that is not JSON has none) and the engine's limits (for the messages that name them).
     ///
     /// ```
-    /// use bulk_contacts::{ContactCode, ContactError, ErrorEntry, Limits};
+    /// use bulk_contacts::{ContactError, ErrorEntry, Limits};
     ///
     /// let text = br#"{"phone_number": " +1 415", "list_number": "+18005551234"}"#;
-    /// let entry = ErrorEntry::for_contact(4, text, &ContactCode::InvalidPhone.into(), &Limits::default());
+    /// let entry = ErrorEntry::for_contact(4, text, &ContactError::InvalidPhone, &Limits::default());
     /// assert_eq!(
     ///     serde_json::to_string(&entry).unwrap(),
     ///     r#"{"index":4,"phone_number":" +1 415","code":"invalid_phone","error":"phone_number must be a valid E.164 number"}"#
@@ -478,7 +472,7 @@ impl ErrorEntry {
     /// ```
     pub fn for_contact(index: usize, text: &[u8], error: &ContactError, limits: &Limits) -> Self {
         let phone_number = match serde_json::from_slice::<Value>(text) {
-            Ok(Value::Object(mut object)) => match object.remove(member::PHONE_NUMBER) {
+            Ok(Value::Object(mut object)) => match object.remove(Member::PhoneNumber.name()) {
                 Some(Value::String(phone)) => Some(phone),
                 _ => None,
             },
@@ -490,9 +484,13 @@ impl ErrorEntry {
             code: error.code().as_str().to_owned(),
             error: error.message(limits).into_owned(),
             field: error.field().map(|field| field.as_str().to_owned()),
-            validation: error
-                .validation()
-                .and_then(|result| serde_json::value::to_raw_value(result).ok()),
+            validation: error.validation().and_then(|result| {
+                // A validation result serializes without error (strings, booleans, unit
+                // enums and the cost's raw JSON number).
+                let raw = serde_json::value::to_raw_value(result);
+                debug_assert!(raw.is_ok(), "{raw:?}");
+                raw.ok()
+            }),
         }
     }
 }

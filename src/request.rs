@@ -11,8 +11,9 @@ use std::borrow::Cow;
 
 use jiff::Timestamp;
 
-use crate::codes::{ContactError, Field, Member, Rejection};
+use crate::codes::{ContactError, Rejection};
 use crate::limits::Limits;
+use crate::member::{Field, Member};
 use crate::rules::{self, Valid};
 use crate::scan::{Invalid, Reader, Scanned, Token};
 
@@ -68,15 +69,20 @@ pub(crate) fn check_one_with_numbers<'t>(
     })
 }
 
+/// The arrays and objects around a contact in a body: the body's object and `contacts`.
+const AROUND_A_CONTACT: usize = Limits::MAX_BODY_NESTING - Limits::MAX_CONTACT_NESTING;
+
 fn one(text: &[u8]) -> Result<Scanned<'_>, NotJson> {
-    let mut reader = Reader::new(text, 2).map_err(|_| NotJson)?;
+    let mut reader = Reader::new(text, AROUND_A_CONTACT).map_err(|_| NotJson)?;
     let contact = reader.contact().map_err(|_| NotJson)?;
     reader.end().map_err(|_| NotJson)?;
     Ok(contact)
 }
 
-/// The contacts of a body that passed checks 2 to 5, each with the result of rules 1 to 8.
-#[derive(Debug, Default)]
+/// The contacts of a body that passed checks 2 to 5, each with the result of rules 1 to 8:
+/// what the reader builds and the [`Batch`](crate::Batch) then owns (and every later stage
+/// borrows).
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Read<'a> {
     /// Each contact's text, as sent.
     pub(crate) texts: Vec<&'a str>,
@@ -90,6 +96,21 @@ pub(crate) struct Read<'a> {
 }
 
 impl<'a> Read<'a> {
+    /// `phone_number` as sent, when it was a string: the canonical number of a contact that
+    /// passed rules 1 to 8 (it is the string sent), else what the reader kept.
+    pub(crate) fn phone_sent(&self, index: usize) -> Option<&str> {
+        match self.checks.get(index)? {
+            Ok(valid) => Some(valid.phone.as_ref()),
+            Err(_) => {
+                let at = self
+                    .failed_phones
+                    .binary_search_by_key(&index, |(at, _)| *at)
+                    .ok()?;
+                self.failed_phones.get(at).map(|(_, phone)| phone.as_ref())
+            }
+        }
+    }
+
     fn reserve(&mut self, more: usize) {
         self.texts.reserve_exact(more);
         self.checks.reserve_exact(more);
@@ -134,7 +155,7 @@ pub(crate) fn read_contacts<'a>(
     limits: &Limits,
     now: Timestamp,
 ) -> Result<Read<'a>, Rejection> {
-    if body.len() > limits.max_body_bytes {
+    if body.len() > limits.max_body_bytes() {
         return Err(Rejection::PayloadTooLarge);
     }
     let contacts = Reader::new(body, 0)
@@ -145,7 +166,7 @@ pub(crate) fn read_contacts<'a>(
         .map_err(|Invalid| Rejection::InvalidJson)?;
     match contacts {
         Contacts::Missing | Contacts::Array { total: 0, .. } => Err(Rejection::MissingContacts),
-        Contacts::Array { total, .. } if total > limits.max_contacts => {
+        Contacts::Array { total, .. } if total > limits.max_contacts() => {
             Err(Rejection::TooManyContacts)
         }
         Contacts::Array { read, .. } => Ok(read),
@@ -195,16 +216,16 @@ fn contacts_array<'a>(
     let mut total = 0usize;
     if !reader.open(b'[', b']')? {
         loop {
-            if total < limits.max_contacts {
+            if total < limits.max_contacts() {
                 reader.contact_into(&mut contact)?;
                 let check = rules::check(&contact, limits, now, &mut memo);
                 if total == 0 {
                     // Room for as many contacts as the first one's size says the body holds
                     // (at most the limit): no regrowth on a regular body.
                     let guess = reader.remaining() / (contact.text.len() + 1) + 1;
-                    read.reserve(guess.min(limits.max_contacts));
+                    read.reserve(guess.min(limits.max_contacts()));
                 }
-                read.make_room(limits.max_contacts);
+                read.make_room(limits.max_contacts());
                 read.push(&contact, check);
             } else {
                 reader.value()?;
@@ -283,10 +304,9 @@ mod tests {
     #[test]
     fn every_contact_count_up_to_a_small_limit_is_read() {
         for max_contacts in 1..40 {
-            let limits = Limits {
-                max_contacts,
-                ..Limits::default()
-            };
+            let limits = Limits::DEFAULT
+                .with_max_contacts(max_contacts)
+                .expect("at least one");
             for n in 1..=max_contacts + 1 {
                 // The first contact is large, so that the room guessed from it is too small.
                 let contacts: Vec<&str> = (0..n)
@@ -313,10 +333,9 @@ mod tests {
 
     #[test]
     fn body_limit_is_inclusive_and_checked_first() {
-        let limits = Limits {
-            max_body_bytes: 20,
-            ..Limits::default()
-        };
+        let limits = Limits::DEFAULT
+            .with_max_body_bytes(20)
+            .expect("over the minimum");
         assert!(read_contacts(br#"{"contacts": [1]}   "#, &limits, now()).is_ok());
         assert_eq!(
             read_contacts(br#"{"contacts": [1]}    "#, &limits, now()).map(|c| c.texts.len()),
@@ -329,13 +348,32 @@ mod tests {
     }
 
     #[test]
+    fn the_smallest_limits_read_the_smallest_body_holding_an_object() {
+        let limits = Limits::new(
+            Limits::MIN_CONTACTS,
+            Limits::MIN_CONTACT_BYTES,
+            Limits::MIN_BODY_BYTES,
+        )
+        .expect("the minimums");
+        let read = read_contacts(br#"{"contacts":[{}]}"#, &limits, now()).expect("read");
+        // Past rules 1 (2 bytes) and 2 (an object): the first rule with something to say.
+        assert_eq!(read.checks, [Err(ContactError::MissingPhoneNumber)]);
+        assert_eq!(
+            read_contacts(br#"{"contacts":[{},{}]}"#, &limits, now()).map(|r| r.checks.len()),
+            Err(Rejection::PayloadTooLarge)
+        );
+    }
+
+    #[test]
     fn one_contact_is_read_with_the_nesting_it_would_have_in_a_body() {
         let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
-        assert!(one(nested(125).as_bytes()).is_ok());
-        assert_eq!(one(nested(126).as_bytes()), Err(NotJson));
+        let deepest = Limits::MAX_CONTACT_NESTING;
+        assert_eq!(deepest, 125);
+        assert!(one(nested(deepest).as_bytes()).is_ok());
+        assert_eq!(one(nested(deepest + 1).as_bytes()), Err(NotJson));
         let in_body = |levels: usize| format!("{{\"contacts\": [{}]}}", nested(levels));
-        assert!(read(&in_body(125)).is_ok());
-        assert_eq!(read(&in_body(126)), Err(Rejection::InvalidJson));
+        assert!(read(&in_body(deepest)).is_ok());
+        assert_eq!(read(&in_body(deepest + 1)), Err(Rejection::InvalidJson));
     }
 
     #[test]

@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use crate::codes::Rejection;
 use crate::limits::Limits;
-use crate::scan;
 use crate::summary::Evaluation;
+use crate::written::written_len;
 
 /// A status and a serialized JSON body, ready to send with the content type
 /// [`Response::CONTENT_TYPE`].
@@ -96,8 +96,10 @@ impl Response {
     #[cfg(feature = "http")]
     pub fn into_http_as<B: From<Vec<u8>>>(self) -> http::Response<B> {
         let mut response = http::Response::new(B::from(self.body));
-        *response.status_mut() = http::StatusCode::from_u16(self.status)
-            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        // Every status the engine answers is a valid one.
+        let status = http::StatusCode::from_u16(self.status);
+        debug_assert!(status.is_ok(), "status {}", self.status);
+        *response.status_mut() = status.unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
         response.headers_mut().insert(
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static(Self::CONTENT_TYPE),
@@ -109,8 +111,9 @@ impl Response {
 /// The body, in a buffer of exactly its size: it is measured first (a summary with many errors
 /// is tens of kilobytes, and a growing buffer would hold up to twice that at once).
 fn to_json(value: &impl Serialize) -> Vec<u8> {
-    let mut body = Vec::with_capacity(scan::written_len(value));
+    let mut body = Vec::with_capacity(written_len(value));
+    let written = serde_json::to_writer(&mut body, value);
     // Serializing fails only for non-string map keys, which these types never have.
-    let _ = serde_json::to_writer(&mut body, value);
+    debug_assert!(written.is_ok(), "{written:?}");
     body
 }

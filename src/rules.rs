@@ -11,11 +11,12 @@ use std::convert::Infallible;
 
 use jiff::Timestamp;
 
-use crate::codes::{ContactCode, ContactError, Field, Member};
+use crate::codes::ContactError;
 use crate::e164;
 use crate::formats;
 use crate::hashing::Recall;
 use crate::limits::Limits;
+use crate::member::{Field, Member};
 use crate::scan::{self, Scanned, Str, Token};
 
 /// The flags of a contact, with the SPEC's defaults applied.
@@ -81,20 +82,20 @@ pub(crate) fn check<'a>(
     now: Timestamp,
     memo: &mut Memo<'a>,
 ) -> Result<Valid<'a>, ContactError> {
-    if !fits(contact, limits.max_contact_bytes) {
-        return Err(ContactCode::PayloadTooLarge.into());
+    if !fits(contact, limits.max_contact_bytes()) {
+        return Err(ContactError::PayloadTooLarge);
     }
     if !contact.object {
-        return Err(ContactCode::InvalidContact.into());
+        return Err(ContactError::InvalidContact);
     }
     let phone = required(
         contact,
         Member::PhoneNumber,
-        ContactCode::MissingPhoneNumber,
+        ContactError::MissingPhoneNumber,
     )?;
-    let list = required(contact, Member::ListNumber, ContactCode::MissingListNumber)?;
-    let phone = e164_number(phone, ContactCode::InvalidPhone, |s| e164::is_valid(s))?;
-    let list = e164_number(list, ContactCode::InvalidListNumber, |s| {
+    let list = required(contact, Member::ListNumber, ContactError::MissingListNumber)?;
+    let phone = e164_number(phone, ContactError::InvalidPhone, |s| e164::is_valid(s))?;
+    let list = e164_number(list, ContactError::InvalidListNumber, |s| {
         recalled(&mut memo.lists, s, e164::is_valid)
     })?;
     let flags = Flags {
@@ -142,16 +143,16 @@ enum Present<'a> {
 fn required<'a>(
     contact: &Scanned<'a>,
     member: Member,
-    missing: ContactCode,
+    missing: ContactError,
 ) -> Result<Present<'a>, ContactError> {
     match contact.field(member) {
-        None => Err(missing.into()),
+        None => Err(missing),
         Some(Token::String(s)) => {
             let s = s.decode();
             // Most values start with a character that is not whitespace: no need to trim.
             let blank = !s.starts_with(|c: char| c.is_ascii_graphic()) && s.trim().is_empty();
             if blank {
-                Err(missing.into())
+                Err(missing)
             } else {
                 Ok(Present::String(s))
             }
@@ -163,12 +164,12 @@ fn required<'a>(
 /// Rules 5 and 6: a string holding a valid, canonical E.164 number.
 fn e164_number<'a>(
     value: Present<'a>,
-    invalid: ContactCode,
+    invalid: ContactError,
     is_valid: impl FnOnce(&Cow<'a, str>) -> bool,
 ) -> Result<Cow<'a, str>, ContactError> {
     match value {
         Present::String(s) if is_valid(&s) => Ok(s),
-        _ => Err(invalid.into()),
+        _ => Err(invalid),
     }
 }
 
@@ -210,7 +211,7 @@ fn custom_fields<'a>(contact: &Scanned<'a>) -> Result<Option<&'a str>, ContactEr
         // A repeated name keeps its last value: only the object as `serde_json` reads it
         // says whether a bad member was replaced by a good one.
         Some(Token::Object { raw, flat: false }) if flat_as_read(raw) => Ok(Some(raw)),
-        Some(_) => Err(ContactCode::InvalidCustomFields.into()),
+        Some(_) => Err(ContactError::InvalidCustomFields),
     }
 }
 

@@ -11,7 +11,8 @@
 //! * UTF-8 is checked once over the whole text (bad UTF-8 outside a string is a syntax error
 //!   for `serde_json` too); the grammar is RFC 8259's, with `serde_json`'s whitespace (space,
 //!   tab, line feed, carriage return), no trailing comma, no leading zero;
-//! * at most [`MAX_NESTING`] arrays and objects deep, as `serde_json`'s recursion limit;
+//! * at most [`Limits::MAX_BODY_NESTING`] arrays and objects deep, as `serde_json`'s
+//!   recursion limit;
 //! * the tokens where `serde_json` decides more than the grammar are handed to `serde_json`
 //!   itself: a string with an escape (surrogate pairs), a number that is not a short integer
 //!   (the `f64` range). Bodies rarely hold either, so the common path never calls it.
@@ -25,14 +26,13 @@
 
 use std::borrow::Cow;
 
-use crate::codes::Member;
+use crate::limits::Limits;
+use crate::member::Member;
+use crate::written::written_len;
 
 /// The text is not valid JSON (as `serde_json` would say).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Invalid;
-
-/// `serde_json` reads at most this many nested arrays and objects.
-pub(crate) const MAX_NESTING: usize = 127;
 
 /// Integers of at most this many digits fit `u64`/`i64`, so `serde_json` writes them back
 /// digit for digit.
@@ -48,12 +48,15 @@ pub(crate) struct Str<'a> {
 impl<'a> Str<'a> {
     /// The decoded string: borrowed from the text unless it has an escape.
     pub(crate) fn decode(self) -> Cow<'a, str> {
-        let inner = self.raw.get(1..self.raw.len() - 1).unwrap_or_default();
         if !self.escaped {
-            return Cow::Borrowed(inner);
+            let inner = self.raw.get(1..self.raw.len() - 1);
+            debug_assert!(inner.is_some(), "a string token is quoted: {}", self.raw);
+            return Cow::Borrowed(inner.unwrap_or_default());
         }
         // The reader checked this token with the same call, so it cannot fail here.
-        Cow::Owned(serde_json::from_str::<String>(self.raw).unwrap_or_default())
+        let decoded = serde_json::from_str::<String>(self.raw);
+        debug_assert!(decoded.is_ok(), "the reader accepted {}", self.raw);
+        Cow::Owned(decoded.unwrap_or_default())
     }
 
     /// Whether the string is empty (`""`).
@@ -185,7 +188,7 @@ impl<'a> Reader<'a> {
     pub(crate) fn open(&mut self, open: u8, close: u8) -> Result<bool, Invalid> {
         self.eat(open)?;
         self.nesting += 1;
-        if self.nesting > MAX_NESTING {
+        if self.nesting > Limits::MAX_BODY_NESTING {
             return Err(Invalid);
         }
         if self.peek() == Some(close) {
@@ -217,13 +220,16 @@ impl<'a> Reader<'a> {
         if self.peek() != Some(b'"') {
             return Err(Invalid);
         }
-        let after_quote = self.bytes().get(self.at + 1..).unwrap_or_default();
+        // At the opening quote, so `at + 1` is at most the length.
+        let after_quote = self.bytes().get(self.at + 1..);
+        debug_assert!(after_quote.is_some(), "{} past the end", self.at);
+        let after_quote = after_quote.unwrap_or_default();
         if let Some((member, len)) = Member::named_at(after_quote) {
             self.at += len + 2;
             self.eat(b':')?;
             return Ok(Some(member));
         }
-        Ok(Member::of(&self.key()?.decode()))
+        Ok(Member::from_name(&self.key()?.decode()))
     }
 
     /// A string token, at its opening quote.
@@ -456,8 +462,8 @@ fn next_special(bytes: &[u8], mut at: usize) -> usize {
     const BACKSLASHES: u64 = u64::from_ne_bytes([b'\\'; 8]);
     const SPACES: u64 = u64::from_ne_bytes([0x20; 8]);
     let zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+    while let Some(&[b0, b1, b2, b3, b4, b5, b6, b7]) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]);
         let special = zero(word ^ QUOTES)
             | zero(word ^ BACKSLASHES)
             | (word.wrapping_sub(SPACES) & !word & HIGHS);
@@ -551,26 +557,9 @@ pub(crate) fn compact_len(text: &str) -> usize {
         .and_then(|mut reader| reader.compact())
         .unwrap_or_else(|Invalid| {
             // Not reached: the reader accepted `text`. serde_json's own answer, if it were.
+            debug_assert!(false, "the reader accepted {text}");
             serde_json::from_str::<serde_json::Value>(text).map_or(0, |value| written_len(&value))
         })
-}
-
-/// The length of `serde_json::to_vec(value)`, without writing it anywhere.
-pub(crate) fn written_len(value: &impl serde::Serialize) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    // Writing to a counter fails only for non-string map keys, which JSON values never have.
-    let _ = serde_json::to_writer(&mut count, value);
-    count.0
 }
 
 #[cfg(test)]

@@ -1,14 +1,14 @@
 //! The result of a batch (SPEC §5): one outcome per contact, the counters, and for each
 //! accepted contact everything a store needs to write it.
 
-use std::borrow::Cow;
-
 use jiff::Timestamp;
 use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
 
-use crate::codes::{ContactError, is_known_member};
+use crate::batch::Batch;
+use crate::codes::ContactError;
 use crate::limits::Limits;
 use crate::lookup::{SendingList, ValidationResult};
+use crate::member::Member;
 use crate::rules::{Flags, Valid};
 
 /// What happened to one contact.
@@ -102,7 +102,7 @@ impl<'b> AcceptedContact<'b> {
     /// name keeps its last value), without the members the rules read.
     pub fn other_members_map(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut members = read_object(self.text);
-        members.retain(|name, _| !is_known_member(name));
+        members.retain(|name, _| Member::from_name(name).is_none());
         members
     }
 
@@ -115,7 +115,9 @@ impl<'b> AcceptedContact<'b> {
 /// The object `text` holds, as `serde_json` reads it. The reader accepted `text` as an object,
 /// so `serde_json` does too.
 fn read_object(text: &str) -> serde_json::Map<String, serde_json::Value> {
-    serde_json::from_str(text).unwrap_or_default()
+    let object = serde_json::from_str(text);
+    debug_assert!(object.is_ok(), "the reader accepted {text} as an object");
+    object.unwrap_or_default()
 }
 
 /// The counters of the summary body.
@@ -133,33 +135,44 @@ pub struct Counts {
     pub journeys_enrolled: u64,
 }
 
-/// How one contact ended, as the evaluation keeps it; the rest of what a view of it shows is
-/// in the batch it borrows.
+/// How one contact ended, as the screen and the evaluation keep it (one record per contact,
+/// made by [`Batch::screen`], completed in place by the evaluation); what a view of it shows
+/// besides is in the batch, at the same index.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Outcome<'b> {
+pub(crate) enum Outcome {
+    /// It failed one of SPEC §4's rules.
     Failed(ContactError),
-    Accepted(&'b Valid<'b>, Applied),
+    /// It passed rules 1 to 10 (after the screen) or 1 to 12 (after the evaluation, which
+    /// also applied it).
+    Passed(Applied),
 }
 
-/// How an accepted contact lands in the store.
+/// How an accepted contact lands in the store (SPEC §5).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Applied {
+    /// The paid validation's result, when `use_validation` was `true`.
+    pub(crate) validation: Option<Box<ValidationResult>>,
+    /// The index of the first accepted contact with the same phone and list: its own index
+    /// when there is none before it.
+    pub(crate) first_of_pair: usize,
     pub(crate) list: SendingList,
+    pub(crate) journeys: u32,
     pub(crate) is_new_contact: bool,
     pub(crate) is_new_list_contact: bool,
-    pub(crate) journeys: u32,
-    pub(crate) duplicate_of: Option<usize>,
-    pub(crate) validation: Option<Box<ValidationResult>>,
 }
 
-/// What an evaluation borrows from its batch.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Borrowed<'b> {
-    pub(crate) limits: Limits,
-    pub(crate) now: Timestamp,
-    pub(crate) texts: &'b [&'b str],
-    pub(crate) checks: &'b [Result<Valid<'b>, ContactError>],
-    pub(crate) failed_phones: &'b [(usize, Cow<'b, str>)],
+impl Applied {
+    /// A contact at `index` that passed the screen with its `list`: not applied yet.
+    pub(crate) fn screened(index: usize, list: SendingList) -> Self {
+        Applied {
+            validation: None,
+            first_of_pair: index,
+            list,
+            journeys: 0,
+            is_new_contact: false,
+            is_new_list_contact: false,
+        }
+    }
 }
 
 /// The evaluated batch: one outcome per contact, in index order, and the counters. It keeps
@@ -167,18 +180,19 @@ pub(crate) struct Borrowed<'b> {
 /// summary body.
 #[derive(Debug, Clone)]
 pub struct Evaluation<'b> {
-    read: Borrowed<'b>,
-    outcomes: Vec<Outcome<'b>>,
+    batch: &'b Batch<'b>,
+    outcomes: Vec<Outcome>,
     counts: Counts,
 }
 
 impl<'b> Evaluation<'b> {
-    pub(crate) fn new(read: Borrowed<'b>, outcomes: Vec<Outcome<'b>>) -> Self {
+    pub(crate) fn new(batch: &'b Batch<'b>, outcomes: Vec<Outcome>) -> Self {
+        debug_assert_eq!(outcomes.len(), batch.len());
         let mut counts = Counts::default();
         for outcome in &outcomes {
             match outcome {
                 Outcome::Failed(_) => counts.error_count += 1,
-                Outcome::Accepted(_, applied) => {
+                Outcome::Passed(applied) => {
                     counts.success_count += 1;
                     counts.contacts_created += usize::from(applied.is_new_contact);
                     counts.list_contacts_created += usize::from(applied.is_new_list_contact);
@@ -187,7 +201,7 @@ impl<'b> Evaluation<'b> {
             }
         }
         Evaluation {
-            read,
+            batch,
             outcomes,
             counts,
         }
@@ -200,89 +214,99 @@ impl<'b> Evaluation<'b> {
 
     /// One outcome per contact, in index order.
     pub fn outcomes(&self) -> impl ExactSizeIterator<Item = ContactOutcome<'b>> {
-        self.outcomes
-            .iter()
-            .enumerate()
-            .map(|(index, outcome)| match outcome {
-                Outcome::Failed(error) => ContactOutcome::Failed(self.failed(index, error)),
-                Outcome::Accepted(valid, applied) => {
-                    ContactOutcome::Accepted(self.accepted_at(index, valid, applied))
-                }
-            })
+        let batch = self.batch;
+        self.records().map(move |(index, record)| match record {
+            Record::Failed(error) => ContactOutcome::Failed(failed(batch, index, error)),
+            Record::Accepted(valid, applied) => {
+                ContactOutcome::Accepted(accepted(batch, index, valid, applied))
+            }
+        })
     }
 
     /// The failed contacts, in ascending index.
     pub fn errors(&self) -> impl Iterator<Item = FailedContact<'b>> {
-        self.outcomes
-            .iter()
-            .enumerate()
-            .filter_map(|(index, outcome)| match outcome {
-                Outcome::Failed(error) => Some(self.failed(index, error)),
-                Outcome::Accepted(..) => None,
+        let batch = self.batch;
+        self.records()
+            .filter_map(move |(index, record)| match record {
+                Record::Failed(error) => Some(failed(batch, index, error)),
+                Record::Accepted(..) => None,
             })
     }
 
     /// The accepted contacts, in index order, with what a store needs to write them.
     pub fn accepted(&self) -> impl Iterator<Item = AcceptedContact<'b>> {
-        self.outcomes
-            .iter()
-            .enumerate()
-            .filter_map(|(index, outcome)| match outcome {
-                Outcome::Accepted(valid, applied) => Some(self.accepted_at(index, valid, applied)),
-                Outcome::Failed(_) => None,
+        let batch = self.batch;
+        self.records()
+            .filter_map(move |(index, record)| match record {
+                Record::Accepted(valid, applied) => Some(accepted(batch, index, valid, applied)),
+                Record::Failed(_) => None,
             })
     }
 
-    fn failed(&self, index: usize, error: &ContactError) -> FailedContact<'b> {
-        FailedContact {
-            index,
-            phone_number: self.phone_sent(index),
-            error: error.clone(),
-        }
+    /// Each outcome with its index and, when accepted, the contact's checked members.
+    fn records(&self) -> impl ExactSizeIterator<Item = (usize, Record<'_, 'b>)> {
+        let checks = self.batch.checks();
+        self.outcomes
+            .iter()
+            .enumerate()
+            .map(move |(index, outcome)| {
+                let record = match (outcome, checks.get(index)) {
+                    (Outcome::Failed(error), _) => Record::Failed(error),
+                    (Outcome::Passed(applied), Some(Ok(valid))) => Record::Accepted(valid, applied),
+                    (Outcome::Passed(_), check) => {
+                        // Not reached: only a contact that passed rules 1 to 8 is accepted.
+                        debug_assert!(false, "contact {index} accepted with {check:?}");
+                        match check {
+                            Some(Err(error)) => Record::Failed(error),
+                            _ => Record::Failed(&ContactError::InvalidContact),
+                        }
+                    }
+                };
+                (index, record)
+            })
     }
+}
 
-    /// `phone_number` as sent, when it was a string: the canonical number of a contact that
-    /// passed rules 1 to 8 (it is the string sent), else what the reader kept.
-    fn phone_sent(&self, index: usize) -> Option<&'b str> {
-        let read = self.read;
-        match read.checks.get(index)? {
-            Ok(valid) => Some(valid.phone.as_ref()),
-            Err(_) => {
-                let at = read
-                    .failed_phones
-                    .binary_search_by_key(&index, |(at, _)| *at)
-                    .ok()?;
-                read.failed_phones.get(at).map(|(_, phone)| phone.as_ref())
-            }
-        }
+/// An outcome seen with its contact.
+enum Record<'e, 'b> {
+    Failed(&'e ContactError),
+    Accepted(&'b Valid<'b>, &'e Applied),
+}
+
+/// The view of a failed contact.
+fn failed<'b>(batch: &'b Batch<'b>, index: usize, error: &ContactError) -> FailedContact<'b> {
+    FailedContact {
+        index,
+        phone_number: batch.phone_sent(index),
+        error: error.clone(),
     }
+}
 
-    /// The view of an accepted contact: its checked members, from the batch, and how it
-    /// lands.
-    fn accepted_at(
-        &self,
-        index: usize,
-        valid: &'b Valid<'b>,
-        applied: &Applied,
-    ) -> AcceptedContact<'b> {
-        let read = self.read;
-        AcceptedContact {
-            index,
-            phone: valid.phone.as_ref(),
-            list_number: valid.list.as_ref(),
-            flags: valid.flags,
-            signup_date: valid.signup_date.unwrap_or(read.now),
-            ip_address: valid.ip_address.as_deref(),
-            url: valid.url.as_deref(),
-            custom_fields: valid.custom_fields,
-            text: read.texts.get(index).copied().unwrap_or_default(),
-            list: applied.list,
-            is_new_contact: applied.is_new_contact,
-            is_new_list_contact: applied.is_new_list_contact,
-            journeys: applied.journeys,
-            duplicate_of: applied.duplicate_of,
-            validation: applied.validation.clone(),
-        }
+/// The view of an accepted contact: its checked members, from the batch, and how it lands.
+fn accepted<'b>(
+    batch: &'b Batch<'b>,
+    index: usize,
+    valid: &'b Valid<'b>,
+    applied: &Applied,
+) -> AcceptedContact<'b> {
+    let text = batch.contacts().get(index).copied();
+    debug_assert!(text.is_some(), "contact {index} of {}", batch.len());
+    AcceptedContact {
+        index,
+        phone: valid.phone.as_ref(),
+        list_number: valid.list.as_ref(),
+        flags: valid.flags,
+        signup_date: valid.signup_date.unwrap_or(batch.now()),
+        ip_address: valid.ip_address.as_deref(),
+        url: valid.url.as_deref(),
+        custom_fields: valid.custom_fields,
+        text: text.unwrap_or_default(),
+        list: applied.list,
+        is_new_contact: applied.is_new_contact,
+        is_new_list_contact: applied.is_new_list_contact,
+        journeys: applied.journeys,
+        duplicate_of: (applied.first_of_pair != index).then_some(applied.first_of_pair),
+        validation: applied.validation.clone(),
     }
 }
 
@@ -304,7 +328,7 @@ struct ErrorEntries<'e, 'b>(&'e Evaluation<'b>);
 
 impl Serialize for ErrorEntries<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let limits = &self.0.read.limits;
+        let limits = self.0.batch.limits();
         serializer.collect_seq(self.0.errors().map(|failed| ErrorEntry { failed, limits }))
     }
 }
@@ -332,7 +356,7 @@ impl Serialize for ErrorEntry<'_, '_> {
             ContactError::ValidationFailed(result) => {
                 entry.serialize_entry("validation", result)?
             }
-            ContactError::Code(_) => {}
+            _ => {}
         }
         entry.end()
     }

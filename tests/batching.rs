@@ -92,16 +92,20 @@ fn contact() -> impl Strategy<Value = Value> {
     ]
 }
 
-/// Small limits, so that every boundary is crossed often; sometimes pathological (no contact
-/// allowed, a body too small for any contact).
+/// Small limits, so that every boundary is crossed often; sometimes pathological (one contact
+/// per body, contacts or bodies too small for any real contact), down to the smallest that
+/// `Limits` allows.
 fn limits() -> impl Strategy<Value = Limits> {
     let usual = (1usize..6, 300usize..900, 200usize..3000);
-    let any = (0usize..6, 0usize..700, 0usize..1600);
+    let any = (
+        Limits::MIN_CONTACTS..6,
+        Limits::MIN_CONTACT_BYTES..700,
+        Limits::MIN_BODY_BYTES..1600,
+    );
     prop_oneof![2 => usual, 1 => any].prop_map(
-        |(max_contacts, max_contact_bytes, max_body_bytes)| Limits {
-            max_contacts,
-            max_contact_bytes,
-            max_body_bytes,
+        |(max_contacts, max_contact_bytes, max_body_bytes)| {
+            Limits::new(max_contacts, max_contact_bytes, max_body_bytes)
+                .expect("each at least its minimum")
         },
     )
 }
@@ -199,10 +203,10 @@ proptest! {
     ) {
         let Split { bodies, local } = split(&contacts, limits);
         for body in &bodies {
-            prop_assert!(body.indices.len() <= limits.max_contacts);
-            prop_assert!(body.bytes.len() <= limits.max_body_bytes);
+            prop_assert!(body.indices.len() <= limits.max_contacts());
+            prop_assert!(body.bytes.len() <= limits.max_body_bytes());
             for &index in &body.indices {
-                prop_assert!(compact_len(&contacts[index]) <= limits.max_contact_bytes);
+                prop_assert!(compact_len(&contacts[index]) <= limits.max_contact_bytes());
             }
         }
         // A local error is only for a contact that could not be sent.
@@ -210,9 +214,7 @@ proptest! {
             let size = compact_len(&contacts[entry.index]);
             let alone = size + br#"{"contacts":[]}"#.len();
             prop_assert!(
-                size > limits.max_contact_bytes
-                    || alone > limits.max_body_bytes
-                    || limits.max_contacts == 0,
+                size > limits.max_contact_bytes() || alone > limits.max_body_bytes(),
                 "contact {} of {size} bytes kept back", entry.index
             );
         }
@@ -227,8 +229,8 @@ proptest! {
         for pair in bodies.windows(2) {
             let next = compact_len(&contacts[pair[1].indices[0]]);
             prop_assert!(
-                pair[0].indices.len() == limits.max_contacts
-                    || pair[0].bytes.len() + 1 + next > limits.max_body_bytes,
+                pair[0].indices.len() == limits.max_contacts()
+                    || pair[0].bytes.len() + 1 + next > limits.max_body_bytes(),
                 "a body was closed with room for the next contact"
             );
         }
@@ -265,7 +267,7 @@ proptest! {
         for (index, contact) in contacts.iter().enumerate() {
             // Rule 1 comes first, even where the limits are so small that the engine would
             // reject a body holding this contact alone before reading it.
-            let alone = if compact_len(contact) > limits.max_contact_bytes {
+            let alone = if compact_len(contact) > limits.max_contact_bytes() {
                 let code = ContactCode::PayloadTooLarge;
                 (code.as_str().to_owned(), code.fixed_message(&limits).unwrap().into_owned())
             } else {
@@ -306,10 +308,7 @@ fn no_contacts_make_no_body_and_an_empty_report() {
 
 #[test]
 fn a_one_contact_limit_sends_each_contact_alone_as_soon_as_it_is_pushed() {
-    let limits = Limits {
-        max_contacts: 1,
-        ..Limits::default()
-    };
+    let limits = Limits::DEFAULT.with_max_contacts(1).unwrap();
     let mut splitter = Splitter::new(limits);
     for (index, contact) in contacts(3).iter().enumerate() {
         match splitter.push(contact) {
@@ -334,10 +333,7 @@ fn the_default_count_limit_splits_2500_contacts_into_1000_1000_500() {
 fn a_contact_exactly_at_the_per_contact_limit_is_sent_one_byte_more_is_not() {
     let at = json!({"phone_number": "+14155550100", "pad": "x".repeat(100)});
     let size = serde_json::to_vec(&at).unwrap().len();
-    let limits = Limits {
-        max_contact_bytes: size,
-        ..Limits::default()
-    };
+    let limits = Limits::DEFAULT.with_max_contact_bytes(size).unwrap();
     let over = json!({"phone_number": "+14155550100", "pad": "x".repeat(101)});
     let Split { bodies, local } = split([&at, &over], limits);
     assert_eq!(bodies.len(), 1);
@@ -376,17 +372,11 @@ fn a_body_exactly_at_the_body_limit_is_one_body_one_byte_less_makes_two() {
     let whole = serde_json::to_vec(&json!({ "contacts": two }))
         .unwrap()
         .len();
-    let at = Limits {
-        max_body_bytes: whole,
-        ..Limits::default()
-    };
+    let at = Limits::DEFAULT.with_max_body_bytes(whole).unwrap();
     let Split { bodies, .. } = split(&two, at);
     assert_eq!(bodies.len(), 1);
     assert_eq!(bodies[0].bytes.len(), whole);
-    let under = Limits {
-        max_body_bytes: whole - 1,
-        ..Limits::default()
-    };
+    let under = Limits::DEFAULT.with_max_body_bytes(whole - 1).unwrap();
     let Split { bodies, local } = split(&two, under);
     assert!(local.is_empty());
     assert_eq!(bodies.len(), 2);
@@ -396,10 +386,8 @@ fn a_body_exactly_at_the_body_limit_is_one_body_one_byte_less_makes_two() {
 fn a_contact_no_body_can_carry_gets_the_rejection_its_body_would_get() {
     let contact = &contacts(1)[0];
     let size = serde_json::to_vec(contact).unwrap().len();
-    let small_body = Limits {
-        max_body_bytes: size + 14, // one byte short of `{"contacts":[` + contact + `]}`
-        ..Limits::default()
-    };
+    // One byte short of `{"contacts":[` + contact + `]}`.
+    let small_body = Limits::DEFAULT.with_max_body_bytes(size + 14).unwrap();
     let Split { local, .. } = split([contact], small_body);
     assert_eq!(local[0].code, Rejection::PayloadTooLarge.as_str());
     assert_eq!(
@@ -407,16 +395,8 @@ fn a_contact_no_body_can_carry_gets_the_rejection_its_body_would_get() {
         Rejection::PayloadTooLarge.message(&small_body)
     );
 
-    let none = Limits {
-        max_contacts: 0,
-        ..Limits::default()
-    };
-    let Split { local, .. } = split([contact], none);
-    assert_eq!(local[0].code, Rejection::TooManyContacts.as_str());
-    assert_eq!(
-        local[0].error,
-        "contacts exceeds the limit of 0 per request"
-    );
+    // No limit lets no contact through: a body of one contact is always allowed.
+    assert!(Limits::DEFAULT.with_max_contacts(0).is_err());
 }
 
 #[test]
@@ -427,10 +407,7 @@ fn a_rejected_body_keeps_every_caller_index_it_covered() {
     };
     let mut batch = contacts(3);
     batch[1]["use_validation"] = json!(true);
-    let limits = Limits {
-        max_contacts: 2,
-        ..Limits::default()
-    };
+    let limits = Limits::DEFAULT.with_max_contacts(2).unwrap();
     let engine = Engine::new(limits);
     let Split { bodies, .. } = split(&batch, limits);
     let mut merger = Merger::new();

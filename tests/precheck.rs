@@ -120,10 +120,7 @@ fn entries_are_the_engines_errors_for_each_rule() {
 
 #[test]
 fn entries_follow_configured_limits() {
-    let engine = Engine::new(Limits {
-        max_contact_bytes: 60,
-        ..Limits::default()
-    });
+    let engine = Engine::new(Limits::DEFAULT.with_max_contact_bytes(60).unwrap());
     let contacts = one_of_each();
     let expected = engine_errors(&engine, &contacts);
     assert!(expected.contains("Contact payload exceeds the 60 byte limit"));
@@ -158,21 +155,49 @@ fn typed_contacts_check_like_their_json() {
     assert_eq!(indices, [1, 2, 3, 5, 6, 7]);
 }
 
+/// The engine's error entry for each index of a body holding `contacts` (`None`: accepted).
+fn engine_entries(engine: &Engine, contacts: &[Value]) -> Vec<Option<Value>> {
+    let errors: Vec<Value> = serde_json::from_str(&engine_errors(engine, contacts)).unwrap();
+    let mut entries = vec![None; contacts.len()];
+    for entry in errors {
+        let index = entry["index"].as_u64().unwrap() as usize;
+        entries[index] = Some(entry);
+    }
+    entries
+}
+
 #[test]
-fn check_and_entry_agree_with_errors() {
-    let engine = Engine::default();
-    let mut precheck = Precheck::new(engine, now());
-    for (index, contact) in one_of_each().iter().enumerate() {
-        let checked = precheck.check(contact).unwrap();
-        let entry = precheck.entry(index, contact).unwrap();
-        match (checked, entry) {
-            (Ok(()), None) => {}
-            (Err(error), Some(entry)) => {
-                assert_eq!(entry.code, error.code().as_str());
-                assert_eq!(entry.error, error.message(precheck.limits()));
-                assert_eq!(entry.index, index);
+fn check_and_entry_give_the_engines_answer_for_each_contact() {
+    // Checked one at a time, each contact gets what the server answers for it inside a body
+    // of all of them: no error where it accepts one, else the same code, message, field and
+    // echoed `phone_number`, at the index asked. Under the default limits and under a
+    // per-contact limit of 60 bytes (messages name the configured limit).
+    for engine in [
+        Engine::default(),
+        Engine::new(Limits::DEFAULT.with_max_contact_bytes(60).unwrap()),
+    ] {
+        let contacts = one_of_each();
+        let expected = engine_entries(&engine, &contacts);
+        assert!(expected.iter().filter(|e| e.is_some()).count() >= 20);
+        let mut precheck = Precheck::new(engine, now());
+        for (index, (contact, expected)) in contacts.iter().zip(&expected).enumerate() {
+            let entry = precheck.entry(index, contact).unwrap();
+            let entry = entry.map(|entry| serde_json::to_value(entry).unwrap());
+            assert_eq!(&entry, expected, "contact {index}: {contact}");
+            let checked = precheck.check(contact).unwrap();
+            match (checked, expected) {
+                (Ok(()), None) => {}
+                (Err(error), Some(expected)) => {
+                    assert_eq!(error.code().as_str(), expected["code"], "contact {index}");
+                    assert_eq!(
+                        error.message(engine.limits()),
+                        expected["error"].as_str().unwrap()
+                    );
+                    let field = error.field().map(|field| field.as_str());
+                    assert_eq!(field, expected["field"].as_str(), "contact {index}");
+                }
+                (checked, expected) => panic!("contact {index}: {checked:?} but {expected:?}"),
             }
-            (checked, entry) => panic!("contact {index}: {checked:?} but {entry:?}"),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use bulk_contacts::e164::{self, Region};
-use bulk_contacts::{CheckedContact, ContactCode, ContactError, Engine, Field, Timestamp};
+use bulk_contacts::{CheckedContact, ContactCode, ContactError, Engine, Field, Member, Timestamp};
 use serde_json::Value;
 
 use crate::input::{self, Format, InputError, Item, Options, Row};
@@ -132,7 +132,7 @@ pub fn run(check: &Check) -> Result<u8, InputError> {
 fn not_json(text: &[u8]) -> String {
     match serde_json::from_slice::<Value>(text) {
         Err(error) => format!("is not valid JSON: {error}"),
-        Ok(_) => "nests deeper than a request body allows (125 levels)".to_owned(),
+        Ok(_) => crate::split::too_deep(),
     }
 }
 
@@ -142,7 +142,10 @@ pub fn fill_list_number(text: &[u8], list: &str, filled: &mut Vec<u8>) -> bool {
     let Ok(Value::Object(mut contact)) = serde_json::from_slice::<Value>(text) else {
         return false;
     };
-    contact.insert("list_number".to_owned(), Value::String(list.to_owned()));
+    contact.insert(
+        Member::ListNumber.name().to_owned(),
+        Value::String(list.to_owned()),
+    );
     filled.clear();
     serde_json::to_writer(&mut *filled, &contact).is_ok()
 }

@@ -2,23 +2,30 @@
 //! spaces, `-` and `_` alike), `--map 'HEADER=member'` for the others, a warning for a column
 //! that names no member, and each record written as the contact's JSON text.
 
-use bulk_contacts::Field;
+use bulk_contacts::{Field, Member};
 
-/// The members a column may name: the SPEC's, and the ad-network ones of the CSV import.
-const MEMBERS: [&str; 12] = [
-    "phone_number",
-    "list_number",
-    "use_journeys",
-    "skip_journey_if_exists",
-    "use_validation",
-    "replace_custom_fields",
-    "signup_date",
-    "ip_address",
-    "url",
-    "custom_fields",
-    "ad_network_source",
-    "ad_network_id",
-];
+/// The members of the CSV import that the rules do not read (kept by the server as sent).
+const AD_NETWORK: [&str; 2] = ["ad_network_source", "ad_network_id"];
+
+/// The members a column may name: those the rules read, in the SPEC's order (the library's
+/// [`Member`] table), then the ad-network ones of the CSV import.
+const MEMBERS: [&str; Member::ALL.len() + AD_NETWORK.len()] = {
+    let mut all = [""; Member::ALL.len() + AD_NETWORK.len()];
+    let mut at = 0;
+    while at < Member::ALL.len() {
+        all[at] = Member::ALL[at].name();
+        at += 1;
+    }
+    let mut extra = 0;
+    while extra < AD_NETWORK.len() {
+        all[at + extra] = AD_NETWORK[extra];
+        extra += 1;
+    }
+    all
+};
+
+const PHONE: &str = Member::PhoneNumber.name();
+const LIST: &str = Member::ListNumber.name();
 
 /// The members whose `true`/`false` cells are sent as booleans.
 const FLAGS: [Field; 4] = [
@@ -29,7 +36,7 @@ const FLAGS: [Field; 4] = [
 ];
 
 /// The prefix of a column whose cells go into `custom_fields`.
-const CUSTOM: &str = "custom_fields";
+const CUSTOM: &str = Member::CustomFields.name();
 
 /// What a column becomes in the contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,7 +242,7 @@ impl Plan {
             };
             let kind = match &target {
                 Target::Member { flag: true, .. } => Kind::Flag,
-                Target::Member { name, .. } if name == "list_number" => Kind::List,
+                Target::Member { name, .. } if name == LIST => Kind::List,
                 Target::Member { .. } => Kind::Text,
                 Target::Custom(_) => Kind::Custom,
                 Target::Ignored => Kind::Ignored,
@@ -247,7 +254,7 @@ impl Plan {
                 .iter()
                 .position(|c| matches!(&c.target, Target::Member { name, .. } if name == member))
         };
-        let Some(phone) = find("phone_number") else {
+        let Some(phone) = find(PHONE) else {
             let example = header
                 .iter()
                 .find(|h| {
@@ -259,12 +266,12 @@ impl Plan {
                 .or(header.first())
                 .map_or("Phone", String::as_str);
             return Err(format!(
-                "no column names phone_number: the columns are {}. Name the column of phone numbers \
-                 with --map, e.g. --map '{example}=phone_number'",
+                "no column names {PHONE}: the columns are {}. Name the column of phone numbers \
+                 with --map, e.g. --map '{example}={PHONE}'",
                 listed(header)
             ));
         };
-        let list = find("list_number");
+        let list = find(LIST);
         let keys = columns.iter().map(|c| c.key.len() + 3).sum::<usize>() + 64 + 2 * CUSTOM.len();
         Ok(Plan {
             header: header.to_vec(),

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
+use bulk_contacts::Limits;
 use bulk_contacts::e164::{self, Region};
 
 use crate::columns::{Map, Plan};
@@ -517,13 +518,13 @@ impl<R: Read> JsonBody<R> {
     }
 
     /// The captured text of a top-level member's value is one JSON value a body may hold:
-    /// `serde_json` reads it, and it nests at most 126 levels (the body's object is one of
-    /// the 127 serde_json reads). A value over [`MAX_ROW`] was only followed, not validated.
+    /// `serde_json` reads it, and it nests no deeper than a body allows inside the body's own
+    /// object. A value over [`MAX_ROW`] was only followed, not validated.
     fn validate(&self, name: &str, captured: &Captured) -> Result<(), InputError> {
         if !captured.kept {
             return Ok(());
         }
-        if captured.depth > 126 {
+        if captured.depth > Limits::MAX_BODY_NESTING - 1 {
             return Err(not_a_body(format_args!(
                 "the value of {name} nests deeper than a body allows"
             )));

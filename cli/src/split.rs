@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use bulk_contacts::e164::{self, Region};
-use bulk_contacts::{ErrorEntry, Limits, Pushed, RequestBody, Splitter};
+use bulk_contacts::{ErrorEntry, Limits, Member, Pushed, RequestBody, Splitter};
 use serde_json::Value;
 
 use crate::input::{self, Format, InputError, Item, Options, Row};
@@ -24,9 +24,8 @@ pub struct Split {
     pub region: Option<Region>,
 }
 
-/// The deepest nesting a contact may have in a request body (the body's object and
-/// `contacts` array take two of serde_json's 127 levels).
-const MAX_DEPTH: usize = 125;
+/// The deepest nesting a contact may have in a request body (the library's limit).
+const MAX_DEPTH: usize = Limits::MAX_CONTACT_NESTING;
 
 /// Runs the split; the exit code (0: every contact written, 1: some were not).
 pub fn run(split: &Split) -> Result<u8, InputError> {
@@ -62,7 +61,7 @@ pub fn run(split: &Split) -> Result<u8, InputError> {
             parsed => {
                 let why = match parsed {
                     Err(error) => format!("is not valid JSON: {error}"),
-                    Ok(_) => "nests deeper than a request body allows (125 levels)".to_owned(),
+                    Ok(_) => too_deep(),
                 };
                 if format == Format::Json {
                     return Err(InputError::Invalid(format!(
@@ -142,6 +141,11 @@ fn prepare(dir: &Path) -> Result<(), InputError> {
 
 /// How deep arrays and objects nest in a value (a scalar is 0). serde_json's parser bounds
 /// it, so the recursion is bounded too.
+/// Why a contact that `serde_json` reads cannot be sent: it nests too deep.
+pub fn too_deep() -> String {
+    format!("nests deeper than a request body allows ({MAX_DEPTH} levels)")
+}
+
 fn depth(value: &Value) -> usize {
     match value {
         Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
@@ -154,8 +158,8 @@ fn depth(value: &Value) -> usize {
 /// `region`; how many were rewritten.
 fn normalize(contact: &mut Value, region: Region) -> u64 {
     let mut rewritten = 0;
-    for member in ["phone_number", "list_number"] {
-        if let Some(Value::String(number)) = contact.get_mut(member) {
+    for member in [Member::PhoneNumber, Member::ListNumber] {
+        if let Some(Value::String(number)) = contact.get_mut(member.name()) {
             if e164::is_valid(number) {
                 continue;
             }
@@ -174,13 +178,14 @@ fn fill_list_number(contact: &mut Value, list: &str) {
     let Value::Object(members) = contact else {
         return;
     };
-    let missing = match members.get("list_number") {
+    let name = Member::ListNumber.name();
+    let missing = match members.get(name) {
         None | Some(Value::Null) => true,
         Some(Value::String(number)) => number.trim().is_empty(),
         Some(_) => false,
     };
     if missing {
-        members.insert("list_number".to_owned(), Value::String(list.to_owned()));
+        members.insert(name.to_owned(), Value::String(list.to_owned()));
     }
 }
 

@@ -103,10 +103,14 @@ fn bodies_are_within_the_limits_and_map_back_to_the_rows() {
     let limits = Limits::default();
     let mut written = Vec::new();
     for (body, rows) in &bodies {
-        assert!(body.len() <= limits.max_body_bytes, "{} bytes", body.len());
+        assert!(
+            body.len() <= limits.max_body_bytes(),
+            "{} bytes",
+            body.len()
+        );
         let parsed: Value = serde_json::from_slice(body).unwrap();
         let contacts = parsed["contacts"].as_array().unwrap();
-        assert!(!contacts.is_empty() && contacts.len() <= limits.max_contacts);
+        assert!(!contacts.is_empty() && contacts.len() <= limits.max_contacts());
         assert_eq!(contacts.len(), rows.len());
         written.extend_from_slice(rows);
     }

@@ -35,10 +35,9 @@ pub const TARGETS: [(&str, Target); 5] = [
 ];
 
 /// Small limits, so that the limit paths (413s, rule 1) are reached by small inputs too.
-pub const SMALL_LIMITS: Limits = Limits {
-    max_contacts: 4,
-    max_contact_bytes: 160,
-    max_body_bytes: 2048,
+pub const SMALL_LIMITS: Limits = match Limits::new(4, 160, 2048) {
+    Ok(limits) => limits,
+    Err(_) => panic!("each limit over its minimum"),
 };
 
 /// Target `request`: `data` is the request body. It is answered in each fixed world

@@ -373,7 +373,7 @@ impl Input {
         // Growing to the default limit makes an input slow: only one `grow` value in four does.
         let grows = |grow: u8| self.small_limits || grow.is_multiple_of(4);
         if let (Some(grow), false) = (self.grow.filter(|g| grows(*g)), contacts.is_empty()) {
-            let target = limits.max_contacts.saturating_sub(10) + usize::from(grow % 21);
+            let target = limits.max_contacts().saturating_sub(10) + usize::from(grow % 21);
             let original = contacts.len();
             while contacts.len() < target {
                 contacts.push(contacts[contacts.len() % original].clone());
@@ -482,7 +482,7 @@ impl ObjectModel {
         else {
             return text;
         };
-        let target = limits.max_contact_bytes.saturating_sub(10) + usize::from(pad % 21);
+        let target = limits.max_contact_bytes().saturating_sub(10) + usize::from(pad % 21);
         let overhead = usize::from(!members.is_empty()) + "\"zz_padding\":\"\"".len();
         if let Some(fill) = target.checked_sub(size + overhead) {
             members.push(("zz_padding".to_owned(), quoted(&"p".repeat(fill))));

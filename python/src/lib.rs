@@ -318,6 +318,9 @@ fn precheck<'py>(
 /// :meth:`Merger.add_local`. A contact nested deeper than a body allows, or a ``str`` that
 /// is not JSON text, is a ``ValueError`` naming its index, and ends the iteration.
 ///
+/// Each limit is at least what a body of one contact ``{}`` needs (1 contact, 2 bytes per
+/// contact, 17 bytes per body, the library's ``Limits``): a smaller one is a ``ValueError``.
+///
 /// A body holds each contact's members in name order (as the library's ``serde_json::Value``
 /// writes an object); sizes are those of the compact JSON, which do not depend on the order.
 /// The GIL is released while contacts are placed in bodies.
@@ -342,15 +345,17 @@ fn split(
         Some(value) => count_arg(value, name),
     };
     let defaults = Limits::DEFAULT;
-    let limits = Limits {
-        max_contacts: limit(max_contacts, "max_contacts", defaults.max_contacts)?,
-        max_contact_bytes: limit(
+    let limits = Limits::new(
+        limit(max_contacts, "max_contacts", defaults.max_contacts())?,
+        limit(
             max_contact_bytes,
             "max_contact_bytes",
-            defaults.max_contact_bytes,
+            defaults.max_contact_bytes(),
         )?,
-        max_body_bytes: limit(max_body_bytes, "max_body_bytes", defaults.max_body_bytes)?,
-    };
+        limit(max_body_bytes, "max_body_bytes", defaults.max_body_bytes())?,
+    )
+    // A limit under its minimum (0 contacts, a body too small for `{"contacts":[{}]}`).
+    .map_err(|invalid| PyValueError::new_err(invalid.to_string()))?;
     Ok(Split {
         source: Some(contacts.try_iter()?.unbind()),
         splitter: Some(Splitter::new(limits)),

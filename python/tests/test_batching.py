@@ -160,6 +160,11 @@ def test_split_is_lazy_and_streams_bodies():
 def test_split_argument_errors():
     with pytest.raises(ValueError, match="max_contacts must be 0 or more"):
         bulk_contacts.split([], max_contacts=-1)
+    # Each limit at least what a body of one contact `{}` needs: the library's `Limits`.
+    with pytest.raises(ValueError, match="max_contacts must be at least 1, not 0"):
+        bulk_contacts.split([], max_contacts=0)
+    with pytest.raises(ValueError, match="max_body_bytes must be at least 17, not 16"):
+        bulk_contacts.split([], max_body_bytes=16)
     with pytest.raises(TypeError):
         bulk_contacts.split(5)
 

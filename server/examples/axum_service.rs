@@ -164,7 +164,7 @@ async fn handle(app: &App, headers: &HeaderMap, body: Body) -> Result<Answer, Re
     let (account_id, account) = found.ok_or(Rejection::InvalidApiKey)?;
     engine.authenticate(Some(key), &account.api_keys)?;
     // Then the body, at most the engine's limit: over it, the engine's 413.
-    let limit = engine.limits().max_body_bytes;
+    let limit = engine.limits().max_body_bytes();
     if body.size_hint().lower() > limit as u64 {
         return Err(Rejection::PayloadTooLarge); // a Content-Length over it: not read at all
     }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use bulk_contacts::Limits;
+use bulk_contacts::{InvalidLimit, Limits};
 
 /// Parses a duration given in seconds (`2`, `0.5`).
 fn seconds(text: &str) -> Result<Duration, String> {
@@ -84,27 +84,36 @@ pub struct Config {
     #[arg(long, env = "BULK_CONTACTS_MAX_BODY_BYTES_IN_FLIGHT", value_name = "BYTES", default_value_t = 64 << 20)]
     pub max_body_bytes_in_flight: usize,
 
-    /// The engine's limit of contacts per request (SPEC §2).
-    #[arg(long, env = "BULK_CONTACTS_MAX_CONTACTS", value_name = "N", default_value_t = Limits::default().max_contacts)]
+    /// The engine's limit of contacts per request (SPEC §2; at least 1).
+    #[arg(long, env = "BULK_CONTACTS_MAX_CONTACTS", value_name = "N", default_value_t = Limits::DEFAULT.max_contacts(), value_parser = at_least::<{ Limits::MIN_CONTACTS }>)]
     pub max_contacts: usize,
 
-    /// The engine's limit of bytes per contact (SPEC §2).
-    #[arg(long, env = "BULK_CONTACTS_MAX_CONTACT_BYTES", value_name = "BYTES", default_value_t = Limits::default().max_contact_bytes)]
+    /// The engine's limit of bytes per contact (SPEC §2; at least 2).
+    #[arg(long, env = "BULK_CONTACTS_MAX_CONTACT_BYTES", value_name = "BYTES", default_value_t = Limits::DEFAULT.max_contact_bytes(), value_parser = at_least::<{ Limits::MIN_CONTACT_BYTES }>)]
     pub max_contact_bytes: usize,
 
-    /// The engine's limit of bytes per request body (SPEC §2).
-    #[arg(long, env = "BULK_CONTACTS_MAX_BODY_BYTES", value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
+    /// The engine's limit of bytes per request body (SPEC §2; at least 17).
+    #[arg(long, env = "BULK_CONTACTS_MAX_BODY_BYTES", value_name = "BYTES", default_value_t = Limits::DEFAULT.max_body_bytes(), value_parser = at_least::<{ Limits::MIN_BODY_BYTES }>)]
     pub max_body_bytes: usize,
 }
 
+/// A limit of the engine's (`Limits`' minimums, so that a bad value is a usage error).
+fn at_least<const MINIMUM: usize>(text: &str) -> Result<usize, String> {
+    let value: usize = text.parse().map_err(|error| format!("{error}"))?;
+    if value < MINIMUM {
+        return Err(format!("must be at least {MINIMUM}"));
+    }
+    Ok(value)
+}
+
 impl Config {
-    /// The engine's three limits.
-    pub fn limits(&self) -> Limits {
-        Limits {
-            max_contacts: self.max_contacts,
-            max_contact_bytes: self.max_contact_bytes,
-            max_body_bytes: self.max_body_bytes,
-        }
+    /// The engine's three limits; an error when one is below its minimum.
+    pub fn limits(&self) -> Result<Limits, InvalidLimit> {
+        Limits::new(
+            self.max_contacts,
+            self.max_contact_bytes,
+            self.max_body_bytes,
+        )
     }
 }
 
@@ -144,7 +153,7 @@ pub fn connections_within(requested: usize, limit: Option<usize>, reserved: usiz
 impl Default for Config {
     /// The defaults of `--help`.
     fn default() -> Config {
-        let limits = Limits::default();
+        let limits = Limits::DEFAULT;
         Config {
             header_timeout: Duration::from_secs(10),
             body_idle_timeout: Duration::from_secs(10),
@@ -156,9 +165,9 @@ impl Default for Config {
             max_in_flight: 32,
             max_in_flight_per_account: 0,
             max_body_bytes_in_flight: 64 << 20,
-            max_contacts: limits.max_contacts,
-            max_contact_bytes: limits.max_contact_bytes,
-            max_body_bytes: limits.max_body_bytes,
+            max_contacts: limits.max_contacts(),
+            max_contact_bytes: limits.max_contact_bytes(),
+            max_body_bytes: limits.max_body_bytes(),
         }
     }
 }
@@ -166,6 +175,13 @@ impl Default for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        config: Config,
+    }
 
     #[test]
     fn the_connection_cap_leaves_room_for_the_store_under_the_open_files_limit() {
@@ -181,5 +197,34 @@ mod tests {
         assert_eq!(connections_within(768, Some(256), 64 + 16), 176);
         assert_eq!(connections_within(768, Some(10), 64), 1);
         assert_eq!(connections_within(768, None, 64), 768);
+    }
+
+    #[test]
+    fn an_engine_limit_under_its_minimum_is_a_usage_error() {
+        for (flag, value, minimum) in [
+            ("--max-contacts", "0", Limits::MIN_CONTACTS),
+            ("--max-contact-bytes", "1", Limits::MIN_CONTACT_BYTES),
+            ("--max-body-bytes", "16", Limits::MIN_BODY_BYTES),
+        ] {
+            let error = Command::try_parse_from(["server", flag, value])
+                .err()
+                .unwrap_or_else(|| panic!("{flag} {value} accepted"));
+            let message = error.to_string();
+            assert!(
+                message.contains(&format!("must be at least {minimum}")) && message.contains(flag),
+                "{message}"
+            );
+        }
+        let smallest = Command::try_parse_from([
+            "server",
+            "--max-contacts",
+            "1",
+            "--max-contact-bytes",
+            "2",
+            "--max-body-bytes",
+            "17",
+        ])
+        .expect("the minimums");
+        assert_eq!(smallest.config.limits(), Limits::new(1, 2, 17));
     }
 }

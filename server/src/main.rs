@@ -150,7 +150,7 @@ async fn run<S: Store>(
         let signal = signal.await;
         tracing::info!(signal, "stopping: finishing the requests in flight");
     };
-    let app = App::with_limits(TimedStore(store), options.config.limits())
+    let app = App::with_limits(TimedStore(store), options.config.limits()?)
         .with_store_timeout(options.config.store_timeout)
         .with_pause_after_commit(
             options

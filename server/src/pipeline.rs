@@ -234,7 +234,7 @@ impl<S: Store> App<S> {
 
     /// Check 2's limit, in bytes.
     pub fn body_limit(&self) -> usize {
-        self.engine.limits().max_body_bytes
+        self.engine.limits().max_body_bytes()
     }
 
     /// Check 2's answer.

@@ -37,7 +37,7 @@ const FOUR_MB: usize = 4_000_000;
 async fn server(config: Config) -> SocketAddr {
     let store = SqliteStore::open(":memory:").expect("open");
     demo::seed_demo(&store).await.expect("seed");
-    let app = App::with_limits(TimedStore(store), config.limits());
+    let app = App::with_limits(TimedStore(store), config.limits().expect("valid limits"));
     spawn_with(SocketAddr::from(([127, 0, 0, 1], 0)), Arc::new(app), config)
         .await
         .expect("bind")

@@ -32,10 +32,9 @@ async fn serve(limits: Limits) -> SocketAddr {
 /// A body limit of 100 bytes, small enough that a 200-byte upload is written whole before the
 /// answer is read (the example does no lingering close: the reference server does).
 fn small() -> Limits {
-    Limits {
-        max_body_bytes: 100,
-        ..Limits::default()
-    }
+    Limits::DEFAULT
+        .with_max_body_bytes(100)
+        .expect("over the minimum")
 }
 
 async fn post(addr: SocketAddr, key: Option<&[u8]>, body: impl Into<Body>) -> Reply {

@@ -36,8 +36,8 @@ async fn serve<S: Store>(store: S) -> SocketAddr {
         store_timeout: STORE_TIMEOUT,
         ..Config::default()
     };
-    let app =
-        App::with_limits(TimedStore(store), config.limits()).with_store_timeout(STORE_TIMEOUT);
+    let app = App::with_limits(TimedStore(store), config.limits().expect("valid limits"))
+        .with_store_timeout(STORE_TIMEOUT);
     spawn_with(SocketAddr::from(([127, 0, 0, 1], 0)), Arc::new(app), config)
         .await
         .expect("bind")

@@ -29,7 +29,7 @@ const ANSWER: &str = r#"{"success_count":2,"error_count":1,"errors":[{"index":2,
 async fn server(config: Config) -> SocketAddr {
     let store = SqliteStore::open(":memory:").expect("open");
     demo::seed_demo(&store).await.expect("seed");
-    let app = App::with_limits(TimedStore(store), config.limits());
+    let app = App::with_limits(TimedStore(store), config.limits().expect("valid limits"));
     spawn_with(SocketAddr::from(([127, 0, 0, 1], 0)), Arc::new(app), config)
         .await
         .expect("bind")
@@ -608,15 +608,11 @@ async fn the_openapi_document_is_served_and_documents_every_answer_exactly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_engine_limits_follow_the_configuration() {
-    let limits = bulk_contacts::Limits {
-        max_contacts: 2,
-        max_contact_bytes: 4000,
-        max_body_bytes: 1000,
-    };
+    let limits = bulk_contacts::Limits::new(2, 4000, 1000).expect("over the minimums");
     let addr = server(Config {
-        max_contacts: limits.max_contacts,
-        max_contact_bytes: limits.max_contact_bytes,
-        max_body_bytes: limits.max_body_bytes,
+        max_contacts: limits.max_contacts(),
+        max_contact_bytes: limits.max_contact_bytes(),
+        max_body_bytes: limits.max_body_bytes(),
         ..Config::default()
     })
     .await;
@@ -697,7 +693,7 @@ async fn one_accounts_slow_uploads_cannot_take_every_slot() {
         ..Default::default()
     };
     store.seed(&other).await.expect("seed the other account");
-    let app = App::with_limits(TimedStore(store), config.limits());
+    let app = App::with_limits(TimedStore(store), config.limits().expect("valid limits"));
     let addr = spawn_with(SocketAddr::from(([127, 0, 0, 1], 0)), Arc::new(app), config)
         .await
         .expect("bind");
