@@ -1,5 +1,6 @@
 //! One pass over the bytes: a JSON reader that accepts exactly what `serde_json` accepts and
-//! keeps only what the rules read.
+//! keeps only what the rules read (SPEC §3 checks 3 to 5: `invalid_json`, `missing_contacts`,
+//! `too_many_contacts`; the member names of SPEC §4's rules).
 //!
 //! The request is read once, front to back. Nothing is built for a value the rules do not
 //! read: each contact becomes its text (a slice of the body) and, when it is an object, the

@@ -1,6 +1,6 @@
 //! What a store writes for an evaluation: the accepted contacts turned into rows, by the rules
 //! [`AcceptedContact`] states, grouped so that a store can write a whole batch in a few
-//! multi-row statements.
+//! multi-row statements (the rows behind SPEC §5's counters).
 
 use std::collections::HashMap;
 use std::hash::Hash;
