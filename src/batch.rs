@@ -46,17 +46,17 @@ pub struct Batch<'a> {
 /// The distinct keys a batch may need, in order of first appearance, so that a server can
 /// fetch each kind in one round trip. They cover every contact that passed rules 1 to 8 — a
 /// superset of what evaluation asks, since a contact may still fail rule 9 or 10 — and none
-/// of them costs money: the paid validation's keys come from [`Screened::validation_keys`].
+/// of them costs money: the paid validation's keys come from [`Screened::validation_keys`](crate::Screened::validation_keys).
 ///
 /// Fetch `lists` (and `memberships`, which belong to lists) among the **authenticated
-/// account's** rows only: see the scoping rule on [`ListLookup`].
+/// account's** rows only: see the scoping rule on [`ListLookup`](crate::ListLookup).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Keys<'b> {
-    /// List numbers, for [`ListLookup`].
+    /// List numbers, for [`ListLookup`](crate::ListLookup).
     pub lists: Vec<&'b str>,
-    /// Phone numbers, for [`CarrierCheck::carrier`] and [`Directory::contact_exists`].
+    /// Phone numbers, for [`CarrierCheck::carrier`](crate::CarrierCheck::carrier) and [`Directory::contact_exists`](crate::Directory::contact_exists).
     pub phones: Vec<&'b str>,
-    /// (phone, list) pairs, for [`Directory::is_member`].
+    /// (phone, list) pairs, for [`Directory::is_member`](crate::Directory::is_member).
     pub memberships: Vec<(&'b str, &'b str)>,
 }
 

@@ -12,7 +12,7 @@ use crate::written::written_len;
 ///
 /// Web frameworks have a `Response` of their own (axum's, hyper's): import this one under
 /// another name (`use bulk_contacts::Response as Answer;`) or name theirs by path
-/// (`axum::response::Response`), and convert with [`into_http_as`](Response::into_http_as).
+/// (`axum::response::Response`), and convert with `into_http_as` (feature `http`).
 ///
 /// ```
 /// use bulk_contacts::{Limits, Rejection, Response};
