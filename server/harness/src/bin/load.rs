@@ -1,10 +1,12 @@
-//! `load [--addr ADDR]... [--requests N] [--clients C] [--contacts K] [--stride S] [--seconds T]`
+//! `load [--addr ADDR]... [--requests N] [--clients C] [--contacts K] [--stride S] [--offset O]
+//!       [--revision V] [--seconds T]`
 //! `load --suite [--requests N]`
 //!
 //! A load generator, loopback only, bounded in count and time. With `--addr` (repeatable):
 //! C clients, spread round-robin over the addresses, send N requests in all of K contacts each
-//! (batch r holds the K consecutive numbers from r × S: S = K gives disjoint batches, S < K
-//! overlapping ones) and it reports contacts/s and the p50/p99 latency; the servers there must
+//! (batch r holds the K consecutive numbers from O + r × S: S = K gives disjoint batches, S < K
+//! overlapping ones; revision V > 0 sends the same contacts with changed custom fields, a
+//! re-import of what revision 0 wrote) and it reports contacts/s and the p50/p99 latency; the servers there must
 //! hold the demo account (`--seed-demo`).
 //!
 //! `--suite` measures everything BENCHMARKS.md reports, in one run, on throwaway stores: it
@@ -12,8 +14,9 @@
 //! PostgreSQL cluster with 1, 2 and 4 instances, at 1, 4 and 16 clients; reads the CPU time of
 //! the server processes and of PostgreSQL (the postmaster and its backends) from `/proc`
 //! around each run; checks that the summed counters of the answers are the rows the store
-//! gained; runs a bare `pgbench` script writing the same rows into the same schema (the
-//! floor); and times the engine alone in-process. It prints one Markdown table.
+//! gained; re-imports, on one instance, each run's contacts with changed custom fields (the
+//! update case); runs a bare `pgbench` script writing the same rows into the naive schema of
+//! the server's first migrations (the floor); and times the engine alone in-process. It prints one Markdown table.
 #![forbid(unsafe_code)]
 
 use std::collections::{BTreeMap, HashMap};
@@ -40,6 +43,8 @@ struct Options {
     clients: usize,
     contacts: usize,
     stride: Option<usize>,
+    offset: usize,
+    revision: usize,
     seconds: u64,
     addrs: Vec<SocketAddr>,
     suite: bool,
@@ -51,6 +56,8 @@ fn parse() -> Result<Options, String> {
         clients: 4,
         contacts: 1000,
         stride: None,
+        offset: 0,
+        revision: 0,
         seconds: 120,
         addrs: Vec::new(),
         suite: false,
@@ -64,6 +71,8 @@ fn parse() -> Result<Options, String> {
             "--clients" => options.clients = number(value()?)?.clamp(1, 64),
             "--contacts" => options.contacts = number(value()?)?.clamp(1, 1000),
             "--stride" => options.stride = Some(number(value()?)?.clamp(1, 1000)),
+            "--offset" => options.offset = number(value()?)?.clamp(0, 1_000_000_000),
+            "--revision" => options.revision = number(value()?)?,
             "--seconds" => options.seconds = number(value()?)?.clamp(1, 600) as u64,
             "--addr" => {
                 let text = value()?;
@@ -96,8 +105,11 @@ fn phone(exchanges: &[u32], n: usize) -> String {
     format!("+1415{exchange}{:04}", n % 10_000)
 }
 
-/// Batch `r`: `k` contacts with the consecutive numbers from `first`, half with journeys.
-fn batch(exchanges: &[u32], r: usize, first: usize, k: usize) -> Vec<u8> {
+/// Batch `r`: `k` contacts with the consecutive numbers from `first`, half with journeys;
+/// revision 0 is a first import, a later revision the same contacts sent again with changed
+/// custom fields (a re-import: same size, another first name).
+fn batch(exchanges: &[u32], r: usize, first: usize, k: usize, revision: usize) -> Vec<u8> {
+    let first_name = ["Jane", "Joan"][revision % 2];
     let contacts: Vec<serde_json::Value> = (0..k)
         .map(|i| {
             serde_json::json!({
@@ -107,7 +119,7 @@ fn batch(exchanges: &[u32], r: usize, first: usize, k: usize) -> Vec<u8> {
                 "signup_date": "2025-03-15T14:30:00Z",
                 "ip_address": "198.51.100.17",
                 "url": "https://example.com/signup",
-                "custom_fields": {"first_name": "Jane", "batch": r},
+                "custom_fields": {"first_name": first_name, "batch": r},
             })
         })
         .collect();
@@ -141,7 +153,7 @@ fn engine_alone(
     hz: f64,
 ) -> Result<(f64, f64), Error> {
     let engine = Engine::default();
-    let body = batch(exchanges, 0, 0, contacts);
+    let body = batch(exchanges, 0, 0, contacts, 0);
     let now = Timestamp::now();
     let lists = HashMap::from([(
         LIST.to_owned(),
@@ -270,9 +282,10 @@ fn bodies(
     offset: usize,
     stride: usize,
     k: usize,
+    revision: usize,
 ) -> Vec<Vec<u8>> {
     (0..requests)
-        .map(|r| batch(exchanges, r, offset + r * stride, k))
+        .map(|r| batch(exchanges, r, offset + r * stride, k, revision))
         .collect()
 }
 
@@ -287,9 +300,10 @@ async fn plain(options: &Options) -> Result<(), Error> {
     let bodies = Arc::new(bodies(
         &exchanges,
         options.requests,
-        0,
+        options.offset,
         stride,
         options.contacts,
+        options.revision,
     ));
     let run = drive(&options.addrs, options.clients, bodies, options.seconds).await?;
     println!(
@@ -525,7 +539,9 @@ async fn measured(
 
 /// The bare floor: per transaction, the rows one batch writes (1000 new contacts with the
 /// same columns, 1000 memberships with their custom fields, 500 enrollments), generated by
-/// PostgreSQL itself — no prefetch, no locks, no parameters to parse.
+/// PostgreSQL itself — no prefetch, no locks, no parameters to parse — into the naive schema
+/// the server started with ([`NAIVE_SCHEMA`], in a database of its own): the floor issue 21
+/// measures the server's schema and statements against.
 const FLOOR: &str = r#"\set k 1000
 SELECT nextval('floor_batch') AS b \gset
 BEGIN;
@@ -543,16 +559,47 @@ INSERT INTO journey_enrollments (list_id, phone, journey, enrolled_at)
 END;
 "#;
 
+/// The schema the server's PostgreSQL migrations V1–V3 made (row-at-a-time `text` phones,
+/// every timestamp twice, a surrogate enrollment key): the floor's schema, whatever later
+/// migrations changed.
+const NAIVE_SCHEMA: [&str; 3] = [
+    include_str!("../../../migrations/postgres/V1__schema.sql"),
+    include_str!("../../../migrations/postgres/V2__hashed_api_keys.sql"),
+    include_str!("../../../migrations/postgres/V3__idempotency_keys.sql"),
+];
+
+/// A database of `cluster` with the naive schema and one list (one welcome journey): the
+/// floor's URL, a connection to it and the list's id.
+async fn floor_database(cluster: &Cluster) -> Result<(String, tokio_postgres::Client, i64), Error> {
+    let url = cluster.create_database("floor").await?;
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    for sql in NAIVE_SCHEMA {
+        client.batch_execute(sql).await?;
+    }
+    client
+        .batch_execute("INSERT INTO accounts (name) VALUES ('floor')")
+        .await?;
+    let list_id: i64 = client
+        .query_one(
+            "INSERT INTO sending_lists (account_id, list_number, welcome_journeys)
+             SELECT id, $1, 1 FROM accounts WHERE name = 'floor' RETURNING id",
+            &[&LIST],
+        )
+        .await?
+        .get(0);
+    Ok((url, client, list_id))
+}
+
 async fn pgbench_floor(
     clients: usize,
     cluster: &Cluster,
     url: &str,
-    store: &PgStore,
+    client: &tokio_postgres::Client,
     list_id: i64,
     transactions: usize,
     hz: f64,
 ) -> Result<(f64, f64, f64), Error> {
-    let client = store.client().await?;
     client
         .batch_execute("CREATE SEQUENCE IF NOT EXISTS floor_batch")
         .await?;
@@ -616,7 +663,7 @@ async fn suite(options: &Options) -> Result<(), Error> {
         let server = start_server(&["--db", path, "--seed-demo"])?;
         let db = Db::Sqlite(SqliteStore::open(&file)?);
         for clients in [1, 4, 16] {
-            let bodies = bodies(&exchanges, requests, region(requests), k, k);
+            let bodies = bodies(&exchanges, requests, region(requests), k, k, 0);
             lines.push(
                 measured(
                     "SQLite, 1 instance",
@@ -639,15 +686,6 @@ async fn suite(options: &Options) -> Result<(), Error> {
     let postmaster = cluster.postmaster_pid().ok_or("postmaster.pid")?;
     let store = PgStore::connect(&url, 2).await?;
     demo::seed_demo(&store).await?;
-    let list_id: i64 = store
-        .client()
-        .await?
-        .query_one(
-            "SELECT id FROM sending_lists WHERE list_number = $1",
-            &[&LIST],
-        )
-        .await?
-        .get(0);
     let db = Db::Postgres(store.clone());
     for instances in [1, 2, 4] {
         let servers = (0..instances)
@@ -659,7 +697,8 @@ async fn suite(options: &Options) -> Result<(), Error> {
         );
         let client_counts: &[usize] = if instances == 4 { &[16] } else { &[1, 4, 16] };
         for &clients in client_counts {
-            let bodies = bodies(&exchanges, requests, region(requests), k, k);
+            let start = region(requests);
+            let first = bodies(&exchanges, requests, start, k, k, 0);
             lines.push(
                 measured(
                     &setup,
@@ -667,18 +706,36 @@ async fn suite(options: &Options) -> Result<(), Error> {
                     Some(postmaster),
                     &db,
                     clients,
-                    bodies,
+                    first,
                     options.seconds,
                     hz,
                 )
                 .await?,
             );
+            if instances == 1 {
+                // The re-import: the same contacts again, with changed custom fields (every
+                // contact and membership updated, nothing inserted).
+                let bodies = bodies(&exchanges, requests, start, k, k, 1);
+                lines.push(
+                    measured(
+                        &format!("{setup}, re-import (same phones, changed custom fields)"),
+                        &servers,
+                        Some(postmaster),
+                        &db,
+                        clients,
+                        bodies,
+                        options.seconds,
+                        hz,
+                    )
+                    .await?,
+                );
+            }
         }
         if instances > 1 {
             // Overlapping batches: each number is in two consecutive batches, which run on
             // different instances at the same time.
             let start = region(requests / 2 + 1);
-            let bodies = bodies(&exchanges, requests, start, k / 2, k);
+            let bodies = bodies(&exchanges, requests, start, k / 2, k, 0);
             lines.push(
                 measured(
                     &format!("{setup}, overlapping batches"),
@@ -694,10 +751,27 @@ async fn suite(options: &Options) -> Result<(), Error> {
             );
         }
     }
-    let (floor_ms, floor_tps, floor_wal) =
-        pgbench_floor(4, &cluster, &url, &store, list_id, requests, hz).await?;
-    let (floor16_ms, floor16_tps, _) =
-        pgbench_floor(16, &cluster, &url, &store, list_id, requests, hz).await?;
+    let (floor_url, floor_client, floor_list) = floor_database(&cluster).await?;
+    let (floor_ms, floor_tps, floor_wal) = pgbench_floor(
+        4,
+        &cluster,
+        &floor_url,
+        &floor_client,
+        floor_list,
+        requests,
+        hz,
+    )
+    .await?;
+    let (floor16_ms, floor16_tps, _) = pgbench_floor(
+        16,
+        &cluster,
+        &floor_url,
+        &floor_client,
+        floor_list,
+        requests,
+        hz,
+    )
+    .await?;
 
     println!(
         "engine alone, in-process, one batch of {k}: median {engine_wall:.2} ms wall, \
@@ -739,7 +813,7 @@ async fn main() -> Result<(), Error> {
     let options = parse().map_err(|message| {
         format!(
             "{message}\nusage: load --addr ADDR [--addr ADDR]... [--requests N] [--clients C] \
-             [--contacts K] [--stride S] [--seconds T]\n       load --suite [--requests N]"
+             [--contacts K] [--stride S] [--offset O] [--revision V] [--seconds T]\n       load --suite [--requests N]"
         )
     })?;
     if options.suite {
