@@ -84,14 +84,14 @@ impl PrefetchRows {
 }
 
 /// The statements of a write, one multi-row statement per kind of row; each returns the rows
-/// it touched. `now` is the request's time (RFC 3339): `created_at`, `updated_at`,
-/// `enrolled_at`; `lists` holds the list row id of each row, in order.
+/// it touched. `now` is the request's time: `created_at`, `updated_at`, `enrolled_at`; `lists`
+/// holds the list row id of each row, in order.
 pub trait WriteStatements {
     /// Inserts the contacts (`ON CONFLICT (phone) DO NOTHING`).
     async fn insert_contacts(
         &mut self,
         rows: &[ContactWrite<'_>],
-        now: &str,
+        now: Timestamp,
     ) -> Result<u64, StoreError>;
 
     /// Updates existing contacts: the first signup date kept, consent data and validation
@@ -99,7 +99,7 @@ pub trait WriteStatements {
     async fn update_contacts(
         &mut self,
         rows: &[ContactWrite<'_>],
-        now: &str,
+        now: Timestamp,
     ) -> Result<u64, StoreError>;
 
     /// Inserts the memberships (`ON CONFLICT (phone, list_id) DO NOTHING`).
@@ -107,7 +107,7 @@ pub trait WriteStatements {
         &mut self,
         rows: &[MembershipInsert<'_>],
         lists: &[i64],
-        now: &str,
+        now: Timestamp,
     ) -> Result<u64, StoreError>;
 
     /// Merges custom fields into existing memberships, or replaces them.
@@ -115,7 +115,7 @@ pub trait WriteStatements {
         &mut self,
         rows: &[CustomFieldsUpdate<'_>],
         lists: &[i64],
-        now: &str,
+        now: Timestamp,
     ) -> Result<u64, StoreError>;
 
     /// Inserts the journey enrollments.
@@ -123,7 +123,7 @@ pub trait WriteStatements {
         &mut self,
         rows: &[Enrollment<'_>],
         lists: &[i64],
-        now: &str,
+        now: Timestamp,
     ) -> Result<u64, StoreError>;
 }
 
@@ -138,35 +138,34 @@ pub async fn write_plan<S: WriteStatements>(
     now: Timestamp,
     list_ids: &HashMap<String, i64>,
 ) -> Result<Written, StoreError> {
-    let now = now.to_string();
     for round in &plan.rounds {
         let rows = &round.insert_contacts;
         if !rows.is_empty() {
-            let inserted = statements.insert_contacts(rows, &now).await?;
+            let inserted = statements.insert_contacts(rows, now).await?;
             expect_rows("insert contacts", rows.len(), inserted)?;
         }
         let rows = &round.update_contacts;
         if !rows.is_empty() {
-            let updated = statements.update_contacts(rows, &now).await?;
+            let updated = statements.update_contacts(rows, now).await?;
             expect_rows("update contacts", rows.len(), updated)?;
         }
         let rows = &round.insert_memberships;
         if !rows.is_empty() {
             let lists = list_ids_of(list_ids, rows, |row| row.list_number)?;
-            let inserted = statements.insert_memberships(rows, &lists, &now).await?;
+            let inserted = statements.insert_memberships(rows, &lists, now).await?;
             expect_rows("insert memberships", rows.len(), inserted)?;
         }
         let rows = &round.update_memberships;
         if !rows.is_empty() {
             let lists = list_ids_of(list_ids, rows, |row| row.list_number)?;
-            let updated = statements.update_memberships(rows, &lists, &now).await?;
+            let updated = statements.update_memberships(rows, &lists, now).await?;
             expect_rows("update memberships", rows.len(), updated)?;
         }
     }
     let rows = &plan.enrollments;
     if !rows.is_empty() {
         let lists = list_ids_of(list_ids, rows, |row| row.list_number)?;
-        let inserted = statements.insert_enrollments(rows, &lists, &now).await?;
+        let inserted = statements.insert_enrollments(rows, &lists, now).await?;
         expect_rows("insert enrollments", rows.len(), inserted)?;
     }
     Ok(inserts(plan))

@@ -8,13 +8,16 @@
 //! multi-row `INSERT … SELECT FROM unnest(…)` / `UPDATE … FROM unnest(…)` statements). Why this
 //! makes the counters exact across processes is in the server's README, *Concurrency*.
 
+use std::pin::pin;
 use std::str::FromStr;
 
 use std::time::Duration;
 
+use bytes::BytesMut;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 use std::collections::HashMap;
 
@@ -58,6 +61,68 @@ pub fn lock_keys<'p>(phones: impl IntoIterator<Item = &'p str>) -> Vec<i64> {
     keys.sort_unstable();
     keys.dedup();
     keys
+}
+
+/// The stored key of a phone number: its E.164 digits as an integer (`+14155550123` →
+/// 14155550123), or `None` when `phone` is not `+` and 1 to 15 digits, the first not 0 (no
+/// such phone is stored, see migration V4). One to one with the text: [`phone_text`].
+pub fn phone_key(phone: &str) -> Option<i64> {
+    let digits = phone.strip_prefix('+')?;
+    let ok = (1..=15).contains(&digits.len())
+        && !digits.starts_with('0')
+        && digits.bytes().all(|b| b.is_ascii_digit());
+    ok.then(|| digits.parse().ok()).flatten()
+}
+
+/// The phone number of a stored key: `+` and its digits.
+pub fn phone_text(key: i64) -> String {
+    format!("+{key}")
+}
+
+/// The keys of `phones` that can be stored; the others are in no table (lookups skip them).
+fn phone_keys<'p>(phones: impl IntoIterator<Item = &'p str>) -> Vec<i64> {
+    phones.into_iter().filter_map(phone_key).collect()
+}
+
+/// The key of a phone the write plan or a seed stores: a phone that cannot be stored is an
+/// error of the data, never written under another key.
+fn stored_key(phone: &str) -> Result<i64, StoreError> {
+    phone_key(phone).ok_or_else(|| {
+        StoreError::Data(format!(
+            "{phone:?} is not an E.164 number (+ and 1 to 15 digits) and cannot be stored"
+        ))
+    })
+}
+
+/// The keys of the rows' phones, in order (see [`stored_key`]).
+fn stored_keys<'r, R>(
+    rows: &'r [R],
+    phone: impl Fn(&'r R) -> &'r str,
+) -> Result<Vec<i64>, StoreError> {
+    rows.iter().map(|row| stored_key(phone(row))).collect()
+}
+
+/// JSON text bound as `jsonb` in the binary format: the version byte (1) then the text, which
+/// PostgreSQL parses as it would the text format; no copy into a `serde_json::Value`.
+#[derive(Debug)]
+struct Jsonb<'t>(&'t str);
+
+impl ToSql for Jsonb<'_> {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(&[1]);
+        out.extend_from_slice(self.0.as_bytes());
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::JSONB
+    }
+
+    to_sql_checked!();
 }
 
 /// The PostgreSQL store: a pool of connections.
@@ -247,9 +312,9 @@ impl Transaction for PgTx {
                  WHERE account_id = $1 AND list_number = ANY($2::text[])",
             ),
             client.prepare_cached(
-                "SELECT phone, verdict FROM carrier_verdicts WHERE phone = ANY($1::text[])",
+                "SELECT phone, verdict FROM carrier_verdicts WHERE phone = ANY($1::int8[])",
             ),
-            client.prepare_cached("SELECT phone FROM contacts WHERE phone = ANY($1::text[])"),
+            client.prepare_cached("SELECT phone FROM contacts WHERE phone = ANY($1::int8[])"),
             // Every membership of the batch's phones in the batch's lists: a superset of the
             // batch's (phone, list) pairs when it names several lists, which is harmless (the
             // engine asks only about its pairs, and every row is a true membership), and
@@ -257,14 +322,15 @@ impl Transaction for PgTx {
             // with an array condition per list).
             client.prepare_cached(
                 "SELECT m.phone, l.list_number FROM sending_lists AS l
-                 JOIN memberships AS m ON m.list_id = l.id AND m.phone = ANY($3::text[])
+                 JOIN memberships AS m ON m.list_id = l.id AND m.phone = ANY($3::int8[])
                  WHERE l.account_id = $1 AND l.list_number = ANY($2::text[])",
             ),
         )?;
         // Four queries, one round trip: the driver pipelines them on the connection.
+        let phones = phone_keys(keys.phones.iter().copied());
         let list_params: [&(dyn ToSql + Sync); 2] = [&account, &keys.lists];
-        let phone_params: [&(dyn ToSql + Sync); 1] = [&keys.phones];
-        let pair_params: [&(dyn ToSql + Sync); 3] = [&account, &keys.lists, &keys.phones];
+        let phone_params: [&(dyn ToSql + Sync); 1] = [&phones];
+        let pair_params: [&(dyn ToSql + Sync); 3] = [&account, &keys.lists, &phones];
         let (lists, verdicts, contacts, memberships) = tokio::try_join!(
             client.query(&lists, &list_params),
             client.query(&verdicts, &phone_params),
@@ -278,12 +344,12 @@ impl Transaction for PgTx {
                 .collect(),
             verdicts: verdicts
                 .iter()
-                .map(|row| (row.get(0), row.get(1)))
+                .map(|row| (phone_text(row.get(0)), row.get(1)))
                 .collect(),
-            contacts: contacts.iter().map(|row| row.get(0)).collect(),
+            contacts: contacts.iter().map(|row| phone_text(row.get(0))).collect(),
             memberships: memberships
                 .iter()
-                .map(|row| (row.get(0), row.get(1)))
+                .map(|row| (phone_text(row.get(0)), row.get(1)))
                 .collect(),
         };
         rows.into_prefetch(&mut self.list_ids)
@@ -293,11 +359,15 @@ impl Transaction for PgTx {
         let client = self.client()?;
         let query = client
             .prepare_cached(
-                "SELECT phone, result FROM validation_results WHERE phone = ANY($1::text[])",
+                "SELECT phone, result FROM validation_results WHERE phone = ANY($1::int8[])",
             )
             .await?;
-        let rows = client.query(&query, &[&phones]).await?;
-        let rows = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+        let keys = phone_keys(phones.iter().copied());
+        let rows = client.query(&query, &[&keys]).await?;
+        let rows = rows
+            .iter()
+            .map(|row| (phone_text(row.get(0)), row.get(1)))
+            .collect();
         Ok(stand_in_results(phones, rows))
     }
 
@@ -344,61 +414,108 @@ fn column<'r, R, T>(rows: &'r [R], f: impl Fn(&'r R) -> T) -> Vec<T> {
     rows.iter().map(f).collect()
 }
 
-/// PostgreSQL's statements of the shared flows, on a connection inside its transaction: each
-/// kind of row is one multi-row statement, every column bound as one array (`unnest`).
+/// PostgreSQL's statements of the shared flows, on a connection inside its transaction. The
+/// rows the locked prefetch proved new are copied in (`COPY … FROM STDIN (FORMAT binary)`:
+/// no conflict to check, no per-row statement, every value in its binary form, and one WAL
+/// record per heap page instead of one per row); the updates are one statement per kind, every
+/// column bound as one array (`unnest`).
 struct Statements<'c>(&'c Object);
+
+impl Statements<'_> {
+    /// A binary COPY into the table of `sql` (its columns of `types`), ready for rows.
+    async fn copy_in(&self, sql: &str, types: &[Type]) -> Result<BinaryCopyInWriter, StoreError> {
+        let statement = self.0.prepare_cached(sql).await?;
+        let sink = self.0.copy_in(&statement).await?;
+        Ok(BinaryCopyInWriter::new(sink, types))
+    }
+
+    /// An update statement of the shape `WITH … SELECT count(*)`, whose count is the rows it
+    /// matched (changed or not).
+    async fn matched(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+        let statement = self.0.prepare_cached(sql).await?;
+        let matched: i64 = self.0.query_one(&statement, params).await?.get(0);
+        Ok(matched.max(0) as u64)
+    }
+}
 
 impl WriteStatements for Statements<'_> {
     async fn insert_contacts(
         &mut self,
         c: &[ContactWrite<'_>],
-        now: &str,
+        now: Timestamp,
     ) -> Result<u64, StoreError> {
-        run(
-            self.0,
-            "INSERT INTO contacts (phone, signup_date, ip_address, url, extra, validation,
-                                   created_at, updated_at)
-             SELECT phone, signup::timestamptz, ip, url, extra::jsonb, validation::jsonb,
-                    $7::text::timestamptz, $7::text::timestamptz
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                         $6::text[]) AS r(phone, signup, ip, url, extra, validation)
-             ON CONFLICT (phone) DO NOTHING",
-            &[
-                &column(c, |r| r.phone),
-                &column(c, |r| r.signup_date.to_string()),
-                &column(c, |r| r.ip_address),
-                &column(c, |r| r.url),
-                &column(c, |r| r.other_members.as_str()),
-                &column(c, |r| r.validation.as_deref()),
-                &now,
-            ],
-        )
-        .await
+        let phones = stored_keys(c, |r| r.phone)?;
+        let writer = self
+            .copy_in(
+                "COPY contacts (phone, signup_date, ip_address, url, extra, validation,
+                                created_at, updated_at) FROM STDIN (FORMAT binary)",
+                &[
+                    Type::INT8,
+                    Type::TIMESTAMPTZ,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::JSONB,
+                    Type::JSONB,
+                    Type::TIMESTAMPTZ,
+                    Type::TIMESTAMPTZ,
+                ],
+            )
+            .await?;
+        let mut writer = pin!(writer);
+        for (row, phone) in c.iter().zip(&phones) {
+            let extra = Jsonb(&row.other_members);
+            let validation = row.validation.as_deref().map(Jsonb);
+            writer
+                .as_mut()
+                .write(&[
+                    phone,
+                    &row.signup_date,
+                    &row.ip_address,
+                    &row.url,
+                    &extra,
+                    &validation,
+                    &now,
+                    &now,
+                ])
+                .await?;
+        }
+        Ok(writer.finish().await?)
     }
 
     /// An existing contact keeps its first signup date; consent data and validation sent now
     /// replace the stored ones, other members are merged (RFC 7396, as SQLite's json_patch).
+    /// A contact whose stored values would not change is not rewritten (its `updated_at` is
+    /// when its values last changed): a re-import of the same contacts writes nothing here.
+    /// The count is the contacts matched.
     async fn update_contacts(
         &mut self,
         c: &[ContactWrite<'_>],
-        now: &str,
+        now: Timestamp,
     ) -> Result<u64, StoreError> {
-        run(
-            self.0,
-            "UPDATE contacts AS c SET ip_address = coalesce(r.ip, c.ip_address),
-                 url = coalesce(r.url, c.url),
-                 extra = CASE WHEN r.extra = '{}' THEN c.extra
-                         ELSE json_merge_patch(c.extra, r.extra::jsonb) END,
-                 validation = coalesce(r.validation::jsonb, c.validation),
-                 updated_at = $6::text::timestamptz
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-                  AS r(phone, ip, url, extra, validation)
-             WHERE c.phone = r.phone",
+        let phones = stored_keys(c, |r| r.phone)?;
+        self.matched(
+            "WITH r AS MATERIALIZED (
+                 SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[])
+                     AS r(phone, ip, url, extra, validation)),
+             m AS MATERIALIZED (
+                 SELECT c.phone, c.ip_address, c.url, c.extra, c.validation,
+                        coalesce(r.ip, c.ip_address) AS new_ip, coalesce(r.url, c.url) AS new_url,
+                        CASE WHEN r.extra = '{}' THEN c.extra
+                             ELSE json_merge_patch(c.extra, r.extra::jsonb) END AS new_extra,
+                        coalesce(r.validation::jsonb, c.validation) AS new_validation
+                 FROM contacts AS c JOIN r ON c.phone = r.phone),
+             u AS (
+                 UPDATE contacts AS c SET ip_address = m.new_ip, url = m.new_url,
+                     extra = m.new_extra, validation = m.new_validation, updated_at = $6
+                 FROM m WHERE c.phone = m.phone
+                     AND (m.new_ip, m.new_url, m.new_extra, m.new_validation)
+                         IS DISTINCT FROM (m.ip_address, m.url, m.extra, m.validation))
+             SELECT count(*) FROM m",
             &[
-                &column(c, |r| r.phone),
+                &phones,
                 &column(c, |r| r.ip_address),
                 &column(c, |r| r.url),
-                &column(c, |r| r.other_members.as_str()),
+                &column(c, |r| &*r.other_members),
                 &column(c, |r| r.validation.as_deref()),
                 &now,
             ],
@@ -410,47 +527,61 @@ impl WriteStatements for Statements<'_> {
         &mut self,
         m: &[MembershipInsert<'_>],
         lists: &[i64],
-        now: &str,
+        now: Timestamp,
     ) -> Result<u64, StoreError> {
-        run(
-            self.0,
-            "INSERT INTO memberships (list_id, phone, custom_fields, signup_date,
-                                      created_at, updated_at)
-             SELECT list_id, phone, fields::jsonb, signup::timestamptz,
-                    $5::text::timestamptz, $5::text::timestamptz
-             FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[])
-                  AS r(list_id, phone, fields, signup)
-             ON CONFLICT (phone, list_id) DO NOTHING",
-            &[
-                &lists,
-                &column(m, |r| r.phone),
-                &column(m, |r| r.custom_fields.as_str()),
-                &column(m, |r| r.signup_date.to_string()),
-                &now,
-            ],
-        )
-        .await
+        let phones = stored_keys(m, |r| r.phone)?;
+        let writer = self
+            .copy_in(
+                "COPY memberships (list_id, phone, custom_fields, signup_date, created_at,
+                                   updated_at) FROM STDIN (FORMAT binary)",
+                &[
+                    Type::INT8,
+                    Type::INT8,
+                    Type::JSONB,
+                    Type::TIMESTAMPTZ,
+                    Type::TIMESTAMPTZ,
+                    Type::TIMESTAMPTZ,
+                ],
+            )
+            .await?;
+        let mut writer = pin!(writer);
+        for ((row, phone), list) in m.iter().zip(&phones).zip(lists) {
+            let fields = Jsonb(&row.custom_fields);
+            writer
+                .as_mut()
+                .write(&[list, phone, &fields, &row.signup_date, &now, &now])
+                .await?;
+        }
+        Ok(writer.finish().await?)
     }
 
-    /// Custom field values are scalars (rule 8): jsonb's `||` is RFC 7396 there.
+    /// Custom field values are scalars (rule 8): jsonb's `||` is RFC 7396 there. A membership
+    /// whose fields would not change is not rewritten; the count is the memberships matched.
     async fn update_memberships(
         &mut self,
         m: &[CustomFieldsUpdate<'_>],
         lists: &[i64],
-        now: &str,
+        now: Timestamp,
     ) -> Result<u64, StoreError> {
-        run(
-            self.0,
-            "UPDATE memberships AS m SET updated_at = $5::text::timestamptz,
-                 custom_fields = CASE WHEN r.replace THEN r.fields::jsonb
-                                 ELSE m.custom_fields || r.fields::jsonb END
-             FROM unnest($1::int8[], $2::text[], $3::text[], $4::bool[])
-                  AS r(list_id, phone, fields, replace)
-             WHERE m.list_id = r.list_id AND m.phone = r.phone",
+        let phones = stored_keys(m, |r| r.phone)?;
+        self.matched(
+            "WITH r AS MATERIALIZED (
+                 SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::bool[])
+                     AS r(list_id, phone, fields, replace)),
+             m AS MATERIALIZED (
+                 SELECT m.list_id, m.phone, m.custom_fields,
+                        CASE WHEN r.replace THEN r.fields::jsonb
+                             ELSE m.custom_fields || r.fields::jsonb END AS new_fields
+                 FROM memberships AS m JOIN r ON m.list_id = r.list_id AND m.phone = r.phone),
+             u AS (
+                 UPDATE memberships AS t SET custom_fields = m.new_fields, updated_at = $5
+                 FROM m WHERE t.list_id = m.list_id AND t.phone = m.phone
+                     AND m.new_fields IS DISTINCT FROM m.custom_fields)
+             SELECT count(*) FROM m",
             &[
                 &lists,
-                &column(m, |r| r.phone),
-                &column(m, |r| r.custom_fields.as_str()),
+                &phones,
+                &column(m, |r| &*r.custom_fields),
                 &column(m, |r| r.replace),
                 &now,
             ],
@@ -462,21 +593,25 @@ impl WriteStatements for Statements<'_> {
         &mut self,
         e: &[Enrollment<'_>],
         lists: &[i64],
-        now: &str,
+        now: Timestamp,
     ) -> Result<u64, StoreError> {
-        run(
-            self.0,
-            "INSERT INTO journey_enrollments (list_id, phone, journey, enrolled_at)
-             SELECT list_id, phone, journey, $4::text::timestamptz
-             FROM unnest($1::int8[], $2::text[], $3::int4[]) AS r(list_id, phone, journey)",
-            &[
-                &lists,
-                &column(e, |r| r.phone),
-                &column(e, |r| r.journey as i32),
-                &now,
-            ],
-        )
-        .await
+        let phones = stored_keys(e, |r| r.phone)?;
+        let writer = self
+            .copy_in(
+                "COPY journey_enrollments (phone, list_id, journey, enrolled_at)
+                 FROM STDIN (FORMAT binary)",
+                &[Type::INT8, Type::INT8, Type::INT4, Type::TIMESTAMPTZ],
+            )
+            .await?;
+        let mut writer = pin!(writer);
+        for ((row, phone), list) in e.iter().zip(&phones).zip(lists) {
+            let journey = row.journey as i32;
+            writer
+                .as_mut()
+                .write(&[phone, list, &journey, &now])
+                .await?;
+        }
+        Ok(writer.finish().await?)
     }
 }
 
@@ -520,11 +655,12 @@ impl SeedStatements for Statements<'_> {
     }
 
     async fn contacts(&mut self, phones: &[String], now: &str) -> Result<(), StoreError> {
+        let phones = stored_keys(phones, String::as_str)?;
         self.0
             .execute(
                 "INSERT INTO contacts (phone, signup_date, created_at, updated_at)
                  SELECT p, $2::text::timestamptz, $2::text::timestamptz, $2::text::timestamptz
-                 FROM unnest($1::text[]) AS p ON CONFLICT (phone) DO NOTHING",
+                 FROM unnest($1::int8[]) AS p ON CONFLICT (phone) DO NOTHING",
                 &[&phones, &now],
             )
             .await?;
@@ -537,14 +673,14 @@ impl SeedStatements for Statements<'_> {
         memberships: &[(String, String)],
         now: &str,
     ) -> Result<(), StoreError> {
-        let phones = column(memberships, |(phone, _)| phone.as_str());
+        let phones = stored_keys(memberships, |(phone, _)| phone.as_str())?;
         let lists = column(memberships, |(_, list)| list.as_str());
         self.0
             .execute(
                 "INSERT INTO memberships (list_id, phone, signup_date, created_at, updated_at)
                  SELECT l.id, r.p, $4::text::timestamptz, $4::text::timestamptz,
                         $4::text::timestamptz
-                 FROM unnest($2::text[], $3::text[]) AS r(p, n)
+                 FROM unnest($2::int8[], $3::text[]) AS r(p, n)
                  JOIN sending_lists AS l ON l.account_id = $1 AND l.list_number = r.n
                  ON CONFLICT (phone, list_id) DO NOTHING",
                 &[&account, &phones, &lists, &now],
@@ -553,31 +689,35 @@ impl SeedStatements for Statements<'_> {
         Ok(())
     }
 
+    /// A verdict on a phone that cannot be stored is left out: no checked phone reaches it.
     async fn verdicts(&mut self, verdicts: &[(&str, &str)]) -> Result<(), StoreError> {
+        let (phones, verdicts): (Vec<i64>, Vec<&str>) = verdicts
+            .iter()
+            .filter_map(|(phone, verdict)| Some((phone_key(phone)?, *verdict)))
+            .unzip();
         self.0
             .execute(
                 "INSERT INTO carrier_verdicts (phone, verdict)
-                 SELECT * FROM unnest($1::text[], $2::text[])
+                 SELECT * FROM unnest($1::int8[], $2::text[])
                  ON CONFLICT (phone) DO UPDATE SET verdict = excluded.verdict",
-                &[
-                    &column(verdicts, |(phone, _)| *phone),
-                    &column(verdicts, |(_, verdict)| *verdict),
-                ],
+                &[&phones, &verdicts],
             )
             .await?;
         Ok(())
     }
 
+    /// A result for a phone that cannot be stored is left out: no checked phone reaches it.
     async fn validations(&mut self, results: &[(&str, String)]) -> Result<(), StoreError> {
+        let (phones, results): (Vec<i64>, Vec<&str>) = results
+            .iter()
+            .filter_map(|(phone, result)| Some((phone_key(phone)?, result.as_str())))
+            .unzip();
         self.0
             .execute(
                 "INSERT INTO validation_results (phone, result)
-                 SELECT * FROM unnest($1::text[], $2::text[])
+                 SELECT * FROM unnest($1::int8[], $2::text[])
                  ON CONFLICT (phone) DO UPDATE SET result = excluded.result",
-                &[
-                    &column(results, |(phone, _)| *phone),
-                    &column(results, |(_, result)| result.as_str()),
-                ],
+                &[&phones, &results],
             )
             .await?;
         Ok(())

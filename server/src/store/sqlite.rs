@@ -458,7 +458,7 @@ impl WriteStatements for Statements<'_> {
     async fn insert_contacts(
         &mut self,
         rows: &[ContactWrite<'_>],
-        now: &str,
+        now: Timestamp,
     ) -> Result<u64, StoreError> {
         let rows: Vec<_> = rows
             .iter()
@@ -481,14 +481,14 @@ impl WriteStatements for Statements<'_> {
                     value ->> 5, ?2, ?2
              FROM json_each(?1) WHERE true ON CONFLICT (phone) DO NOTHING",
             &rows,
-            now,
+            &now.to_string(),
         )
     }
 
     async fn update_contacts(
         &mut self,
         rows: &[ContactWrite<'_>],
-        now: &str,
+        now: Timestamp,
     ) -> Result<u64, StoreError> {
         let rows: Vec<_> = rows
             .iter()
@@ -513,7 +513,7 @@ impl WriteStatements for Statements<'_> {
                    FROM json_each(?1)) AS r
              WHERE contacts.phone = r.phone",
             &rows,
-            now,
+            &now.to_string(),
         )
     }
 
@@ -521,7 +521,7 @@ impl WriteStatements for Statements<'_> {
         &mut self,
         rows: &[MembershipInsert<'_>],
         lists: &[i64],
-        now: &str,
+        now: Timestamp,
     ) -> Result<u64, StoreError> {
         let rows: Vec<_> = rows
             .iter()
@@ -534,7 +534,7 @@ impl WriteStatements for Statements<'_> {
              SELECT value ->> 0, value ->> 1, json(value ->> 2), value ->> 3, ?2, ?2
              FROM json_each(?1) WHERE true ON CONFLICT (phone, list_id) DO NOTHING",
             &rows,
-            now,
+            &now.to_string(),
         )
     }
 
@@ -542,7 +542,7 @@ impl WriteStatements for Statements<'_> {
         &mut self,
         rows: &[CustomFieldsUpdate<'_>],
         lists: &[i64],
-        now: &str,
+        now: Timestamp,
     ) -> Result<u64, StoreError> {
         let rows: Vec<_> = rows
             .iter()
@@ -557,7 +557,7 @@ impl WriteStatements for Statements<'_> {
                    FROM json_each(?1)) AS r
              WHERE memberships.list_id = r.list_id AND memberships.phone = r.phone",
             &rows,
-            now,
+            &now.to_string(),
         )
     }
 
@@ -565,7 +565,7 @@ impl WriteStatements for Statements<'_> {
         &mut self,
         rows: &[Enrollment<'_>],
         lists: &[i64],
-        now: &str,
+        now: Timestamp,
     ) -> Result<u64, StoreError> {
         let rows: Vec<_> = rows
             .iter()
@@ -576,7 +576,7 @@ impl WriteStatements for Statements<'_> {
             "INSERT INTO journey_enrollments (list_id, phone, journey, enrolled_at)
              SELECT value ->> 0, value ->> 1, value ->> 2, ?2 FROM json_each(?1)",
             &rows,
-            now,
+            &now.to_string(),
         )
     }
 }

@@ -1,0 +1,52 @@
+-- The write path at the database's floor (issue 21; the measurements are in BENCHMARKS.md,
+-- *The write path on PostgreSQL*). The same tables and meaning; what changes is how they are
+-- stored:
+--
+-- * Phone numbers are 64-bit integers: the E.164 digits without the '+'. E.164 has at most 15
+--   digits and a country code never starts with 0, so "+<digits>" and the integer are one to
+--   one; the server converts at the boundary (`store/postgres.rs`, `phone_key`). Every row,
+--   index entry and key comparison on a phone shrinks (13-byte text with its header → 8 bytes).
+--   A phone that is not "+" and 1 to 15 digits cannot be stored: existing contacts and
+--   memberships (written by the server, always E.164) convert or the migration fails; the
+--   provider stand-ins' rows for such keys (`carrier_verdicts`, `validation_results`), which
+--   no lookup of a checked phone can reach, are dropped.
+-- * A journey enrollment is an event appended once, when its membership is created: no
+--   surrogate id, no sequence, no index (the server never reads it back; a reader of a
+--   member's enrollments adds the index it needs).
+-- * The foreign keys on phones go (memberships → contacts, enrollments → contacts): each
+--   checked row cost a lookup and a row lock (a WAL record) per contact — a third of the
+--   database's work per batch. The server is the only writer of these tables and writes a
+--   membership only under its phone's lock, after the prefetch found the contact or in the
+--   transaction that inserts it (server/README.md, *Concurrency*); the tests check that no
+--   membership lacks its contact and no enrollment its membership. The foreign keys to
+--   `sending_lists` stay: lists are the platform's rows, and their keys keep a list with
+--   members from being deleted.
+CREATE FUNCTION pg_temp.phone_key(phone text) RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN phone ~ '^\+[1-9][0-9]{0,14}$' THEN substr(phone, 2)::bigint END
+$$;
+
+ALTER TABLE memberships DROP CONSTRAINT memberships_phone_fkey;
+ALTER TABLE journey_enrollments DROP CONSTRAINT journey_enrollments_phone_fkey;
+
+ALTER TABLE contacts ALTER COLUMN phone TYPE bigint USING pg_temp.phone_key(phone);
+ALTER TABLE memberships ALTER COLUMN phone TYPE bigint USING pg_temp.phone_key(phone);
+
+DELETE FROM carrier_verdicts WHERE pg_temp.phone_key(phone) IS NULL;
+ALTER TABLE carrier_verdicts ALTER COLUMN phone TYPE bigint USING pg_temp.phone_key(phone);
+DELETE FROM validation_results WHERE pg_temp.phone_key(phone) IS NULL;
+ALTER TABLE validation_results ALTER COLUMN phone TYPE bigint USING pg_temp.phone_key(phone);
+
+CREATE TABLE journey_enrollments_appended (
+    phone       bigint NOT NULL,
+    list_id     bigint NOT NULL REFERENCES sending_lists (id),
+    journey     integer NOT NULL CHECK (journey >= 1),
+    enrolled_at timestamptz NOT NULL
+);
+INSERT INTO journey_enrollments_appended (phone, list_id, journey, enrolled_at)
+    SELECT pg_temp.phone_key(phone), list_id, journey, enrolled_at
+    FROM journey_enrollments ORDER BY id;
+DROP TABLE journey_enrollments;
+ALTER TABLE journey_enrollments_appended RENAME TO journey_enrollments;
+ALTER TABLE journey_enrollments
+    RENAME CONSTRAINT journey_enrollments_appended_list_id_fkey TO journey_enrollments_list_id_fkey;
