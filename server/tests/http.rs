@@ -59,7 +59,10 @@ async fn documented_example_gives_the_documented_response_and_writes_it(backend:
         server
             .db
             .json(
-                "SELECT custom_fields FROM memberships WHERE phone = $1",
+                &format!(
+                    "SELECT custom_fields FROM memberships WHERE {} = $1",
+                    server.db.phone("phone")
+                ),
                 &["+14155559876"]
             )
             .await,
@@ -69,7 +72,10 @@ async fn documented_example_gives_the_documented_response_and_writes_it(backend:
         server
             .db
             .text(
-                "SELECT phone FROM journey_enrollments WHERE phone = $1",
+                &format!(
+                    "SELECT {0} FROM journey_enrollments WHERE {0} = $1",
+                    server.db.phone("phone")
+                ),
                 &["+14155559876"]
             )
             .await,
@@ -171,7 +177,10 @@ async fn billing_statuses_are_402_only_when_validation_is_asked_for(backend: Bac
     let stored = server
         .db
         .json(
-            "SELECT validation FROM contacts WHERE phone = $1",
+            &format!(
+                "SELECT validation FROM contacts WHERE {} = $1",
+                server.db.phone("phone")
+            ),
             &["+14155559877"],
         )
         .await
@@ -345,8 +354,12 @@ async fn duplicates_and_existing_data_count_exactly_the_rows_inserted(backend: B
         server
             .db
             .json(
-                "SELECT m.custom_fields FROM memberships m JOIN sending_lists l ON l.id = m.list_id
-                 WHERE m.phone = $1 AND l.list_number = $2",
+                &format!(
+                    "SELECT m.custom_fields FROM memberships m
+                     JOIN sending_lists l ON l.id = m.list_id
+                     WHERE {} = $1 AND l.list_number = $2",
+                    server.db.phone("m.phone")
+                ),
                 &[phone, list],
             )
             .await

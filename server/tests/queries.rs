@@ -139,7 +139,14 @@ async fn a_batch_of_1000_costs_five_prefetch_queries_and_a_few_multi_row_writes(
             locks, expected,
             "round {round}: one statement locks every phone"
         );
-        let writes = calls(&|sql| starts_with(sql, "INSERT") || starts_with(sql, "UPDATE"));
+        // Rows inserted (INSERT, or PostgreSQL's COPY of the new rows) and updated (UPDATE,
+        // or PostgreSQL's `WITH … UPDATE … SELECT count(*)`).
+        let writes = calls(&|sql| {
+            starts_with(sql, "INSERT")
+                || starts_with(sql, "UPDATE")
+                || starts_with(sql, "COPY")
+                || (starts_with(sql, "WITH") && sql.contains("UPDATE"))
+        });
         assert!(
             (1..=9).contains(&writes),
             "round {round}: {writes} writes: {statements:#?}"

@@ -10,9 +10,10 @@
 --   memberships (written by the server, always E.164) convert or the migration fails; the
 --   provider stand-ins' rows for such keys (`carrier_verdicts`, `validation_results`), which
 --   no lookup of a checked phone can reach, are dropped.
--- * A journey enrollment is an event appended once, when its membership is created: no
---   surrogate id, no sequence, no index (the server never reads it back; a reader of a
---   member's enrollments adds the index it needs).
+-- * A journey enrollment is an event, appended each time a membership enrolls (SPEC §5: a new
+--   membership, or an existing one sent with `skip_journey_if_exists` false): no surrogate id,
+--   no sequence, no index. The server never reads enrollments back; a reader of a member's
+--   enrollments adds the index it needs.
 -- * The foreign keys on phones go (memberships → contacts, enrollments → contacts): each
 --   checked row cost a lookup and a row lock (a WAL record) per contact — a third of the
 --   database's work per batch. The server is the only writer of these tables and writes a

@@ -114,6 +114,15 @@ pub enum Db {
 }
 
 impl Db {
+    /// The SQL of a phone column as its E.164 text: SQLite stores the text, PostgreSQL the
+    /// digits as a `bigint` (migration V4).
+    pub fn phone(&self, column: &str) -> String {
+        match self {
+            Db::Sqlite(_) => column.to_owned(),
+            Db::Postgres(_) => format!("('+' || {column})"),
+        }
+    }
+
     /// A fresh store seeded with `world` as account "demo".
     pub async fn new(backend: Backend, world: &World) -> Db {
         let db = match backend {

@@ -149,15 +149,18 @@ impl Tally {
     /// lost, none doubled), and the summed counters are the rows.
     pub async fn assert_store(&self, db: &Db) {
         let stored_phones: HashSet<String> = db
-            .rows_of("SELECT phone FROM contacts", &[])
+            .rows_of(&format!("SELECT {} FROM contacts", db.phone("phone")), &[])
             .await
             .into_iter()
             .map(|row| row[0].clone().expect("phone"))
             .collect();
         let stored_pairs: HashSet<(String, String)> = db
             .rows_of(
-                "SELECT m.phone, l.list_number FROM memberships m
-                 JOIN sending_lists l ON l.id = m.list_id",
+                &format!(
+                    "SELECT {}, l.list_number FROM memberships m
+                     JOIN sending_lists l ON l.id = m.list_id",
+                    db.phone("m.phone")
+                ),
                 &[],
             )
             .await
@@ -177,6 +180,22 @@ impl Tally {
             stored_pairs, self.pairs,
             "memberships = the union of accepted (phone, list)"
         );
+        // No foreign key on phones since migration V4: the write path's order and locks keep
+        // every membership with its contact and every enrollment with its membership.
+        let orphans = db
+            .query_i64(
+                "SELECT count(*) AS n FROM memberships m
+                 WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.phone = m.phone)",
+            )
+            .await;
+        assert_eq!(orphans, 0, "every membership has its contact");
+        let orphans = db
+            .query_i64(
+                "SELECT count(*) AS n FROM journey_enrollments e WHERE NOT EXISTS
+                 (SELECT 1 FROM memberships m WHERE m.phone = e.phone AND m.list_id = e.list_id)",
+            )
+            .await;
+        assert_eq!(orphans, 0, "every enrollment has its membership");
         let rows = db.rows().await;
         assert_eq!(
             rows.memberships as usize,
