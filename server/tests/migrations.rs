@@ -143,7 +143,7 @@ async fn a_database_left_at_v3_migrates_and_keeps_its_rows(backend: Backend) {
 
     let db = match backend {
         Backend::Postgres => Db::Postgres(
-            bulk_contacts_server::PgStore::connect(&args[1].to_owned(), 2)
+            bulk_contacts_server::PgStore::connect(args[1], 2)
                 .await
                 .expect("connect"),
         ),
