@@ -155,6 +155,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("bin_dir", nargs="?", default="target/release")
     parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--sql", default="",
+                        help="SQL run on the migrated database before the batches (a variant)")
     args = parser.parse_args()
     server_bin = os.path.join(args.bin_dir, "bulk-contacts-server")
     load_bin = os.path.join(args.bin_dir, "load")
@@ -184,6 +186,8 @@ def main():
 
         n = args.requests
         load("--requests", "5", "--offset", "5000000")
+        if args.sql:
+            cluster.psql("load", args.sql)
         sizes_before = dict((r[0], int(r[1])) for r in cluster.psql(
             "load", "SELECT relname, pg_relation_size(oid) FROM pg_class "
                     "WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'i')"))

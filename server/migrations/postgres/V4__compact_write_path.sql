@@ -51,3 +51,9 @@ DROP TABLE journey_enrollments;
 ALTER TABLE journey_enrollments_appended RENAME TO journey_enrollments;
 ALTER TABLE journey_enrollments
     RENAME CONSTRAINT journey_enrollments_appended_list_id_fkey TO journey_enrollments_list_id_fkey;
+
+-- Memberships are updated in place when a list is imported again (custom fields merged):
+-- pages kept 30 % free let an updated row stay on its page (a HOT update: no new index entry,
+-- no lock record, a smaller WAL record). Applies to the pages written from now on; `VACUUM
+-- FULL memberships` rewrites the existing ones.
+ALTER TABLE memberships SET (fillfactor = 70);
