@@ -220,6 +220,37 @@ async fn a_database_left_at_v3_migrates_and_keeps_its_rows(backend: Backend) {
         Backend::Postgres => assert_eq!((verdicts, results), (1, 1)),
         Backend::Sqlite => assert_eq!((verdicts, results), (2, 2)),
     }
+    // No foreign keys on memberships and enrollments since V4: a list in use still cannot
+    // be deleted (a trigger); an unused one can.
+    let refused = match &db {
+        Db::Postgres(store) => store
+            .client()
+            .await
+            .expect("client")
+            .batch_execute("DELETE FROM sending_lists")
+            .await
+            .map_err(|e| format!("{e:?}")),
+        Db::Sqlite(store) => store
+            .with_connection(|c| c.execute_batch("DELETE FROM sending_lists"))
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.contains("members or enrollments")),
+        "{refused:?}"
+    );
+    assert_eq!(db.count("sending_lists").await, 1);
+    db.execute("INSERT INTO sending_lists (account_id, list_number) SELECT id, '+18005550000' FROM accounts")
+        .await;
+    db.execute("DELETE FROM sending_lists WHERE list_number = '+18005550000'")
+        .await;
+    assert_eq!(
+        db.count("sending_lists").await,
+        1,
+        "an unused list is deleted"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

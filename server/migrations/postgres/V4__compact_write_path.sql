@@ -14,20 +14,23 @@
 --   membership, or an existing one sent with `skip_journey_if_exists` false): no surrogate id,
 --   no sequence, no index. The server never reads enrollments back; a reader of a member's
 --   enrollments adds the index it needs.
--- * The foreign keys on phones go (memberships → contacts, enrollments → contacts): each
---   checked row cost a lookup and a row lock (a WAL record) per contact — a third of the
---   database's work per batch. The server is the only writer of these tables and writes a
---   membership only under its phone's lock, after the prefetch found the contact or in the
---   transaction that inserts it (server/README.md, *Concurrency*); the tests check that no
---   membership lacks its contact and no enrollment its membership. The foreign keys to
---   `sending_lists` stay: lists are the platform's rows, and their keys keep a list with
---   members from being deleted.
+-- * The foreign keys of memberships and enrollments go. Each checked row cost a lookup, and
+--   each contact a row lock (a WAL record): 2,500 checks, a third of the database's work per
+--   batch. What they guarded holds by the write path: the server is the only writer of these
+--   tables; it writes a membership only under its phone's lock, after the prefetch found the
+--   contact or in the transaction that inserts it (server/README.md, *Concurrency*), and the
+--   prefetch takes a key-share lock on each list of the batch (one per list, not one per
+--   row), so a list cannot be deleted under a batch. Once written, a list with members or
+--   enrollments cannot be deleted (`refuse_deleting_lists_in_use` below, run on a DELETE of
+--   lists, which the server never does). The tests check that no membership lacks its
+--   contact and no enrollment its membership.
 CREATE FUNCTION pg_temp.phone_key(phone text) RETURNS bigint
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN phone ~ '^\+[1-9][0-9]{0,14}$' THEN substr(phone, 2)::bigint END
 $$;
 
 ALTER TABLE memberships DROP CONSTRAINT memberships_phone_fkey;
+ALTER TABLE memberships DROP CONSTRAINT memberships_list_id_fkey;
 ALTER TABLE journey_enrollments DROP CONSTRAINT journey_enrollments_phone_fkey;
 
 ALTER TABLE contacts ALTER COLUMN phone TYPE bigint USING pg_temp.phone_key(phone);
@@ -40,7 +43,7 @@ ALTER TABLE validation_results ALTER COLUMN phone TYPE bigint USING pg_temp.phon
 
 CREATE TABLE journey_enrollments_appended (
     phone       bigint NOT NULL,
-    list_id     bigint NOT NULL REFERENCES sending_lists (id),
+    list_id     bigint NOT NULL,
     journey     integer NOT NULL CHECK (journey >= 1),
     enrolled_at timestamptz NOT NULL
 );
@@ -49,8 +52,20 @@ INSERT INTO journey_enrollments_appended (phone, list_id, journey, enrolled_at)
     FROM journey_enrollments ORDER BY id;
 DROP TABLE journey_enrollments;
 ALTER TABLE journey_enrollments_appended RENAME TO journey_enrollments;
-ALTER TABLE journey_enrollments
-    RENAME CONSTRAINT journey_enrollments_appended_list_id_fkey TO journey_enrollments_list_id_fkey;
+
+CREATE FUNCTION refuse_deleting_lists_in_use() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM memberships WHERE list_id = OLD.id)
+       OR EXISTS (SELECT 1 FROM journey_enrollments WHERE list_id = OLD.id) THEN
+        RAISE EXCEPTION 'sending list % has members or enrollments', OLD.list_number
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN OLD;
+END
+$$;
+CREATE TRIGGER refuse_deleting_lists_in_use BEFORE DELETE ON sending_lists
+    FOR EACH ROW EXECUTE FUNCTION refuse_deleting_lists_in_use();
 
 -- Memberships are updated in place when a list is imported again (custom fields merged):
 -- pages kept 30 % free let an updated row stay on its page (a HOT update: no new index entry,

@@ -307,9 +307,11 @@ impl Transaction for PgTx {
     async fn prefetch(&mut self, account: i64, keys: &Keys<'_>) -> Result<Prefetch, StoreError> {
         let client = self.client()?;
         let (lists, verdicts, contacts, memberships) = tokio::try_join!(
+            // Key-share locked until the transaction ends: no list of the batch can be
+            // deleted while its members are written (migration V4: no foreign keys there).
             client.prepare_cached(
                 "SELECT list_number, id, welcome_journeys FROM sending_lists
-                 WHERE account_id = $1 AND list_number = ANY($2::text[])",
+                 WHERE account_id = $1 AND list_number = ANY($2::text[]) FOR KEY SHARE",
             ),
             client.prepare_cached(
                 "SELECT phone, verdict FROM carrier_verdicts WHERE phone = ANY($1::int8[])",

@@ -444,6 +444,25 @@ impl Statements<'_> {
         Ok(())
     }
 
+    /// Runs the update `sql` with the rows as `?1` (one JSON array) and `now` as `?2`, after
+    /// counting with `matched` (`?1` only) the rows it is about: the rows matched, changed or
+    /// not (an update skips the rows its values would not change).
+    fn matched(
+        &self,
+        matched: &str,
+        sql: &str,
+        rows: &impl serde::Serialize,
+        now: &str,
+    ) -> Result<u64, StoreError> {
+        let rows = to_json(rows)?;
+        let count: i64 = self
+            .0
+            .prepare_cached(matched)?
+            .query_row(params![rows], |row| row.get(0))?;
+        self.0.prepare_cached(sql)?.execute(params![rows, now])?;
+        Ok(count.max(0) as u64)
+    }
+
     /// Runs `sql` with the rows as `?1` (one JSON array) and `now` as `?2`; the rows touched.
     fn rows(&self, sql: &str, rows: &impl serde::Serialize, now: &str) -> Result<u64, StoreError> {
         let touched = self
@@ -502,16 +521,22 @@ impl WriteStatements for Statements<'_> {
                 )
             })
             .collect();
-        self.rows(
-            "UPDATE contacts SET ip_address = coalesce(r.ip, contacts.ip_address),
-                 url = coalesce(r.url, contacts.url),
-                 extra = json_patch(contacts.extra, r.extra),
-                 validation = coalesce(r.validation, contacts.validation),
-                 updated_at = ?2
-             FROM (SELECT value ->> 0 AS phone, value ->> 1 AS ip, value ->> 2 AS url,
-                          value ->> 3 AS extra, value ->> 4 AS validation
-                   FROM json_each(?1)) AS r
-             WHERE contacts.phone = r.phone",
+        // A contact whose values would not change is not rewritten (as on PostgreSQL: its
+        // `updated_at` is when its values last changed).
+        self.matched(
+            "SELECT count(*) FROM contacts
+             JOIN (SELECT value ->> 0 AS phone FROM json_each(?1)) AS r
+             ON contacts.phone = r.phone",
+            "UPDATE contacts SET ip_address = r.ip, url = r.url, extra = r.extra,
+                 validation = r.validation, updated_at = ?2
+             FROM (SELECT c.phone, coalesce(value ->> 1, c.ip_address) AS ip,
+                          coalesce(value ->> 2, c.url) AS url,
+                          json_patch(c.extra, value ->> 3) AS extra,
+                          coalesce(value ->> 4, c.validation) AS validation
+                   FROM json_each(?1) JOIN contacts AS c ON c.phone = value ->> 0) AS r
+             WHERE contacts.phone = r.phone
+               AND (r.ip IS NOT contacts.ip_address OR r.url IS NOT contacts.url
+                    OR r.extra IS NOT contacts.extra OR r.validation IS NOT contacts.validation)",
             &rows,
             &now.to_string(),
         )
@@ -549,13 +574,18 @@ impl WriteStatements for Statements<'_> {
             .zip(lists)
             .map(|(m, list)| (list, m.phone, &m.custom_fields, m.replace))
             .collect();
-        self.rows(
-            "UPDATE memberships SET updated_at = ?2, custom_fields = CASE WHEN r.replace
-                 THEN json(r.fields) ELSE json_patch(memberships.custom_fields, r.fields) END
-             FROM (SELECT value ->> 0 AS list_id, value ->> 1 AS phone,
-                          value ->> 2 AS fields, value ->> 3 AS replace
-                   FROM json_each(?1)) AS r
-             WHERE memberships.list_id = r.list_id AND memberships.phone = r.phone",
+        // A membership whose fields would not change is not rewritten.
+        self.matched(
+            "SELECT count(*) FROM memberships
+             JOIN (SELECT value ->> 0 AS list_id, value ->> 1 AS phone FROM json_each(?1)) AS r
+             ON memberships.list_id = r.list_id AND memberships.phone = r.phone",
+            "UPDATE memberships SET updated_at = ?2, custom_fields = r.fields
+             FROM (SELECT m.list_id, m.phone, CASE WHEN value ->> 3 THEN json(value ->> 2)
+                          ELSE json_patch(m.custom_fields, value ->> 2) END AS fields
+                   FROM json_each(?1) JOIN memberships AS m
+                   ON m.list_id = value ->> 0 AND m.phone = value ->> 1) AS r
+             WHERE memberships.list_id = r.list_id AND memberships.phone = r.phone
+               AND r.fields IS NOT memberships.custom_fields",
             &rows,
             &now.to_string(),
         )

@@ -1,0 +1,79 @@
+//! Updates of existing rows (migration V4's write path, the same on both stores): a contact
+//! or membership sent again with nothing new is not rewritten — its `updated_at` stays when
+//! its values last changed — while one sent with a change is; either way the counters are
+//! exact and the answer the same.
+
+mod common;
+
+use bulk_contacts::testing::World;
+use common::{Backend, Server};
+use serde_json::json;
+
+const PHONE: &str = "+14155550000";
+
+/// (contact's `updated_at`, ip, membership's `updated_at`, custom fields) as stored.
+async fn stored(server: &Server) -> (String, String, String, serde_json::Value) {
+    let phone = server.db.phone("phone");
+    let contact = server
+        .db
+        .rows_of(
+            &format!("SELECT updated_at, ip_address FROM contacts WHERE {phone} = $1"),
+            &[PHONE],
+        )
+        .await;
+    let membership = server
+        .db
+        .rows_of(
+            &format!("SELECT updated_at, custom_fields FROM memberships WHERE {phone} = $1"),
+            &[PHONE],
+        )
+        .await;
+    let text = |rows: &Vec<Vec<Option<String>>>, i: usize| rows[0][i].clone().expect("a value");
+    (
+        text(&contact, 0),
+        text(&contact, 1),
+        text(&membership, 0),
+        serde_json::from_str(&text(&membership, 1)).expect("json"),
+    )
+}
+
+async fn an_unchanged_row_is_not_rewritten_and_a_changed_one_is(backend: Backend) {
+    let server = Server::start(backend, &World::builtin()).await;
+    let send = async |ip: &str, fields: serde_json::Value| {
+        let body = json!({"contacts": [{"phone_number": PHONE, "list_number": "+18005551234",
+                                        "ip_address": ip, "custom_fields": fields}]});
+        let reply = server.post(serde_json::to_vec(&body).expect("json")).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        reply.json()
+    };
+    let first = send("192.0.2.1", json!({"a": 1})).await;
+    assert_eq!(first["contacts_created"], 1);
+    let before = stored(&server).await;
+
+    // The same again: found, nothing created, nothing rewritten.
+    let again = send("192.0.2.1", json!({"a": 1})).await;
+    assert_eq!(
+        (
+            again["success_count"].clone(),
+            again["contacts_created"].clone()
+        ),
+        (json!(1), json!(0))
+    );
+    assert_eq!(
+        stored(&server).await,
+        before,
+        "an unchanged re-send rewrites nothing"
+    );
+
+    // A new IP and a changed field: both rows rewritten.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let changed = send("192.0.2.2", json!({"a": 2})).await;
+    assert_eq!(changed["list_contacts_created"], 0);
+    let after = stored(&server).await;
+    assert_eq!(after.1, "192.0.2.2");
+    assert_eq!(after.3, json!({"a": 2}));
+    assert_ne!(after.0, before.0, "the contact's updated_at moved");
+    assert_ne!(after.2, before.2, "the membership's updated_at moved");
+}
+
+on_both_stores!(an_unchanged_row_is_not_rewritten_and_a_changed_one_is);
