@@ -13,7 +13,10 @@ one server over it with the demo account, then through `load`:
    fields, half with journeys), one client;
 3. the same N batches again with changed custom fields (the re-import case).
 
-For each of 2 and 3 it prints the WAL bytes per batch by resource manager and record kind, and
+With --fpw, full-page writes are on and each run starts right after a CHECKPOINT (the worst
+case of a production primary: the first change of every page after a checkpoint logs the
+whole page); --wal-compression compresses those images. For each of 2 and 3 it prints the
+WAL bytes per batch (and the share of full-page images) by resource manager and record kind, and
 by relation (`pg_waldump` over the LSN range of the run, records mapped to relations through
 `pg_class.relfilenode`), and the statements by total time (`pg_stat_statements`, with their
 WAL bytes). Everything is thrown away at the end.
@@ -60,7 +63,7 @@ def free_port():
 
 
 class Cluster:
-    def __init__(self):
+    def __init__(self, settings=""):
         self.root = tempfile.mkdtemp(prefix="bulk-contacts-walprof-", dir="/tmp")
         if os.geteuid() == 0:
             subprocess.run(["chown", "postgres:", self.root], check=True)
@@ -74,7 +77,7 @@ class Cluster:
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100 "
                    "-c max_locks_per_transaction=512 -c shared_buffers=128MB "
                    "-c shared_preload_libraries=pg_stat_statements "
-                   "-c pg_stat_statements.track=all")
+                   "-c pg_stat_statements.track=all " + settings)
         subprocess.run(
             as_postgres([pg_bin("pg_ctl"), "-D", self.data, "-o", options, "-w", "-l",
                          os.path.join(self.root, "log"), "start"]),
@@ -101,7 +104,7 @@ class Cluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-RECORD = re.compile(r"rmgr: (\S+)\s+len \(rec/tot\):\s+\d+/\s*(\d+),.*?desc: (\S+)(.*)$")
+RECORD = re.compile(r"rmgr: (\S+)\s+len \(rec/tot\):\s+(\d+)/\s*(\d+),.*?desc: (\S+)(.*)$")
 REL = re.compile(r"rel \d+/\d+/(\d+)")
 
 
@@ -118,19 +121,22 @@ def wal_by_kind(cluster, start, end, batches):
     counts = collections.Counter()
     relations = collections.Counter()
     total = 0
+    images = 0
     for line in dump.stdout.splitlines():
         match = RECORD.search(line)
         if not match:
             continue
-        rmgr, size, kind, rest = match.group(1), int(match.group(2)), match.group(3), match.group(4)
+        rmgr, record, size = match.group(1), int(match.group(2)), int(match.group(3))
+        kind, rest = match.group(4), match.group(5)
         total += size
+        images += size - record
         kinds[(rmgr, kind)] += size
         counts[(rmgr, kind)] += 1
         rel = REL.search(rest)
         relations[names.get(rel.group(1), rel.group(1)) if rel else f"({rmgr})"] += size
     print(f"  WAL per batch: {total / batches / 1024:.1f} kB "
           f"({total / batches:.0f} bytes; records per batch "
-          f"{sum(counts.values()) / batches:.0f})")
+          f"{sum(counts.values()) / batches:.0f}; full-page images {images / batches / 1024:.1f} kB)")
     print("  by record kind (bytes per batch, records per batch):")
     for (rmgr, kind), size in kinds.most_common(14):
         print(f"    {rmgr:>12} {kind:<22} {size / batches:>9.0f}  {counts[(rmgr, kind)] / batches:>6.0f}")
@@ -155,6 +161,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("bin_dir", nargs="?", default="target/release")
     parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--fpw", action="store_true",
+                        help="full_page_writes on and a CHECKPOINT before each run: the WAL "
+                             "of a production primary right after a checkpoint")
+    parser.add_argument("--wal-compression", default="off",
+                        help="wal_compression (off, pglz, lz4, zstd): compresses full-page images")
     parser.add_argument("--sql", default="",
                         help="SQL run on the migrated database before the batches (a variant)")
     args = parser.parse_args()
@@ -164,7 +175,10 @@ def main():
         if not os.path.isfile(path):
             sys.exit(f"{path}: missing (cargo build --release -p bulk-contacts-server "
                      "-p bulk-contacts-harness)")
-    cluster = Cluster()
+    settings = f"-c wal_compression={args.wal_compression}"
+    if args.fpw:
+        settings += " -c full_page_writes=on"
+    cluster = Cluster(settings)
     server = None
     try:
         port = free_port()
@@ -197,6 +211,8 @@ def main():
              ["--offset", "0", "--revision", "1"]),
         ):
             cluster.psql("load", "SELECT pg_stat_statements_reset()")
+            if args.fpw:
+                cluster.psql("load", "CHECKPOINT")
             start = cluster.lsn()
             load("--requests", str(n), *extra)
             end = cluster.lsn()
