@@ -98,6 +98,30 @@ class Cluster:
     def lsn(self):
         return self.psql("load", "SELECT pg_current_wal_lsn()")[0][0]
 
+    def cpu_seconds(self):
+        """CPU time of PostgreSQL: the postmaster with its exited children, and its live
+        children (as the load suite reads it)."""
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+        hz = os.sysconf("SC_CLK_TCK")
+
+        def fields(pid):
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()
+
+        total = 0
+        stat = fields(postmaster)
+        total += sum(int(stat[i]) for i in (11, 12, 13, 14))
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = fields(entry)
+                except OSError:
+                    continue
+                if int(stat[1]) == postmaster:
+                    total += int(stat[11]) + int(stat[12])
+        return total / hz
+
     def stop(self):
         subprocess.run(as_postgres([pg_bin("pg_ctl"), "-D", self.data, "-m", "immediate",
                                     "stop"]), stdout=subprocess.DEVNULL)
@@ -214,9 +238,12 @@ def main():
             if args.fpw:
                 cluster.psql("load", "CHECKPOINT")
             start = cluster.lsn()
+            cpu = cluster.cpu_seconds()
             load("--requests", str(n), *extra)
+            cpu = cluster.cpu_seconds() - cpu
             end = cluster.lsn()
             print(f"{title}:")
+            print(f"  PostgreSQL CPU per batch: {cpu / n * 1000:.2f} ms")
             wal_by_kind(cluster, start, end, n)
             statements(cluster, n)
             if not extra[-1] == "1":
