@@ -76,4 +76,33 @@ async fn an_unchanged_row_is_not_rewritten_and_a_changed_one_is(backend: Backend
     assert_ne!(after.2, before.2, "the membership's updated_at moved");
 }
 
-on_both_stores!(an_unchanged_row_is_not_rewritten_and_a_changed_one_is);
+/// An update that leaves its contact as the prefetch found it is not sent — but only for the
+/// first occurrence of a phone in the batch: a later one applies to what the earlier ones
+/// wrote. Stored IP A; the batch sends B then A for the same phone: A is stored.
+async fn a_repeated_phone_is_applied_in_order_even_back_to_what_was_stored(backend: Backend) {
+    let server = Server::start(backend, &World::builtin()).await;
+    let contact =
+        |ip: &str| json!({"phone_number": PHONE, "list_number": "+18005551234", "ip_address": ip});
+    let post = async |contacts: Vec<serde_json::Value>| {
+        let body = json!({ "contacts": contacts });
+        let reply = server.post(serde_json::to_vec(&body).expect("json")).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        reply.json()
+    };
+    post(vec![contact("192.0.2.1")]).await;
+    let summary = post(vec![contact("192.0.2.2"), contact("192.0.2.1")]).await;
+    assert_eq!(summary["success_count"], 2, "{summary}");
+    assert_eq!(
+        stored(&server).await.1,
+        "192.0.2.1",
+        "the last one sent wins"
+    );
+    // And the other way: A stored, A then B sent: B.
+    post(vec![contact("192.0.2.1"), contact("192.0.2.2")]).await;
+    assert_eq!(stored(&server).await.1, "192.0.2.2");
+}
+
+on_both_stores!(
+    an_unchanged_row_is_not_rewritten_and_a_changed_one_is,
+    a_repeated_phone_is_applied_in_order_even_back_to_what_was_stored
+);

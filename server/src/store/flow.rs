@@ -48,6 +48,41 @@ pub fn account_row(key: &str, id: i64, billing: &str) -> Result<AccountRow, Stor
     })
 }
 
+/// The consent data a contact holds (`ip_address`, `url`), as the prefetch read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Consent {
+    /// `ip_address` as stored.
+    pub ip_address: Option<String>,
+    /// `url` as stored.
+    pub url: Option<String>,
+}
+
+/// What a transaction's prefetch found that its write needs: the row ids of the batch's lists,
+/// by number, and the consent data of the batch's contacts that exist, by phone.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// The lists' row ids.
+    pub list_ids: HashMap<String, i64>,
+    /// The existing contacts' consent data.
+    pub contacts: HashMap<String, Consent>,
+}
+
+impl Found {
+    /// Whether updating the existing contact with `row` would leave it as it is: no IP or URL
+    /// but the stored ones, no other members, no validation result. Such an update is not
+    /// sent to the store (the contact is known to exist: the locked prefetch found it).
+    fn leaves_unchanged(&self, row: &ContactWrite<'_>) -> bool {
+        let Some(stored) = self.contacts.get(row.phone) else {
+            return false;
+        };
+        row.ip_address
+            .is_none_or(|ip| Some(ip) == stored.ip_address.as_deref())
+            && row.url.is_none_or(|url| Some(url) == stored.url.as_deref())
+            && &*row.other_members == "{}"
+            && row.validation.is_none()
+    }
+}
+
 /// The rows of the prefetch's four queries, as a backend read them.
 #[derive(Debug, Default)]
 pub struct PrefetchRows {
@@ -55,21 +90,19 @@ pub struct PrefetchRows {
     pub lists: Vec<(String, i64, u32)>,
     /// The carrier verdicts on record: (phone, `sendable` | `not_sendable`).
     pub verdicts: Vec<(String, String)>,
-    /// The phones that have a contact.
-    pub contacts: Vec<String>,
+    /// The phones that have a contact, with their consent data.
+    pub contacts: Vec<(String, Consent)>,
     /// The memberships that exist: (phone, list number).
     pub memberships: Vec<(String, String)>,
 }
 
 impl PrefetchRows {
-    /// The engine's maps of these rows; the lists' row ids go to `list_ids`, for the write.
-    pub fn into_prefetch(
-        self,
-        list_ids: &mut HashMap<String, i64>,
-    ) -> Result<Prefetch, StoreError> {
+    /// The engine's maps of these rows; the lists' row ids and the contacts' consent data go
+    /// to `found`, for the write.
+    pub fn into_prefetch(self, found: &mut Found) -> Result<Prefetch, StoreError> {
         let mut prefetch = Prefetch::default();
         for (number, id, welcome_journeys) in self.lists {
-            list_ids.insert(number.clone(), id);
+            found.list_ids.insert(number.clone(), id);
             prefetch
                 .lists
                 .insert(number, SendingList { welcome_journeys });
@@ -78,7 +111,13 @@ impl PrefetchRows {
             let verdict: Carrier = verdict.parse().map_err(StoreError::data)?;
             prefetch.carrier.extend([(phone, verdict)]);
         }
-        prefetch.directory = DirectoryMap::from_rows(self.contacts, self.memberships);
+        let phones: Vec<String> = self
+            .contacts
+            .iter()
+            .map(|(phone, _)| phone.clone())
+            .collect();
+        found.contacts = self.contacts.into_iter().collect();
+        prefetch.directory = DirectoryMap::from_rows(phones, self.memberships);
         Ok(prefetch)
     }
 }
@@ -98,7 +137,7 @@ pub trait WriteStatements {
     /// sent now replacing the stored ones, other members merged (RFC 7396).
     async fn update_contacts(
         &mut self,
-        rows: &[ContactWrite<'_>],
+        rows: &[&ContactWrite<'_>],
         now: Timestamp,
     ) -> Result<u64, StoreError>;
 
@@ -131,22 +170,29 @@ pub trait WriteStatements {
 /// then the memberships inserted, then updated; the enrollments last (their memberships
 /// exist). A kind without rows runs no statement; every statement must touch exactly the rows
 /// planned, or the write stops there ([`StoreError::Mismatch`], the transaction rolled back).
-/// `list_ids`: the list row ids the prefetch found. Returns the rows inserted.
+/// In the first round, an update that would leave its contact as the prefetch found it is not
+/// sent ([`Found::leaves_unchanged`]; in a later round the contact may have changed since).
+/// `found`: what the prefetch found. Returns the rows inserted.
 pub async fn write_plan<S: WriteStatements>(
     statements: &mut S,
     plan: &WritePlan<'_>,
     now: Timestamp,
-    list_ids: &HashMap<String, i64>,
+    found: &Found,
 ) -> Result<Written, StoreError> {
-    for round in &plan.rounds {
+    let list_ids = &found.list_ids;
+    for (n, round) in plan.rounds.iter().enumerate() {
         let rows = &round.insert_contacts;
         if !rows.is_empty() {
             let inserted = statements.insert_contacts(rows, now).await?;
             expect_rows("insert contacts", rows.len(), inserted)?;
         }
-        let rows = &round.update_contacts;
+        let rows: Vec<&ContactWrite<'_>> = round
+            .update_contacts
+            .iter()
+            .filter(|row| n > 0 || !found.leaves_unchanged(row))
+            .collect();
         if !rows.is_empty() {
-            let updated = statements.update_contacts(rows, now).await?;
+            let updated = statements.update_contacts(&rows, now).await?;
             expect_rows("update contacts", rows.len(), updated)?;
         }
         let rows = &round.insert_memberships;

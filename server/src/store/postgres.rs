@@ -19,15 +19,13 @@ use tokio_postgres::NoTls;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
-use std::collections::HashMap;
-
 use bulk_contacts::{
     ContactWrite, CustomFieldsUpdate, Enrollment, Keys, MembershipInsert, Timestamp, WritePlan,
 };
 
 use super::flow::{
-    ACCOUNT_BY_KEY, ANSWER_BY_KEY, PrefetchRows, REMEMBER_ANSWER, SeedStatements, WriteStatements,
-    account_row, write_plan, write_seed,
+    ACCOUNT_BY_KEY, ANSWER_BY_KEY, Consent, Found, PrefetchRows, REMEMBER_ANSWER, SeedStatements,
+    WriteStatements, account_row, write_plan, write_seed,
 };
 use super::{
     AccountRow, DEFAULT_STORE_TIMEOUT, Prefetch, Remember, Seed, Store, StoreError, StoredAnswer,
@@ -216,7 +214,7 @@ impl Store for PgStore {
         let client = self.pool.get().await?;
         let tx = PgTx {
             client: Some(client),
-            list_ids: HashMap::new(),
+            found: Found::default(),
         };
         let client = tx.client()?;
         client.batch_execute("BEGIN").await?;
@@ -280,8 +278,8 @@ impl Store for PgStore {
 pub struct PgTx {
     /// `None` once committed or rolled back.
     client: Option<Object>,
-    /// The row ids of the lists the prefetch found, by number.
-    list_ids: HashMap<String, i64>,
+    /// What the prefetch found that the write needs.
+    found: Found,
 }
 
 impl PgTx {
@@ -316,7 +314,9 @@ impl Transaction for PgTx {
             client.prepare_cached(
                 "SELECT phone, verdict FROM carrier_verdicts WHERE phone = ANY($1::int8[])",
             ),
-            client.prepare_cached("SELECT phone FROM contacts WHERE phone = ANY($1::int8[])"),
+            client.prepare_cached(
+                "SELECT phone, ip_address, url FROM contacts WHERE phone = ANY($1::int8[])",
+            ),
             // Every membership of the batch's phones in the batch's lists: a superset of the
             // batch's (phone, list) pairs when it names several lists, which is harmless (the
             // engine asks only about its pairs, and every row is a true membership), and
@@ -348,13 +348,22 @@ impl Transaction for PgTx {
                 .iter()
                 .map(|row| (phone_text(row.get(0)), row.get(1)))
                 .collect(),
-            contacts: contacts.iter().map(|row| phone_text(row.get(0))).collect(),
+            contacts: contacts
+                .iter()
+                .map(|row| {
+                    let consent = Consent {
+                        ip_address: row.get(1),
+                        url: row.get(2),
+                    };
+                    (phone_text(row.get(0)), consent)
+                })
+                .collect(),
             memberships: memberships
                 .iter()
                 .map(|row| (phone_text(row.get(0)), row.get(1)))
                 .collect(),
         };
-        rows.into_prefetch(&mut self.list_ids)
+        rows.into_prefetch(&mut self.found)
     }
 
     async fn validate<'p>(&mut self, phones: &[&'p str]) -> Result<Validations<'p>, StoreError> {
@@ -375,7 +384,7 @@ impl Transaction for PgTx {
 
     async fn write(&mut self, plan: &WritePlan<'_>, now: Timestamp) -> Result<Written, StoreError> {
         let statements = &mut Statements(self.client()?);
-        write_plan(statements, plan, now, &self.list_ids).await
+        write_plan(statements, plan, now, &self.found).await
     }
 
     async fn remember(&mut self, entry: &Remember<'_>) -> Result<bool, StoreError> {
@@ -491,7 +500,7 @@ impl WriteStatements for Statements<'_> {
     /// The count is the contacts matched.
     async fn update_contacts(
         &mut self,
-        c: &[ContactWrite<'_>],
+        c: &[&ContactWrite<'_>],
         now: Timestamp,
     ) -> Result<u64, StoreError> {
         let phones = stored_keys(c, |r| r.phone)?;

@@ -13,7 +13,6 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use std::collections::HashMap;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
@@ -22,8 +21,8 @@ use bulk_contacts::{
 };
 
 use super::flow::{
-    ACCOUNT_BY_KEY, ANSWER_BY_KEY, PrefetchRows, REMEMBER_ANSWER, SeedStatements, WriteStatements,
-    account_row, write_plan, write_seed,
+    ACCOUNT_BY_KEY, ANSWER_BY_KEY, Consent, Found, PrefetchRows, REMEMBER_ANSWER, SeedStatements,
+    WriteStatements, account_row, write_plan, write_seed,
 };
 use super::{
     AccountRow, DEFAULT_STORE_TIMEOUT, Prefetch, Remember, Seed, Store, StoreError, StoredAnswer,
@@ -197,7 +196,7 @@ impl Store for SqliteStore {
             connection,
             clock: self.clock.clone(),
             open: true,
-            list_ids: HashMap::new(),
+            found: Found::default(),
         })
     }
 
@@ -292,8 +291,8 @@ pub struct SqliteTx {
     connection: OwnedMutexGuard<Connection>,
     clock: Clock,
     open: bool,
-    /// The row ids of the lists the prefetch found, by number.
-    list_ids: HashMap<String, i64>,
+    /// What the prefetch found that the write needs.
+    found: Found,
 }
 
 impl Drop for SqliteTx {
@@ -316,7 +315,7 @@ impl Transaction for SqliteTx {
         let rows = self
             .clock
             .run(connection, || prefetch(connection, account, keys))?;
-        rows.into_prefetch(&mut self.list_ids)
+        rows.into_prefetch(&mut self.found)
     }
 
     async fn validate<'p>(&mut self, phones: &[&'p str]) -> Result<Validations<'p>, StoreError> {
@@ -335,9 +334,9 @@ impl Transaction for SqliteTx {
     }
 
     async fn write(&mut self, plan: &WritePlan<'_>, now: Timestamp) -> Result<Written, StoreError> {
-        let (connection, list_ids) = (&*self.connection, &self.list_ids);
+        let (connection, found) = (&*self.connection, &self.found);
         self.clock.run(connection, || {
-            ready(write_plan(&mut Statements(connection), plan, now, list_ids))
+            ready(write_plan(&mut Statements(connection), plan, now, found))
         })
     }
 
@@ -399,10 +398,17 @@ fn prefetch(
         .collect::<rusqlite::Result<_>>()?;
 
     let mut query = connection.prepare_cached(
-        "SELECT c.phone FROM json_each(?1) AS k JOIN contacts AS c ON c.phone = k.value",
+        "SELECT c.phone, c.ip_address, c.url FROM json_each(?1) AS k
+         JOIN contacts AS c ON c.phone = k.value",
     )?;
     let contacts = query
-        .query_map([&phones], |row| row.get(0))?
+        .query_map([&phones], |row| {
+            let consent = Consent {
+                ip_address: row.get(1)?,
+                url: row.get(2)?,
+            };
+            Ok((row.get(0)?, consent))
+        })?
         .collect::<rusqlite::Result<_>>()?;
 
     let mut query = connection.prepare_cached(
@@ -506,7 +512,7 @@ impl WriteStatements for Statements<'_> {
 
     async fn update_contacts(
         &mut self,
-        rows: &[ContactWrite<'_>],
+        rows: &[&ContactWrite<'_>],
         now: Timestamp,
     ) -> Result<u64, StoreError> {
         let rows: Vec<_> = rows
