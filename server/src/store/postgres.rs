@@ -749,6 +749,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_phone_key_is_its_digits_and_reads_back_as_the_same_phone() {
+        for phone in ["+14155550123", "+1", "+999999999999999", "+447911123456"] {
+            let key = phone_key(phone).expect(phone);
+            assert_eq!(key.to_string(), phone[1..]);
+            assert_eq!(phone_text(key), phone);
+        }
+        // Not "+" and 1 to 15 digits, the first not 0: no key (never stored).
+        for phone in [
+            "",
+            "+",
+            "14155550123",
+            "+04155550123",
+            "+1415555012a",
+            "+1234567890123456",
+            "+-1",
+            "++1",
+            " +1",
+        ] {
+            assert_eq!(phone_key(phone), None, "{phone:?}");
+        }
+    }
+
+    #[test]
     fn lock_keys_are_distinct_ascending_and_the_same_for_the_same_phone() {
         let keys = lock_keys(["+14155550001", "+14155550000", "+14155550001"]);
         assert_eq!(keys.len(), 2);
