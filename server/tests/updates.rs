@@ -102,7 +102,39 @@ async fn a_repeated_phone_is_applied_in_order_even_back_to_what_was_stored(backe
     assert_eq!(stored(&server).await.1, "192.0.2.2");
 }
 
+/// The timestamps written in binary (PostgreSQL's COPY) are the instants sent: a signup date
+/// with microseconds reads back as the same instant.
+async fn a_signup_date_is_stored_to_the_microsecond(backend: Backend) {
+    let server = Server::start(backend, &World::builtin()).await;
+    let body = json!({"contacts": [{"phone_number": PHONE, "list_number": "+18005551234",
+                                    "signup_date": "2025-03-15T16:30:00.123456+02:00"}]});
+    let reply = server.post(serde_json::to_vec(&body).expect("json")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let phone = server.db.phone("phone");
+    let seconds = match backend {
+        Backend::Postgres => {
+            "to_char(signup_date AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+        }
+        Backend::Sqlite => "signup_date",
+    };
+    for table in ["contacts", "memberships"] {
+        let stored = server
+            .db
+            .text(
+                &format!("SELECT {seconds} FROM {table} WHERE {phone} = $1"),
+                &[PHONE],
+            )
+            .await;
+        assert_eq!(
+            stored.as_deref(),
+            Some("2025-03-15T14:30:00.123456Z"),
+            "{table}"
+        );
+    }
+}
+
 on_both_stores!(
+    a_signup_date_is_stored_to_the_microsecond,
     an_unchanged_row_is_not_rewritten_and_a_changed_one_is,
     a_repeated_phone_is_applied_in_order_even_back_to_what_was_stored
 );

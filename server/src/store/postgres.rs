@@ -123,6 +123,41 @@ impl ToSql for Jsonb<'_> {
     to_sql_checked!();
 }
 
+/// A timestamp bound as `timestamptz` in PostgreSQL's binary form: microseconds since
+/// 2000-01-01 00:00 UTC, as a big-endian `i64`. Integer arithmetic on the engine's `jiff`
+/// timestamp (truncated to the microsecond, as PostgreSQL stores it); `postgres-types`' own
+/// `jiff` conversion goes through a rounded `Span` and took a tenth of the server's CPU per
+/// batch in a profile (3,500 timestamps a batch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PgTimestamp(i64);
+
+/// 2000-01-01 00:00 UTC in microseconds since the Unix epoch: PostgreSQL's epoch.
+const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
+
+impl From<Timestamp> for PgTimestamp {
+    fn from(time: Timestamp) -> PgTimestamp {
+        let micros = time.as_second() * 1_000_000 + i64::from(time.subsec_microsecond());
+        PgTimestamp(micros - POSTGRES_EPOCH_MICROS)
+    }
+}
+
+impl ToSql for PgTimestamp {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(&self.0.to_be_bytes());
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::TIMESTAMPTZ
+    }
+
+    to_sql_checked!();
+}
+
 /// The PostgreSQL store: a pool of connections.
 #[derive(Clone, Debug)]
 pub struct PgStore {
@@ -473,14 +508,16 @@ impl WriteStatements for Statements<'_> {
             )
             .await?;
         let mut writer = pin!(writer);
+        let now = PgTimestamp::from(now);
         for (row, phone) in c.iter().zip(&phones) {
+            let signup = PgTimestamp::from(row.signup_date);
             let extra = Jsonb(&row.other_members);
             let validation = row.validation.as_deref().map(Jsonb);
             writer
                 .as_mut()
                 .write(&[
                     phone,
-                    &row.signup_date,
+                    &signup,
                     &row.ip_address,
                     &row.url,
                     &extra,
@@ -528,7 +565,7 @@ impl WriteStatements for Statements<'_> {
                 &column(c, |r| r.url),
                 &column(c, |r| &*r.other_members),
                 &column(c, |r| r.validation.as_deref()),
-                &now,
+                &PgTimestamp::from(now),
             ],
         )
         .await
@@ -556,11 +593,13 @@ impl WriteStatements for Statements<'_> {
             )
             .await?;
         let mut writer = pin!(writer);
+        let now = PgTimestamp::from(now);
         for ((row, phone), list) in m.iter().zip(&phones).zip(lists) {
             let fields = Jsonb(&row.custom_fields);
+            let signup = PgTimestamp::from(row.signup_date);
             writer
                 .as_mut()
-                .write(&[list, phone, &fields, &row.signup_date, &now, &now])
+                .write(&[list, phone, &fields, &signup, &now, &now])
                 .await?;
         }
         Ok(writer.finish().await?)
@@ -594,7 +633,7 @@ impl WriteStatements for Statements<'_> {
                 &phones,
                 &column(m, |r| &*r.custom_fields),
                 &column(m, |r| r.replace),
-                &now,
+                &PgTimestamp::from(now),
             ],
         )
         .await
@@ -615,6 +654,7 @@ impl WriteStatements for Statements<'_> {
             )
             .await?;
         let mut writer = pin!(writer);
+        let now = PgTimestamp::from(now);
         for ((row, phone), list) in e.iter().zip(&phones).zip(lists) {
             let journey = row.journey as i32;
             writer
@@ -747,6 +787,17 @@ async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timestamp_is_its_microseconds_since_2000_truncated() {
+        let micros = |text: &str| PgTimestamp::from(text.parse::<Timestamp>().expect(text)).0;
+        assert_eq!(micros("2000-01-01T00:00:00Z"), 0);
+        assert_eq!(micros("2000-01-01T00:00:01.5Z"), 1_500_000);
+        assert_eq!(micros("1999-12-31T23:59:59Z"), -1_000_000);
+        assert_eq!(micros("1999-12-31T23:59:59.25Z"), -750_000);
+        assert_eq!(micros("2025-03-15T14:30:00.1234567Z"), 795_364_200_123_456);
+        assert_eq!(micros("1970-01-01T00:00:00Z"), -POSTGRES_EPOCH_MICROS);
+    }
 
     #[test]
     fn a_phone_key_is_its_digits_and_reads_back_as_the_same_phone() {
