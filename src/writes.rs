@@ -167,13 +167,25 @@ impl<'b> WritePlan<'b> {
     /// The plan of `evaluation`'s accepted contacts (see [`WritePlan`]).
     pub fn new(evaluation: &Evaluation<'b>) -> WritePlan<'b> {
         let mut plan = WritePlan::default();
-        let contacts = evaluation.counts().success_count;
-        let mut contacts_seen: Map<&str, usize> = hashing::map(contacts);
-        let mut memberships_seen: Map<(&str, &str), usize> = hashing::map(contacts);
+        let counts = evaluation.counts();
+        // When every accepted contact is a new contact, no phone number repeats: each is in
+        // round 0, and no phone needs counting.
+        let phones_repeat = counts.contacts_created < counts.success_count;
+        let mut contacts_seen: Map<&str, usize> = hashing::map(if phones_repeat {
+            counts.success_count
+        } else {
+            0
+        });
+        // A (phone, list) pair repeats exactly in the duplicates, counted by their first.
+        let mut duplicates_seen: Map<usize, usize> = hashing::map(0);
         for contact in evaluation.accepted() {
             let (phone, list_number, index) = (contact.phone, contact.list_number, contact.index);
             let row = contact_write(&contact);
-            let occurrence = next(&mut contacts_seen, phone);
+            let occurrence = if phones_repeat {
+                next(&mut contacts_seen, phone)
+            } else {
+                0
+            };
             let round = plan.round(occurrence);
             if occurrence == 0 && contact.is_new_contact {
                 round.insert_contacts.push(row);
@@ -184,7 +196,10 @@ impl<'b> WritePlan<'b> {
             let fields = contact
                 .custom_fields
                 .map(|sent| stored_fields(sent, &contact));
-            let occurrence = next(&mut memberships_seen, (phone, list_number));
+            let occurrence = match contact.duplicate_of {
+                None => 0,
+                Some(first) => 1 + next(&mut duplicates_seen, first),
+            };
             let round = plan.round(occurrence);
             if occurrence == 0 && contact.is_new_list_contact {
                 round.insert_memberships.push(MembershipInsert {
