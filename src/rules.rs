@@ -49,6 +49,8 @@ pub struct Valid<'a> {
     pub(crate) url: Option<Cow<'a, str>>,
     /// The JSON text of `custom_fields`, when sent.
     pub(crate) custom_fields: Option<&'a str>,
+    /// Whether it has a member the rules do not read.
+    pub(crate) other_members: bool,
 }
 
 /// Verdicts already reached in this batch on values that repeat from contact to contact (the
@@ -122,6 +124,7 @@ pub(crate) fn check<'a>(
         ip_address,
         url,
         custom_fields,
+        other_members: contact.other_members,
     })
 }
 

@@ -93,6 +93,9 @@ pub(crate) struct Scanned<'a> {
     pub(crate) object: bool,
     /// Whether it holds a number that `serde_json` writes back longer than it was sent.
     pub(crate) longer_numbers: bool,
+    /// Whether it is an object with a member the rules do not read (an unknown name,
+    /// `ad_network_source`…): one the store keeps among the other members.
+    pub(crate) other_members: bool,
     /// The last occurrence of each member the rules read, by [`Member`] index.
     pub(crate) members: [Option<Token<'a>>; Member::COUNT],
 }
@@ -414,6 +417,55 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// Whether the object at the reader (a `custom_fields` that passed rule 8) holds only
+    /// tokens that `serde_json` writes back byte for byte, each name once: see
+    /// [`written_as_sent`].
+    fn written_as_sent(&mut self) -> Result<bool, Invalid> {
+        /// Names compared pairwise; an object with more is left to `serde_json`.
+        const NAMES: usize = 16;
+        let mut names = [""; NAMES];
+        let mut count = 0;
+        if self.open(b'{', b'}')? {
+            return Ok(true);
+        }
+        loop {
+            let key = self.key()?;
+            let seen = names.get(..count).unwrap_or_default();
+            if key.escaped || seen.contains(&key.raw) {
+                return Ok(false);
+            }
+            let Some(slot) = names.get_mut(count) else {
+                return Ok(false);
+            };
+            *slot = key.raw;
+            count += 1;
+            let next = self.peek();
+            let start = self.at;
+            let as_sent = match next {
+                Some(b'"') => !self.string()?.escaped,
+                Some(b't' | b'f') => matches!(self.value()?, Token::Bool(_)),
+                Some(b'-' | b'0'..=b'9') => match self.number()? {
+                    None => true,
+                    Some(number) => {
+                        let sent = self.text.get(start..self.at);
+                        serde_json::to_string(&number).is_ok_and(|written| Some(&*written) == sent)
+                    }
+                },
+                // `null`, an array or an object: not one of rule 8's values.
+                _ => false,
+            };
+            if !as_sent {
+                return Ok(false);
+            }
+            if !self.more(b'}')? {
+                break;
+            }
+        }
+        self.close();
+        self.end()?;
+        Ok(true)
+    }
+
     /// One element of `contacts`: checked, with the members the rules read.
     pub(crate) fn contact(&mut self) -> Result<Scanned<'a>, Invalid> {
         let mut contact = Scanned::default();
@@ -428,14 +480,16 @@ impl<'a> Reader<'a> {
         let start = self.at;
         self.longer_numbers = false;
         contact.members = [None; Member::COUNT];
+        contact.other_members = false;
         contact.object = first == b'{';
         if contact.object {
             if !self.open(b'{', b'}')? {
                 loop {
                     let member = self.member_name()?;
                     let value = self.value()?;
-                    if let Some(slot) = member.and_then(|m| contact.members.get_mut(m.index())) {
-                        *slot = Some(value);
+                    match member.and_then(|m| contact.members.get_mut(m.index())) {
+                        Some(slot) => *slot = Some(value),
+                        None => contact.other_members = true,
                     }
                     if !self.more(b'}')? {
                         break;
@@ -548,6 +602,23 @@ fn escaped_len(s: &str) -> usize {
             _ => 1,
         })
         .sum::<usize>()
+}
+
+/// Whether `serde_json`, reading the object `text` and writing it back, writes every name and
+/// value token exactly as `text` has it: no name repeats, no string has an escape (not even one
+/// `serde_json` would write the same), every number is already in `serde_json`'s form (`1`,
+/// `-12`, `1.5`, `12345678901234567890`; not `1.50`, `1e2`, `-0`, `1E5`). Then `text` and
+/// `serde_json`'s text of it differ only in whitespace and in the order of the members, and
+/// any JSON reader reads the same object from both — the stores too: SQLite's `json()` and
+/// `json_patch` keep a repeated name twice and compare names as written, PostgreSQL's `jsonb`
+/// keeps a number's digits as sent, so any of those would mean something else there.
+///
+/// Only for a flat object (rule 8's `custom_fields`), with at most 16 members: anything else
+/// answers `false`.
+pub(crate) fn written_as_sent(text: &str) -> bool {
+    Reader::new(text.as_bytes(), 0)
+        .and_then(|mut reader| reader.written_as_sent())
+        .unwrap_or(false)
 }
 
 /// The exact length of `serde_json::to_vec` of the value `text` holds (a text the reader
@@ -744,6 +815,10 @@ mod tests {
         let mut reader = Reader::new(text.as_bytes(), 2).expect("UTF-8");
         let scanned = reader.contact().expect("valid");
         assert!(scanned.object && !scanned.longer_numbers);
+        assert!(
+            scanned.other_members,
+            "\"x\" is a member the rules do not read"
+        );
         assert_eq!(scanned.text, text);
         let string = |m| match scanned.field(m) {
             Some(Token::String(s)) => s.decode().into_owned(),
@@ -758,6 +833,30 @@ mod tests {
                 flat: true
             })
         ));
+    }
+
+    #[test]
+    fn a_contact_has_other_members_only_when_a_name_is_not_one_the_rules_read() {
+        for (text, others) in [
+            (
+                r#"{"phone_number": "+1", "custom_fields": {"x": 1}}"#,
+                false,
+            ),
+            (r#"{"list_n\u0075mber": "+3", "url": null}"#, false),
+            ("{}", false),
+            ("[1]", false),
+            (r#"{"phone_number": "+1", "ad_network_source": "x"}"#, true),
+            (r#"{"x": null}"#, true),
+            (r#"{"Phone_number": "+1"}"#, true),
+        ] {
+            let mut reader = Reader::new(text.as_bytes(), 2).expect("UTF-8");
+            let mut scanned = Scanned {
+                other_members: true,
+                ..Scanned::default()
+            };
+            reader.contact_into(&mut scanned).expect("valid");
+            assert_eq!(scanned.other_members, others, "{text}");
+        }
     }
 
     #[test]

@@ -89,6 +89,8 @@ pub struct AcceptedContact<'b> {
     pub validation: Option<Box<ValidationResult>>,
     /// The contact's JSON text, as sent.
     pub(crate) text: &'b str,
+    /// Whether the contact has a member the rules do not read (the reader saw its name).
+    pub(crate) other_members: bool,
 }
 
 impl<'b> AcceptedContact<'b> {
@@ -97,10 +99,21 @@ impl<'b> AcceptedContact<'b> {
         self.text
     }
 
+    /// Whether the contact has a member the rules do not read (`ad_network_source`, an
+    /// unknown name…): whether [`other_members_map`](Self::other_members_map) is non-empty,
+    /// known without reading the contact again.
+    pub fn has_other_members(&self) -> bool {
+        self.other_members
+    }
+
     /// The members the rules do not read (`ad_network_source`, unknown names…), as a JSON
     /// object ready for a store column: what `serde_json` reads from the contact (a repeated
-    /// name keeps its last value), without the members the rules read.
+    /// name keeps its last value), without the members the rules read. Empty, without
+    /// reading the contact, when it [has none](Self::has_other_members).
     pub fn other_members_map(&self) -> serde_json::Map<String, serde_json::Value> {
+        if !self.other_members {
+            return serde_json::Map::new();
+        }
         let mut members = read_object(self.text);
         members.retain(|name, _| Member::from_name(name).is_none());
         members
@@ -301,6 +314,7 @@ fn accepted<'b>(
         url: valid.url.as_deref(),
         custom_fields: valid.custom_fields,
         text: text.unwrap_or_default(),
+        other_members: valid.other_members,
         list: applied.list,
         is_new_contact: applied.is_new_contact,
         is_new_list_contact: applied.is_new_list_contact,

@@ -2,11 +2,13 @@
 //! [`AcceptedContact`] states, grouped so that a store can write a whole batch in a few
 //! multi-row statements (the rows behind SPEC §5's counters).
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::hash::Hash;
 
 use jiff::Timestamp;
 
+use crate::hashing::{self, Map};
+use crate::scan;
 use crate::summary::{AcceptedContact, Evaluation};
 
 /// Everything an evaluation writes, ready for statements: the accepted contacts in **rounds**,
@@ -44,9 +46,9 @@ use crate::summary::{AcceptedContact, Evaluation};
 /// assert_eq!(plan.rounds.len(), 2);
 /// let (first, second) = (&plan.rounds[0], &plan.rounds[1]);
 /// assert_eq!(first.insert_contacts[0].phone, "+14155550000");
-/// assert_eq!(first.insert_memberships[0].custom_fields, r#"{"a":1}"#);
+/// assert_eq!(first.insert_memberships[0].custom_fields, r#"{"a": 1}"#); // as sent
 /// assert_eq!(second.update_contacts[0].index, 1);
-/// assert_eq!(second.update_memberships[0].custom_fields, r#"{"b":2}"#);
+/// assert_eq!(second.update_memberships[0].custom_fields, r#"{"b": 2}"#);
 /// assert!(!second.update_memberships[0].replace); // merged into {"a":1}
 /// // The repeat re-enrolls (skip_journey_if_exists: false): journey 1 of the list.
 /// assert_eq!(plan.enrollments.len(), 1);
@@ -93,9 +95,10 @@ pub struct ContactWrite<'b> {
     pub ip_address: Option<&'b str>,
     /// `url`, when sent.
     pub url: Option<&'b str>,
-    /// The other members as sent, a JSON object's text (`{}` when none):
+    /// The other members as sent, a JSON object's text: `{}`, borrowed, when the contact
+    /// [has none](AcceptedContact::has_other_members); otherwise
     /// [`AcceptedContact::other_members_map`], serialized.
-    pub other_members: String,
+    pub other_members: Cow<'b, str>,
     /// The paid validation's result as JSON text (its `cost` as the provider wrote it), when
     /// the contact was validated.
     pub validation: Option<String>,
@@ -110,8 +113,9 @@ pub struct MembershipInsert<'b> {
     pub phone: &'b str,
     /// The canonical list number.
     pub list_number: &'b str,
-    /// `custom_fields` as a JSON object's text, `{}` when absent.
-    pub custom_fields: String,
+    /// `custom_fields` as a JSON object's text, `{}` when absent: the text sent or
+    /// `serde_json`'s, as [`CustomFieldsUpdate::custom_fields`] says.
+    pub custom_fields: Cow<'b, str>,
     /// `signup_date` in UTC, `now` when absent.
     pub signup_date: Timestamp,
 }
@@ -126,7 +130,21 @@ pub struct CustomFieldsUpdate<'b> {
     /// The canonical list number.
     pub list_number: &'b str,
     /// `custom_fields` as sent, a JSON object's text (string, number and boolean values).
-    pub custom_fields: String,
+    ///
+    /// Borrowed from the body, whitespace and member order as sent, when `serde_json` would
+    /// write back each of its tokens unchanged: no repeated name, no escape in a name or
+    /// string, every number already in `serde_json`'s form (`7`, `1.5`; not `1.50`, `1e2`,
+    /// `-0`), at most 16 members. Otherwise `serde_json`'s text of what it reads (a repeated
+    /// name keeps its last value, escapes decoded, numbers rewritten, names sorted).
+    ///
+    /// Both mean the same object to any JSON reader, and a store that parses the text
+    /// (PostgreSQL's `::jsonb`, SQLite's `json()` and `json_patch`, which drop the whitespace)
+    /// holds the same members and values either way; only the order of the members in SQLite's
+    /// text may differ. Borrowing what `serde_json` would rewrite would not be: SQLite keeps a
+    /// repeated name twice (and `->>` finds the first), `json_patch` compares names as written
+    /// (`"\u0061"` is not `"a"`), PostgreSQL's `numeric` keeps the digits sent
+    /// (`12345678901234567890123`, where `serde_json` writes `1.2345678901234568e+22`).
+    pub custom_fields: Cow<'b, str>,
     /// `replace_custom_fields`: replace the stored fields with these; otherwise merge these
     /// into them (a field sent replaces the stored one of the same name, the others stay).
     pub replace: bool,
@@ -149,12 +167,25 @@ impl<'b> WritePlan<'b> {
     /// The plan of `evaluation`'s accepted contacts (see [`WritePlan`]).
     pub fn new(evaluation: &Evaluation<'b>) -> WritePlan<'b> {
         let mut plan = WritePlan::default();
-        let mut contacts_seen: HashMap<&str, usize> = HashMap::new();
-        let mut memberships_seen: HashMap<(&str, &str), usize> = HashMap::new();
+        let counts = evaluation.counts();
+        // When every accepted contact is a new contact, no phone number repeats: each is in
+        // round 0, and no phone needs counting.
+        let phones_repeat = counts.contacts_created < counts.success_count;
+        let mut contacts_seen: Map<&str, usize> = hashing::map(if phones_repeat {
+            counts.success_count
+        } else {
+            0
+        });
+        // A (phone, list) pair repeats exactly in the duplicates, counted by their first.
+        let mut duplicates_seen: Map<usize, usize> = hashing::map(0);
         for contact in evaluation.accepted() {
             let (phone, list_number, index) = (contact.phone, contact.list_number, contact.index);
             let row = contact_write(&contact);
-            let occurrence = next(&mut contacts_seen, phone);
+            let occurrence = if phones_repeat {
+                next(&mut contacts_seen, phone)
+            } else {
+                0
+            };
             let round = plan.round(occurrence);
             if occurrence == 0 && contact.is_new_contact {
                 round.insert_contacts.push(row);
@@ -163,16 +194,19 @@ impl<'b> WritePlan<'b> {
             }
 
             let fields = contact
-                .custom_fields_map()
-                .map(|fields| serde_json::Value::Object(fields).to_string());
-            let occurrence = next(&mut memberships_seen, (phone, list_number));
+                .custom_fields
+                .map(|sent| stored_fields(sent, &contact));
+            let occurrence = match contact.duplicate_of {
+                None => 0,
+                Some(first) => 1 + next(&mut duplicates_seen, first),
+            };
             let round = plan.round(occurrence);
             if occurrence == 0 && contact.is_new_list_contact {
                 round.insert_memberships.push(MembershipInsert {
                     index,
                     phone,
                     list_number,
-                    custom_fields: fields.unwrap_or_else(|| "{}".to_owned()),
+                    custom_fields: fields.unwrap_or(Cow::Borrowed("{}")),
                     signup_date: contact.signup_date,
                 });
             } else if let Some(custom_fields) = fields {
@@ -210,7 +244,11 @@ fn contact_write<'b>(contact: &AcceptedContact<'b>) -> ContactWrite<'b> {
         signup_date: contact.signup_date,
         ip_address: contact.ip_address,
         url: contact.url,
-        other_members: serde_json::Value::Object(contact.other_members_map()).to_string(),
+        other_members: if contact.has_other_members() {
+            Cow::Owned(serde_json::Value::Object(contact.other_members_map()).to_string())
+        } else {
+            Cow::Borrowed("{}")
+        },
         validation: contact.validation.as_ref().map(|result| {
             // Strings, booleans, unit enums and the cost's raw JSON number: serde_json
             // serializes these into memory without a possible error.
@@ -220,8 +258,19 @@ fn contact_write<'b>(contact: &AcceptedContact<'b>) -> ContactWrite<'b> {
     }
 }
 
+/// The text of `custom_fields` (`sent`) for a store: borrowed when `serde_json` would write
+/// back each of its tokens unchanged, else `serde_json`'s (see
+/// [`CustomFieldsUpdate::custom_fields`]).
+fn stored_fields<'b>(sent: &'b str, contact: &AcceptedContact<'b>) -> Cow<'b, str> {
+    if scan::written_as_sent(sent) {
+        return Cow::Borrowed(sent);
+    }
+    let fields = contact.custom_fields_map().unwrap_or_default();
+    Cow::Owned(serde_json::Value::Object(fields).to_string())
+}
+
 /// How many times `key` was seen before (and counts this time).
-fn next<K: Hash + Eq>(seen: &mut HashMap<K, usize>, key: K) -> usize {
+fn next<K: Hash + Eq>(seen: &mut Map<K, usize>, key: K) -> usize {
     let count = seen.entry(key).or_insert(0);
     *count += 1;
     *count - 1
@@ -229,7 +278,7 @@ fn next<K: Hash + Eq>(seen: &mut HashMap<K, usize>, key: K) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
+    use std::collections::{HashMap, HashSet};
 
     use proptest::prelude::*;
 
@@ -371,7 +420,7 @@ mod tests {
                 if contact.is_new_list_contact {
                     prop_assert!(update.is_none());
                 } else {
-                    prop_assert_eq!(update.map(|u| (u.custom_fields.clone(), u.replace)),
+                    prop_assert_eq!(update.map(|u| (u.custom_fields.to_string(), u.replace)),
                         fields.map(|f| (f, contact.flags.replace_custom_fields)));
                 }
             }
@@ -412,5 +461,259 @@ mod tests {
         let membership = &plan.rounds[0].insert_memberships[0];
         assert_eq!(membership.custom_fields, "{}");
         assert!(plan.enrollments.is_empty());
+    }
+
+    /// The one contact of `{"contacts": [{numbers, members}]}`, accepted, in the plan: its
+    /// contact row and its membership's custom fields, and what `serde_json` writes for its
+    /// `custom_fields` and other members (the plan's text before it borrowed: the oracle).
+    fn planned(members: &str, existing_membership: bool) -> (String, String, String, String) {
+        let body = format!(
+            r#"{{"contacts": [{{"phone_number": "+14155550000", "list_number": "+18005551234"{members}}}]}}"#
+        );
+        let batch = Engine::default()
+            .read(body.as_bytes(), Timestamp::UNIX_EPOCH)
+            .expect("batch");
+        let lists = HashMap::from([("+18005551234".to_owned(), SendingList::default())]);
+        let directory = if existing_membership {
+            DirectoryMap::from_rows(["+14155550000"], [("+14155550000", "+18005551234")])
+        } else {
+            DirectoryMap::default()
+        };
+        let evaluation = batch
+            .evaluate(&lists, &CarrierValidationMap::default(), &directory)
+            .expect("evaluation");
+        let contact = evaluation.accepted().next().expect("accepted");
+        let plan = WritePlan::new(&evaluation);
+        let round = &plan.rounds[0];
+        let row = round
+            .insert_contacts
+            .iter()
+            .chain(&round.update_contacts)
+            .next();
+        let row = row.expect("a contact row");
+        let fields = match (
+            round.insert_memberships.first(),
+            round.update_memberships.first(),
+        ) {
+            (Some(insert), None) => &insert.custom_fields,
+            (None, Some(update)) => &update.custom_fields,
+            other => panic!("one membership row: {other:?}"),
+        };
+        // Borrowed text is the body's own bytes, not a copy.
+        let within = |text: &str| body.as_bytes().as_ptr_range().contains(&text.as_ptr());
+        if let Cow::Borrowed(text) = fields
+            && *text != "{}"
+        {
+            assert!(within(text), "{text} borrowed from the body");
+        }
+        let canonical = |map: serde_json::Map<String, serde_json::Value>| {
+            serde_json::Value::Object(map).to_string()
+        };
+        // The oracle: the contact read whole by serde_json, the names the rules read dropped.
+        let mut others: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(contact.json()).expect("a contact");
+        others.retain(|name, _| crate::member::Member::from_name(name).is_none());
+        (
+            fields.to_string(),
+            canonical(contact.custom_fields_map().unwrap_or_default()),
+            row.other_members.to_string(),
+            match &row.other_members {
+                Cow::Borrowed(_) => String::new(),
+                Cow::Owned(_) => canonical(others),
+            },
+        )
+    }
+
+    /// A JSON name token of custom fields: a few names, so that they repeat, some escaped.
+    fn name_token() -> impl Strategy<Value = &'static str> {
+        proptest::sample::select(vec![
+            r#""a""#,
+            r#""b""#,
+            r#""first_name""#,
+            r#""a!""#,
+            r#""é""#,
+            r#""\u0061""#,
+            r#""b\"q""#,
+            r#""a\n""#,
+        ])
+    }
+
+    /// A number token of any shape JSON allows (within `f64`'s range).
+    fn number_token() -> impl Strategy<Value = String> {
+        (
+            any::<bool>(),
+            prop_oneof![Just("0".to_owned()), "[1-9][0-9]{0,24}"],
+            proptest::option::of("[0-9]{1,4}"),
+            proptest::option::of(("[eE]", "[-+]?", "[0-9]{1,2}")),
+        )
+            .prop_map(|(negative, integer, fraction, exponent)| {
+                let mut number = format!("{}{integer}", if negative { "-" } else { "" });
+                if let Some(fraction) = fraction {
+                    number.push('.');
+                    number.push_str(&fraction);
+                }
+                if let Some((e, sign, digits)) = exponent {
+                    number.push_str(&format!("{e}{sign}{digits}"));
+                }
+                number
+            })
+    }
+
+    /// A value token of custom fields: a string (some escaped), a boolean or a number.
+    fn value_token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::sample::select(vec![
+                r#""Jane""#,
+                r#""""#,
+                r#""é €""#,
+                r#""x\ny""#,
+                r#""\u00e9""#,
+                r#""\/""#,
+                r#""a\"b""#,
+                "true",
+                "false",
+            ])
+            .prop_map(str::to_owned),
+            number_token(),
+        ]
+    }
+
+    fn space() -> impl Strategy<Value = &'static str> {
+        proptest::sample::select(vec!["", "", " ", "\n", "\t ", "\r\n  "])
+    }
+
+    /// Custom fields as a client may send them: the members (name and value tokens) and the
+    /// text, with whitespace anywhere between tokens.
+    fn custom_fields() -> impl Strategy<Value = (Vec<(&'static str, String)>, String)> {
+        let member = (
+            space(),
+            name_token(),
+            space(),
+            space(),
+            value_token(),
+            space(),
+        );
+        (proptest::collection::vec(member, 0..6), space()).prop_map(|(members, inner)| {
+            let text = if members.is_empty() {
+                format!("{{{inner}}}")
+            } else {
+                let written: Vec<String> = members
+                    .iter()
+                    .map(|(s0, name, s1, s2, value, s3)| format!("{s0}{name}{s1}:{s2}{value}{s3}"))
+                    .collect();
+                format!("{{{}}}", written.join(","))
+            };
+            let tokens = members
+                .into_iter()
+                .map(|(_, name, _, _, value, _)| (name, value))
+                .collect();
+            (tokens, text)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_custom_fields_text_is_the_object_serde_json_reads_and_borrowed_only_when_serde_json_writes_each_token_back_unchanged(
+            (tokens, sent) in custom_fields(),
+            existing in any::<bool>(),
+        ) {
+            let (planned, canonical, _, _) =
+                planned(&format!(r#", "custom_fields": {sent}"#), existing);
+            let read = |text: &str| serde_json::from_str::<serde_json::Value>(text).expect("JSON");
+            prop_assert_eq!(read(&planned), read(&canonical));
+            // Borrowed exactly when each token is as serde_json writes it, each name once.
+            let written_back = |value: &str| match value.as_bytes().first() {
+                Some(b'"') => !value.contains('\\'),
+                Some(b't' | b'f') => true,
+                _ => serde_json::from_str::<serde_json::Number>(value)
+                    .is_ok_and(|number| number.to_string() == value),
+            };
+            let names: HashSet<&str> = tokens.iter().map(|(name, _)| *name).collect();
+            let as_sent = tokens.len() <= 16
+                && names.len() == tokens.len()
+                && tokens.iter().all(|(name, value)| !name.contains('\\') && written_back(value));
+            prop_assert_eq!(&planned, if as_sent { &sent } else { &canonical });
+            if planned != canonical {
+                prop_assert_eq!(&planned, &sent);
+                // Borrowed: the tokens sent, whitespace dropped and ordered by name as
+                // serde_json orders them, are serde_json's text byte for byte — what SQLite
+                // and PostgreSQL parse from either is the same object.
+                let mut members: Vec<(String, &str, &str)> = tokens
+                    .iter()
+                    .map(|(name, value)| {
+                        let decoded = serde_json::from_str::<String>(name).expect("a name");
+                        (decoded, *name, value.as_str())
+                    })
+                    .collect();
+                members.sort_by(|a, b| a.0.cmp(&b.0));
+                let compact: Vec<String> =
+                    members.iter().map(|(_, name, value)| format!("{name}:{value}")).collect();
+                prop_assert_eq!(format!("{{{}}}", compact.join(",")), canonical);
+            }
+        }
+
+        #[test]
+        fn the_other_members_text_is_serde_json_s_unknown_members_and_borrowed_only_when_there_are_none(
+            members in proptest::collection::vec((space(), proptest::sample::select(vec![
+                r#""ad_network_source": "x""#,
+                r#""z": [1, {"b": null}]"#,
+                r#""\u0061d": 1.50"#,
+                r#""x": null"#,
+                r#""x": {}"#,
+                r#""use_j\u006furneys": true"#,
+                r#""url": "https://example.com/a""#,
+                r#""custom_fields": {"a": 1}"#,
+                r#""signup_date": null"#,
+            ])), 0..5),
+        ) {
+            let written: String = members.iter().map(|(s, m)| format!(",{s}{m}")).collect();
+            let (_, _, other_members, oracle) = planned(&written, false);
+            if oracle.is_empty() {
+                // Borrowed: only when the contact has no member the rules do not read.
+                let unknown = ["ad_network_source", "\"z\"", "\\u0061d", "\"x\""];
+                prop_assert!(!unknown.iter().any(|name| written.contains(name)), "{}", written);
+                prop_assert_eq!(other_members, "{}");
+            } else {
+                prop_assert_eq!(other_members, oracle);
+            }
+        }
+    }
+
+    #[test]
+    fn custom_fields_as_serde_json_writes_them_back_are_borrowed_others_rewritten() {
+        let fields = |text: &str| planned(&format!(r#", "custom_fields": {text}"#), false).0;
+        // The load tool's, and any client's that writes compact JSON: as sent.
+        for sent in [
+            r#"{"first_name":"Jane","batch":7}"#,
+            r#"{ "b" : true , "a" : -12.5 }"#,
+            r#"{"big": 12345678901234567890, "é": "€"}"#,
+            "{}",
+        ] {
+            assert_eq!(fields(sent), sent);
+        }
+        for (sent, canonical) in [
+            (r#"{"a": 1, "a": 2}"#, r#"{"a":2}"#),
+            (r#"{"\u0061": 1}"#, r#"{"a":1}"#),
+            (r#"{"a": "\u00e9"}"#, r#"{"a":"é"}"#),
+            (r#"{"a": "\/"}"#, r#"{"a":"/"}"#),
+            (r#"{"a": 1.50}"#, r#"{"a":1.5}"#),
+            (r#"{"a": 1e2}"#, r#"{"a":100.0}"#),
+            (r#"{"a": -0}"#, r#"{"a":-0.0}"#),
+            (
+                r#"{"a": 12345678901234567890123}"#,
+                r#"{"a":1.2345678901234568e+22}"#,
+            ),
+        ] {
+            assert_eq!(fields(sent), canonical, "{sent}");
+        }
+        let many: Vec<String> = (0..17).map(|i| format!(r#""k{i:02}":{i}"#)).collect();
+        let many = format!("{{{}}}", many.join(","));
+        assert_eq!(
+            fields(&many),
+            many,
+            "sorted and compact: the same text either way"
+        );
+        let (planned, canonical) = (fields(&many.replace(':', ": ")), many);
+        assert_eq!(planned, canonical, "17 members: serde_json's text");
     }
 }

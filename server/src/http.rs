@@ -487,6 +487,7 @@ impl Reply {
                 body: body.as_bytes().to_vec(),
                 contacts: None,
                 replayed: false,
+                outcomes: None,
             },
             close,
             retry_after: false,
@@ -534,9 +535,12 @@ async fn bulk<S: Store>(
         retry_after,
         unread,
     } = reply;
-    server
-        .metrics
-        .answered(answer.status, elapsed, &answer.body);
+    server.metrics.answered(
+        answer.status,
+        elapsed,
+        &answer.body,
+        answer.outcomes.as_ref(),
+    );
     tracing::info!(
         status = answer.status,
         contacts = answer.contacts,

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bulk_contacts::{Keys, Timestamp, WritePlan};
+use bulk_contacts::{ContactCode, Evaluation, Keys, Timestamp, WritePlan};
 
 use crate::store::{
     AccountRow, Prefetch, Remember, Seed, Store, StoreError, StoredAnswer, Transaction,
@@ -119,23 +119,47 @@ impl Metrics {
     }
 
     /// A bulk request answered: its status, latency, and for a 200 the outcomes of its
-    /// contacts, read from the summary (`success_count` and each error's `code`).
-    pub fn answered(&self, status: u16, latency: Duration, body: &[u8]) {
+    /// contacts — `outcomes`, counted by the pipeline from the evaluation, or for a 200 sent
+    /// without them (a stored answer replayed) read back from the summary `body`
+    /// (`success_count` and each error's `code`).
+    pub fn answered(
+        &self,
+        status: u16,
+        latency: Duration,
+        body: &[u8],
+        outcomes: Option<&Outcomes>,
+    ) {
         *lock(&self.requests).entry(status).or_default() += 1;
         self.latency.observe(latency);
         if status != 200 {
             return;
         }
+        match outcomes {
+            Some(outcomes) => {
+                let mut contacts = lock(&self.contacts);
+                add(&mut contacts, "accepted", outcomes.accepted);
+                for (code, &failed) in ContactCode::ALL.iter().zip(&outcomes.failed) {
+                    if failed > 0 {
+                        add(&mut contacts, code.as_str(), failed);
+                    }
+                }
+            }
+            None => self.read_back(body),
+        }
+    }
+
+    /// The outcomes of a 200 answer's summary `body`, counted.
+    fn read_back(&self, body: &[u8]) {
         let Ok(summary) = serde_json::from_slice::<serde_json::Value>(body) else {
             return;
         };
         let mut contacts = lock(&self.contacts);
         if let Some(accepted) = summary["success_count"].as_u64() {
-            *contacts.entry("accepted".to_owned()).or_default() += accepted;
+            add(&mut contacts, "accepted", accepted);
         }
         for error in summary["errors"].as_array().into_iter().flatten() {
             if let Some(code) = error["code"].as_str() {
-                *contacts.entry(code.to_owned()).or_default() += 1;
+                add(&mut contacts, code, 1);
             }
         }
     }
@@ -217,6 +241,43 @@ impl Metrics {
             "Per processed batch: the time in store calls (locks, queries, commit).",
         );
         out
+    }
+}
+
+/// The outcomes of a summary's contacts: accepted, and failed by code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Outcomes {
+    /// Accepted contacts (`success_count`).
+    pub accepted: u64,
+    /// Failed contacts, by code, in the order of [`ContactCode::ALL`].
+    pub failed: [u64; ContactCode::ALL.len()],
+}
+
+impl Outcomes {
+    /// The outcomes of `evaluation` (what its summary body says).
+    pub fn of(evaluation: &Evaluation<'_>) -> Outcomes {
+        let mut outcomes = Outcomes {
+            accepted: evaluation.counts().success_count as u64,
+            ..Outcomes::default()
+        };
+        for failed in evaluation.errors() {
+            let code = failed.error.code();
+            let at = ContactCode::ALL.iter().position(|known| *known == code);
+            if let Some(count) = at.and_then(|at| outcomes.failed.get_mut(at)) {
+                *count += 1;
+            }
+        }
+        outcomes
+    }
+}
+
+/// Adds `count` to `outcome`'s counter (a new name is copied once, when first counted).
+fn add(contacts: &mut BTreeMap<String, u64>, outcome: &str, count: u64) {
+    match contacts.get_mut(outcome) {
+        Some(total) => *total += count,
+        None => {
+            contacts.insert(outcome.to_owned(), count);
+        }
     }
 }
 
@@ -312,5 +373,81 @@ impl<T: Transaction> Transaction for TimedTx<T> {
 
     async fn rollback(self) -> Result<(), StoreError> {
         timed(self.0.rollback()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use bulk_contacts::{
+        Carrier, CarrierValidationMap, DirectoryMap, Engine, Response, SendingList,
+    };
+
+    use super::*;
+
+    /// The `bulk_contacts_contacts_total` lines of `metrics`.
+    fn contact_lines(metrics: &Metrics) -> Vec<String> {
+        let rendered = metrics.render();
+        let lines = rendered
+            .lines()
+            .filter(|l| l.starts_with("bulk_contacts_contacts_total{"));
+        lines.map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn outcomes_counted_from_the_evaluation_are_those_read_back_from_its_summary() {
+        let list = "+18005551234";
+        let contact = |phone: &str, more: &str| {
+            format!(r#"{{"phone_number": "{phone}", "list_number": "{list}"{more}}}"#)
+        };
+        let batches = [
+            vec![
+                contact("+14155550000", ""),
+                contact("+14155550001", ""),
+                contact("+14155550002", ""), // not sendable
+                contact("+14155550003", r#", "use_validation": true"#), // provider_error
+                contact("+1415", ""),
+                r#"{"list_number": "+18005551234"}"#.to_owned(),
+                contact("+14155550004", r#", "url": 1"#),
+                contact("+14155550005", "").replace(list, "+18005550000"),
+                contact("+14155550006", r#", "url": 2"#),
+            ],
+            // Nothing accepted: `accepted` counts 0 all the same.
+            vec![contact("+1415", "")],
+        ];
+        let lists = HashMap::from([(list.to_owned(), SendingList::default())]);
+        let mut carrier = CarrierValidationMap::default();
+        carrier
+            .carrier_verdicts
+            .insert("+14155550002".to_owned(), Carrier::NotSendable);
+        let (counted, read_back) = (Metrics::default(), Metrics::default());
+        for contacts in batches {
+            let body = format!(r#"{{"contacts": [{}]}}"#, contacts.join(","));
+            let batch = Engine::default()
+                .read(body.as_bytes(), Timestamp::UNIX_EPOCH)
+                .expect("a batch");
+            let evaluation = batch
+                .evaluate(&lists, &carrier, &DirectoryMap::default())
+                .expect("evaluated");
+            let summary = Response::summary(&evaluation).body;
+            let latency = Duration::from_millis(3);
+            let outcomes = Outcomes::of(&evaluation);
+            counted.answered(200, latency, &summary, Some(&outcomes));
+            read_back.answered(200, latency, &summary, None);
+        }
+        assert_eq!(
+            contact_lines(&counted),
+            [
+                r#"bulk_contacts_contacts_total{outcome="accepted"} 2"#,
+                r#"bulk_contacts_contacts_total{outcome="invalid_field"} 2"#,
+                r#"bulk_contacts_contacts_total{outcome="invalid_phone"} 2"#,
+                r#"bulk_contacts_contacts_total{outcome="list_not_found"} 1"#,
+                r#"bulk_contacts_contacts_total{outcome="missing_phone_number"} 1"#,
+                r#"bulk_contacts_contacts_total{outcome="not_sendable"} 1"#,
+                r#"bulk_contacts_contacts_total{outcome="provider_error"} 1"#,
+            ]
+        );
+        assert_eq!(counted.render(), read_back.render());
     }
 }

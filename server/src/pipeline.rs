@@ -12,6 +12,7 @@ use std::time::Duration;
 use bulk_contacts::{Batch, Engine, Keys, Limits, Rejection, Response, Timestamp, WritePlan};
 
 use crate::blocking;
+use crate::metrics::Outcomes;
 use std::collections::HashSet;
 use std::sync::Mutex;
 
@@ -66,6 +67,9 @@ pub struct Answer {
     pub contacts: Option<usize>,
     /// A stored answer sent again for an `Idempotency-Key` (`Idempotent-Replayed: true`).
     pub replayed: bool,
+    /// The outcomes of a summary's contacts, for the metrics, when this request evaluated
+    /// the batch (a replayed summary has none: the metrics read its body).
+    pub outcomes: Option<Outcomes>,
 }
 
 /// The `X-Api-Key` header as a request carries it.
@@ -187,6 +191,7 @@ impl<S: Store> App<S> {
             body,
             contacts,
             replayed: false,
+            outcomes: None,
         }
     }
 
@@ -201,6 +206,7 @@ impl<S: Store> App<S> {
                 body: STORE_UNAVAILABLE_BODY.as_bytes().to_vec(),
                 contacts,
                 replayed: false,
+                outcomes: None,
             };
         }
         tracing::error!(%error, "database error, nothing written");
@@ -251,6 +257,7 @@ impl<S: Store> App<S> {
                 body: stored.body,
                 contacts: None,
                 replayed: true,
+                outcomes: None,
             }
         } else {
             Answer {
@@ -258,6 +265,7 @@ impl<S: Store> App<S> {
                 body: IDEMPOTENCY_KEY_REUSED_BODY.as_bytes().to_vec(),
                 contacts: None,
                 replayed: false,
+                outcomes: None,
             }
         }
     }
@@ -291,7 +299,10 @@ impl<S: Store> App<S> {
         }
         let remember = key.as_ref().map(|(key, hash)| (*key, hash.as_str()));
         match self.store_batch(account.id, &batch, remember).await {
-            Ok(Some(response)) => self.answer(Ok(response), contacts),
+            Ok(Some((response, outcomes))) => Answer {
+                outcomes: Some(outcomes),
+                ..self.answer(Ok(response), contacts)
+            },
             // Another request with this key committed meanwhile (another instance): its answer.
             Ok(None) => {
                 let Some((key, hash)) = &key else {
@@ -320,11 +331,11 @@ impl<S: Store> App<S> {
         account: i64,
         batch: &Batch<'_>,
         key: Option<(&str, &str)>,
-    ) -> Result<Option<Response>, StoreError> {
+    ) -> Result<Option<(Response, Outcomes)>, StoreError> {
         let keys = batch.keys();
         let mut tx = self.bounded(self.store.begin(&keys.phones)).await?;
         let written = async {
-            let response =
+            let (response, outcomes) =
                 in_transaction(&mut tx, account, batch, &keys, self.store_timeout).await?;
             if let Some((key, hash)) = key {
                 let answer = StoredAnswer {
@@ -342,17 +353,17 @@ impl<S: Store> App<S> {
                     return Ok(None);
                 }
             }
-            Ok(Some(response))
+            Ok(Some((response, outcomes)))
         }
         .await;
         match written {
-            Ok(Some(response)) => match self.bounded(tx.commit()).await {
+            Ok(Some(answer)) => match self.bounded(tx.commit()).await {
                 Ok(()) => {
                     if let Some(pause) = self.pause_after_commit {
                         tracing::warn!("test hook: committed, pausing before the answer");
                         tokio::time::sleep(pause).await;
                     }
-                    Ok(Some(response))
+                    Ok(Some(answer))
                 }
                 Err(error) => {
                     // The COMMIT may have reached the store and succeeded before the error
@@ -389,7 +400,7 @@ async fn in_transaction<T: Transaction>(
     batch: &Batch<'_>,
     keys: &Keys<'_>,
     timeout: Duration,
-) -> Result<Response, StoreError> {
+) -> Result<(Response, Outcomes), StoreError> {
     let mut fetched = bounded(timeout, tx.prefetch(account, keys)).await?;
     // Rules 9 and 10 once; the paid validation is asked only about contacts that pass them.
     let screened = batch.screen(&fetched.lists, &fetched.carrier);
@@ -400,14 +411,20 @@ async fn in_transaction<T: Transaction>(
             .carrier
             .extend(bounded(timeout, tx.validate(&wanted)).await?);
     }
-    let (plan, counts, response) = blocking(|| {
+    let (plan, counts, response, outcomes) = blocking(|| {
         let evaluation = screened.evaluate(&fetched.carrier, &fetched.directory);
         let evaluation = evaluation.map_err(StoreError::data)?;
         let response = Response::summary(&evaluation);
-        Ok::<_, StoreError>((WritePlan::new(&evaluation), evaluation.counts(), response))
+        let outcomes = Outcomes::of(&evaluation);
+        Ok::<_, StoreError>((
+            WritePlan::new(&evaluation),
+            evaluation.counts(),
+            response,
+            outcomes,
+        ))
     })?;
     // Every statement touches exactly the rows planned, and the rows are the counters.
     let written = bounded(timeout, tx.write(&plan, batch.now())).await?;
     expect_counters(written, counts)?;
-    Ok(response)
+    Ok((response, outcomes))
 }

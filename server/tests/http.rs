@@ -429,6 +429,73 @@ async fn a_streamed_body_of_exactly_the_limit_is_read(backend: Backend) {
     assert_answer(&reply, &rejected(Rejection::PayloadTooLarge));
 }
 
+/// Custom fields are handed to the store as sent when that is the same object, and as
+/// `serde_json` reads them otherwise: a repeated name, an escaped name or a number in another
+/// form must mean in the store what they mean to `serde_json`, to SQL too (`->>`).
+async fn custom_fields_mean_in_the_store_what_serde_json_reads_whatever_their_form(
+    backend: Backend,
+) {
+    let server = Server::start(backend, &World::builtin()).await;
+    let list = "+18005551234";
+    let post = async |contacts: Vec<(usize, &str, bool)>| {
+        let contacts: Vec<String> = contacts
+            .iter()
+            .map(|(n, fields, replace)| {
+                format!(
+                    r#"{{"phone_number": "{}", "list_number": "{list}", "replace_custom_fields": {replace}, "custom_fields": {fields}}}"#,
+                    phone(*n)
+                )
+            })
+            .collect();
+        let body = format!(r#"{{"contacts": [{}]}}"#, contacts.join(","));
+        let reply = server.post(body.into_bytes()).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(reply.json()["error_count"], 0, "{}", reply.text());
+    };
+    // New memberships: inserted.
+    post(vec![
+        (100, r#"{"a": "first", "a": "last"}"#, false),
+        (101, r#"{"\u0061": "x", "b": "\u00e9"}"#, false),
+        (
+            102,
+            r#"{ "b" : "2" ,
+                   "a" : "1" }"#,
+            false,
+        ),
+        (103, r#"{"a": "0", "n": 1.50, "m": 1e2}"#, false),
+        (104, r#"{"a": "0"}"#, false),
+    ])
+    .await;
+    // Existing memberships: merged, or replaced.
+    post(vec![
+        (101, r#"{"a": "y"}"#, false),
+        (103, r#"{"a": "p", "a": "q"}"#, false),
+        (104, r#"{"z": "1", "z": "2"}"#, true),
+    ])
+    .await;
+    let member = async |n: usize, name: &str| {
+        let sql = format!("SELECT custom_fields ->> '{name}' FROM memberships WHERE phone = $1");
+        server.db.text(&sql, &[&phone(n)]).await
+    };
+    let fields = async |n: usize| {
+        let sql = "SELECT custom_fields FROM memberships WHERE phone = $1";
+        server
+            .db
+            .json(sql, &[&phone(n)])
+            .await
+            .expect("a membership")
+    };
+    assert_eq!(member(100, "a").await.as_deref(), Some("last"));
+    assert_eq!(member(101, "a").await.as_deref(), Some("y"));
+    assert_eq!(member(103, "a").await.as_deref(), Some("q"));
+    assert_eq!(member(104, "z").await.as_deref(), Some("2"));
+    assert_eq!(fields(100).await, json!({"a": "last"}));
+    assert_eq!(fields(101).await, json!({"a": "y", "b": "é"}));
+    assert_eq!(fields(102).await, json!({"a": "1", "b": "2"}));
+    assert_eq!(fields(103).await, json!({"a": "q", "n": 1.5, "m": 100.0}));
+    assert_eq!(fields(104).await, json!({"z": "2"}));
+}
+
 #[test]
 fn the_phones_of_the_tests_are_valid() {
     for n in [0, 9_999, 10_000, 39_999] {
@@ -446,4 +513,5 @@ on_both_stores!(
     duplicates_and_existing_data_count_exactly_the_rows_inserted,
     a_streamed_50_mb_body_is_cut_off_at_the_limit_and_answered_413,
     a_streamed_body_of_exactly_the_limit_is_read,
+    custom_fields_mean_in_the_store_what_serde_json_reads_whatever_their_form,
 );
