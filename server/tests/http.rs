@@ -474,11 +474,17 @@ async fn custom_fields_mean_in_the_store_what_serde_json_reads_whatever_their_fo
     ])
     .await;
     let member = async |n: usize, name: &str| {
-        let sql = format!("SELECT custom_fields ->> '{name}' FROM memberships WHERE phone = $1");
+        let sql = format!(
+            "SELECT custom_fields ->> '{name}' FROM memberships WHERE {} = $1",
+            server.db.phone("phone")
+        );
         server.db.text(&sql, &[&phone(n)]).await
     };
     let fields = async |n: usize| {
-        let sql = "SELECT custom_fields FROM memberships WHERE phone = $1";
+        let sql = &format!(
+            "SELECT custom_fields FROM memberships WHERE {} = $1",
+            server.db.phone("phone")
+        );
         server
             .db
             .json(sql, &[&phone(n)])
