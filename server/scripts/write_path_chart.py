@@ -16,7 +16,7 @@ def main() -> None:
     source, target = sys.argv[1], sys.argv[2]
     with open(source, encoding="utf-8") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
-    width, left, top, bottom, right = 720, 300, 34, 34, 110
+    width, left, top, bottom, right = 780, 300, 34, 34, 150
     bar = 18
     height = top + bottom + len(rows) * bar * 1.8
     x = lambda v: left + (width - left - right) * v  # noqa: E731  (v: 0..1 of before)
