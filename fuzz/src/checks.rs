@@ -341,7 +341,11 @@ pub fn evaluation_invariants(batch: &Batch<'_>, evaluation: &Evaluation<'_>, res
             sent("custom_fields").and_then(Value::as_object)
         );
         let others = a.other_members_map();
-        assert_eq!(a.has_other_members(), !others.is_empty(), "the reader's flag");
+        assert_eq!(
+            a.has_other_members(),
+            !others.is_empty(),
+            "the reader's flag"
+        );
         for (name, value) in &others {
             assert_eq!(object.get(name), Some(value), "other member {name} as sent");
         }
