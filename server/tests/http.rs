@@ -220,6 +220,11 @@ async fn database_failures_answer_500_and_write_nothing(backend: Backend) {
     );
     assert_eq!(server.count("contacts").await, 0);
     assert_eq!(server.count("memberships").await, 0);
+    // The failed write's connection did not go back to the pool out of step with the
+    // server (PostgreSQL: a refused COPY): every pooled connection still answers.
+    for _ in 0..24 {
+        assert_eq!(server.db.query_i64("SELECT 1 AS n").await, 1);
+    }
 
     // Failing at the prefetch.
     server.db.execute("DROP TABLE memberships").await;

@@ -417,9 +417,20 @@ impl Transaction for PgTx {
         Ok(stand_in_results(phones, rows))
     }
 
+    /// A write that fails leaves its connection closed, never back in the pool: a `COPY` the
+    /// server refuses before it starts (a table gone, a statement cached for a table since
+    /// changed) leaves tokio-postgres' side of the protocol one `ReadyForQuery` out of step
+    /// (rust-postgres PR #1337), and the next user of the connection would read that reply.
+    /// Closing it rolls the transaction back.
     async fn write(&mut self, plan: &WritePlan<'_>, now: Timestamp) -> Result<Written, StoreError> {
         let statements = &mut Statements(self.client()?);
-        write_plan(statements, plan, now, &self.found).await
+        let written = write_plan(statements, plan, now, &self.found).await;
+        if written.is_err()
+            && let Some(client) = self.client.take()
+        {
+            drop(Object::take(client));
+        }
+        written
     }
 
     async fn remember(&mut self, entry: &Remember<'_>) -> Result<bool, StoreError> {
@@ -447,8 +458,11 @@ impl Transaction for PgTx {
         Ok(())
     }
 
+    /// After a failed write the connection is closed already (see `write`): nothing to do.
     async fn rollback(mut self) -> Result<(), StoreError> {
-        let client = self.client()?;
+        let Some(client) = self.client.as_ref() else {
+            return Ok(());
+        };
         client.batch_execute("ROLLBACK").await?;
         self.client = None;
         Ok(())
