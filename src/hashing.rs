@@ -67,28 +67,21 @@ impl<'k, T: Copy> Recall<'k, T> {
     }
 }
 
-/// The first of a batch's contacts, by index, to have each key: an open-addressing table of
-/// indices (one `usize` a slot, at most half full), the keys read back through the caller's
-/// `key_of(index)` rather than stored. What the duplicates of SPEC §5 need ("no earlier
-/// accepted contact of this batch has it") at a fraction of a map of keys' size.
+/// The first of a batch's contacts, by index, to have each key: a `hashbrown::HashTable` of
+/// indices (one `usize` an entry), the keys read back through the caller's `key_of(index)`
+/// rather than stored. What the duplicates of SPEC §5 need ("no earlier accepted contact of
+/// this batch has it") at a fraction of a map of keys' size.
 #[derive(Debug)]
 pub(crate) struct FirstSeen {
-    /// `index + 1` of the contact in each slot; 0 for an empty slot.
-    slots: Vec<usize>,
-    len: usize,
+    indices: hashbrown::HashTable<usize>,
 }
 
 impl FirstSeen {
     /// A table with room for `keys` distinct keys before it grows.
     pub(crate) fn with_capacity(keys: usize) -> Self {
         FirstSeen {
-            slots: vec![0; Self::slots_for(keys)],
-            len: 0,
+            indices: hashbrown::HashTable::with_capacity(keys),
         }
-    }
-
-    fn slots_for(keys: usize) -> usize {
-        keys.saturating_mul(2).next_power_of_two().max(8)
     }
 
     /// The first index given with a key equal to `key`; `index` itself (now recorded) when
@@ -99,41 +92,17 @@ impl FirstSeen {
         key: K,
         key_of: impl Fn(usize) -> K,
     ) -> usize {
-        if 2 * (self.len + 1) > self.slots.len() {
-            self.grow(&key_of);
-        }
-        let mask = self.slots.len() - 1;
-        let mut at = Hasher::default().hash_one(&key) as usize & mask;
-        loop {
-            match self.slots.get(at).copied() {
-                Some(0) => break,
-                Some(slot) if key_of(slot - 1) == key => return slot - 1,
-                Some(_) => at = (at + 1) & mask,
-                // Not reached: `at` is masked to the table's length.
-                None => {
-                    debug_assert!(false, "slot {at} of {}", self.slots.len());
-                    return index;
-                }
-            }
-        }
-        if let Some(slot) = self.slots.get_mut(at) {
-            *slot = index + 1;
-            self.len += 1;
-        }
-        index
-    }
-
-    fn grow<K: Hash>(&mut self, key_of: &impl Fn(usize) -> K) {
-        let grown = vec![0; 2 * self.slots.len()];
-        let old = std::mem::replace(&mut self.slots, grown);
-        let mask = self.slots.len() - 1;
-        for slot in old.into_iter().filter(|&slot| slot != 0) {
-            let mut at = Hasher::default().hash_one(key_of(slot - 1)) as usize & mask;
-            while self.slots.get(at).is_some_and(|&taken| taken != 0) {
-                at = (at + 1) & mask;
-            }
-            if let Some(free) = self.slots.get_mut(at) {
-                *free = slot;
+        let hasher = Hasher::default();
+        let hash = hasher.hash_one(&key);
+        match self.indices.entry(
+            hash,
+            |&first| key_of(first) == key,
+            |&first| hasher.hash_one(key_of(first)),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(first) => *first.get(),
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(index);
+                index
             }
         }
     }
@@ -161,8 +130,8 @@ mod tests {
 
     #[test]
     fn first_seen_gives_the_first_index_of_each_key_through_growth() {
-        // Few slots to start with, so that the table grows several times; keys that repeat
-        // at every distance, and keys whose hashes share their low bits.
+        // No room to start with, so that the table grows several times; keys that repeat at
+        // every distance.
         let keys: Vec<String> = (0..500)
             .map(|i| format!("+1415555{:04}", (i * 37) % 211))
             .collect();
@@ -172,8 +141,7 @@ mod tests {
             let expected = keys.iter().position(|k| k == key).expect("present");
             assert_eq!(first, expected, "{key} at {index}");
         }
-        assert_eq!(seen.len, 211);
-        assert!(2 * seen.len <= seen.slots.len());
+        assert_eq!(seen.indices.len(), 211, "one entry per distinct key");
         // Only what was recorded is found: an index never recorded is not a first.
         let mut sparse = FirstSeen::with_capacity(4);
         assert_eq!(
