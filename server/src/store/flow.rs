@@ -126,7 +126,9 @@ impl PrefetchRows {
 /// it touched. `now` is the request's time: `created_at`, `updated_at`, `enrolled_at`; `lists`
 /// holds the list row id of each row, in order.
 pub trait WriteStatements {
-    /// Inserts the contacts (`ON CONFLICT (phone) DO NOTHING`).
+    /// Inserts the contacts the prefetch found new. A row that exists after all is never
+    /// written twice: SQLite skips it (`ON CONFLICT DO NOTHING`, so the count falls short),
+    /// PostgreSQL's `COPY` fails on the key.
     async fn insert_contacts(
         &mut self,
         rows: &[ContactWrite<'_>],
@@ -141,7 +143,7 @@ pub trait WriteStatements {
         now: Timestamp,
     ) -> Result<u64, StoreError>;
 
-    /// Inserts the memberships (`ON CONFLICT (phone, list_id) DO NOTHING`).
+    /// Inserts the memberships the prefetch found new (a conflict as for contacts).
     async fn insert_memberships(
         &mut self,
         rows: &[MembershipInsert<'_>],
