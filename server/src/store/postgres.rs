@@ -246,33 +246,22 @@ impl Store for PgStore {
             .transpose()
     }
 
+    /// The transaction starts with its first statement: `BEGIN` and the lock statement are
+    /// sent with it, pipelined (one round trip for the three, with the prefetch).
     async fn begin(&self, phones: &[&str]) -> Result<PgTx, StoreError> {
         let client = self.pool.get().await?;
-        let tx = PgTx {
+        Ok(PgTx {
             client: Some(client),
             found: Found::default(),
-        };
-        let client = tx.client()?;
-        client.batch_execute("BEGIN").await?;
-        let keys = lock_keys(phones.iter().copied());
-        // One statement, the keys in ascending order (unnest yields them in array order,
-        // and the ORDER BY keeps the volatile lock calls in that order).
-        let lock = client
-            .prepare_cached(
-                "SELECT pg_advisory_xact_lock(k) FROM unnest($1::int8[]) WITH ORDINALITY AS t(k, i)
-                 ORDER BY i",
-            )
-            .await?;
-        let locked = client.execute(&lock, &[&keys]).await?;
-        expect_rows("advisory locks", keys.len(), locked)?;
-        Ok(tx)
+            unlocked: Some(lock_keys(phones.iter().copied())),
+        })
     }
 
     async fn seed(&self, seed: &Seed) -> Result<i64, StoreError> {
         let mut phones: Vec<&str> = seed.contacts.iter().map(String::as_str).collect();
         phones.extend(seed.memberships.iter().map(|(phone, _)| phone.as_str()));
-        let tx = self.begin(&phones).await?;
-        let account = write_seed(&mut Statements(tx.client()?), seed).await?;
+        let mut tx = self.begin(&phones).await?;
+        let account = write_seed(&mut Statements(tx.started().await?), seed).await?;
         tx.commit().await?;
         Ok(account)
     }
@@ -316,13 +305,34 @@ pub struct PgTx {
     client: Option<Object>,
     /// What the prefetch found that the write needs.
     found: Found,
+    /// The lock keys (ascending) while the transaction has not started: `BEGIN` and the locks
+    /// go out with its first statement.
+    unlocked: Option<Vec<i64>>,
 }
+
+/// Takes the transaction-scoped advisory lock of each key, in the keys' order: one statement
+/// (unnest yields the keys in array order, and the ORDER BY keeps the volatile lock calls in
+/// that order).
+const LOCK: &str =
+    "SELECT pg_advisory_xact_lock(k) FROM unnest($1::int8[]) WITH ORDINALITY AS t(k, i)
+     ORDER BY i";
 
 impl PgTx {
     fn client(&self) -> Result<&Object, StoreError> {
         self.client
             .as_ref()
             .ok_or_else(|| StoreError::Data("the transaction has ended".to_owned()))
+    }
+
+    /// The connection, inside the transaction holding its locks: `BEGIN` and the locks sent
+    /// now (one round trip) if no statement has started the transaction yet.
+    async fn started(&mut self) -> Result<&Object, StoreError> {
+        if let Some(keys) = self.unlocked.take() {
+            let client = self.client()?;
+            let lock = client.prepare_cached(LOCK).await?;
+            start(client, &lock, &keys).await?;
+        }
+        self.client()
     }
 }
 
@@ -338,9 +348,15 @@ impl Drop for PgTx {
 }
 
 impl Transaction for PgTx {
+    /// The first statements of a request's transaction: `BEGIN`, the locks and the prefetch's
+    /// four queries go out together, one round trip. The server runs them in order, so every
+    /// query reads under the locks; if one fails, so do the ones after it (the transaction is
+    /// aborted), and the first error is the one returned.
     async fn prefetch(&mut self, account: i64, keys: &Keys<'_>) -> Result<Prefetch, StoreError> {
+        let locks = self.unlocked.take();
         let client = self.client()?;
-        let (lists, verdicts, contacts, memberships) = tokio::try_join!(
+        let (lock, lists, verdicts, contacts, memberships) = tokio::try_join!(
+            client.prepare_cached(LOCK),
             // Key-share locked until the transaction ends: no list of the batch can be
             // deleted while its members are written (migration V4: no foreign keys there).
             client.prepare_cached(
@@ -364,16 +380,24 @@ impl Transaction for PgTx {
                  WHERE l.account_id = $1 AND l.list_number = ANY($2::text[])",
             ),
         )?;
-        // Four queries, one round trip: the driver pipelines them on the connection.
+        // One round trip: the driver pipelines the statements on the connection, sent in the
+        // order try_join! first polls them.
         let phones = phone_keys(keys.phones.iter().copied());
         let list_params: [&(dyn ToSql + Sync); 2] = [&account, &keys.lists];
         let phone_params: [&(dyn ToSql + Sync); 1] = [&phones];
         let pair_params: [&(dyn ToSql + Sync); 3] = [&account, &keys.lists, &phones];
-        let (lists, verdicts, contacts, memberships) = tokio::try_join!(
-            client.query(&lists, &list_params),
-            client.query(&verdicts, &phone_params),
-            client.query(&contacts, &phone_params),
-            client.query(&memberships, &pair_params),
+        let started = async {
+            match &locks {
+                Some(keys) => start(client, &lock, keys).await,
+                None => Ok(()),
+            }
+        };
+        let ((), lists, verdicts, contacts, memberships) = tokio::try_join!(
+            started,
+            query(client, &lists, &list_params),
+            query(client, &verdicts, &phone_params),
+            query(client, &contacts, &phone_params),
+            query(client, &memberships, &pair_params),
         )?;
         let rows = PrefetchRows {
             lists: lists
@@ -403,7 +427,7 @@ impl Transaction for PgTx {
     }
 
     async fn validate<'p>(&mut self, phones: &[&'p str]) -> Result<Validations<'p>, StoreError> {
-        let client = self.client()?;
+        let client = self.started().await?;
         let query = client
             .prepare_cached(
                 "SELECT phone, result FROM validation_results WHERE phone = ANY($1::int8[])",
@@ -424,6 +448,7 @@ impl Transaction for PgTx {
     /// (rust-postgres PR #1337), and the next user of the connection would read that reply.
     /// Closing it rolls the transaction back.
     async fn write(&mut self, plan: &WritePlan<'_>, now: Timestamp) -> Result<Written, StoreError> {
+        self.started().await?;
         let statements = &mut Statements(self.client()?);
         let written = write_plan(statements, plan, now, &self.found).await;
         if written.is_err()
@@ -436,7 +461,7 @@ impl Transaction for PgTx {
 
     async fn remember(&mut self, entry: &Remember<'_>) -> Result<bool, StoreError> {
         let inserted = run(
-            self.client()?,
+            self.started().await?,
             REMEMBER_ANSWER,
             &[
                 &entry.account,
@@ -451,23 +476,52 @@ impl Transaction for PgTx {
         Ok(inserted == 1)
     }
 
+    /// A transaction that never started has nothing to commit: its connection goes back to
+    /// the pool as it came.
     async fn commit(mut self) -> Result<(), StoreError> {
         let client = self.client()?;
-        client.batch_execute("COMMIT").await?;
+        if self.unlocked.is_none() {
+            client.batch_execute("COMMIT").await?;
+        }
         // Back to the pool, idle.
         self.client = None;
         Ok(())
     }
 
-    /// After a failed write the connection is closed already (see `write`): nothing to do.
+    /// After a failed write the connection is closed already (see `write`): nothing to do;
+    /// nor for a transaction that never started.
     async fn rollback(mut self) -> Result<(), StoreError> {
         let Some(client) = self.client.as_ref() else {
             return Ok(());
         };
-        client.batch_execute("ROLLBACK").await?;
+        if self.unlocked.is_none() {
+            client.batch_execute("ROLLBACK").await?;
+        }
         self.client = None;
         Ok(())
     }
+}
+
+/// Starts a transaction: `BEGIN` and the lock statement (`lock`, prepared from [`LOCK`]) on
+/// `keys`, pipelined.
+async fn start(
+    client: &Object,
+    lock: &tokio_postgres::Statement,
+    keys: &Vec<i64>,
+) -> Result<(), StoreError> {
+    let params: [&(dyn ToSql + Sync); 1] = [keys];
+    let ((), locked) =
+        tokio::try_join!(client.batch_execute("BEGIN"), client.execute(lock, &params))?;
+    expect_rows("advisory locks", keys.len(), locked)
+}
+
+/// A query's rows, its error as the store's (to be joined with the store's other steps).
+async fn query(
+    client: &Object,
+    statement: &tokio_postgres::Statement,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+    Ok(client.query(statement, params).await?)
 }
 
 /// One column of a round's rows, bound as one array parameter.
