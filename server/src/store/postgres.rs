@@ -66,11 +66,17 @@ pub fn lock_keys<'p>(phones: impl IntoIterator<Item = &'p str>) -> Vec<i64> {
 /// 14155550123), or `None` when `phone` is not `+` and 1 to 15 digits, the first not 0 (no
 /// such phone is stored, see migration V4). One to one with the text: [`phone_text`].
 pub fn phone_key(phone: &str) -> Option<i64> {
-    let digits = phone.strip_prefix('+')?;
-    let ok = (1..=15).contains(&digits.len())
-        && !digits.starts_with('0')
-        && digits.bytes().all(|b| b.is_ascii_digit());
-    ok.then(|| digits.parse().ok()).flatten()
+    let digits = phone.strip_prefix('+')?.as_bytes();
+    if !(1..=15).contains(&digits.len()) || digits.first() == Some(&b'0') {
+        return None;
+    }
+    // At most 15 digits: below 10^15, no overflow. One pass, no `str::parse` (a profile
+    // found the parse at 5 % of the server's instructions: 3,500 phones a batch).
+    digits.iter().try_fold(0_i64, |key, &digit| {
+        digit
+            .is_ascii_digit()
+            .then(|| key * 10 + i64::from(digit - b'0'))
+    })
 }
 
 /// The phone number of a stored key: `+` and its digits.
@@ -890,6 +896,43 @@ mod tests {
         ] {
             assert_eq!(phone_key(phone), None, "{phone:?}");
         }
+    }
+
+    /// The one-pass key agrees with its definition (`+` then 1 to 15 ASCII digits, the first
+    /// not 0, read as a decimal number) on every length around the bounds, with each kind of
+    /// wrong byte at each position.
+    #[test]
+    fn a_phone_key_agrees_with_its_definition() {
+        let reference = |phone: &str| {
+            let digits = phone.strip_prefix('+')?;
+            let ok = (1..=15).contains(&digits.len())
+                && !digits.starts_with('0')
+                && digits.bytes().all(|b| b.is_ascii_digit());
+            ok.then(|| digits.parse::<i64>().ok()).flatten()
+        };
+        let mut checked = 0;
+        for len in 0..=17 {
+            for first in ["1", "9", "0"] {
+                let digits: String = first
+                    .chars()
+                    .chain("987654321098765432".chars())
+                    .take(len)
+                    .collect();
+                let phone = format!("+{digits}");
+                assert_eq!(phone_key(&phone), reference(&phone), "{phone:?}");
+                for at in 0..=digits.len() {
+                    for wrong in ["a", "/", ":", " ", "+", "-", "\u{663}", "\u{ff11}"] {
+                        let mut bad = digits.clone();
+                        bad.insert_str(at, wrong);
+                        for phone in [format!("+{bad}"), bad.clone()] {
+                            assert_eq!(phone_key(&phone), reference(&phone), "{phone:?}");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 2_000, "{checked}");
     }
 
     #[test]
