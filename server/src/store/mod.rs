@@ -306,7 +306,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Begins a request's transaction holding the write locks of `phones` (distinct): no
     /// other request can write a contact, membership or enrollment of these phones until it
-    /// ends.
+    /// ends. The locks are held before the transaction's first statement runs; a store may
+    /// send them with that statement (PostgreSQL: `BEGIN`, the locks and the prefetch in one
+    /// round trip), so a wait for them can fall in the first call after this one.
     fn begin(&self, phones: &[&str]) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
 
     /// Writes a seed as account `seed.name`; idempotent. Returns the account's id.
