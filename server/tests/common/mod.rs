@@ -33,6 +33,29 @@ pub enum Backend {
     Postgres,
 }
 
+/// How many migrations the binary applies to a new database of `backend`: one per
+/// `V<n>__<name>.sql` file of its directory under `migrations/`, so that a test counting the
+/// rows of `refinery_schema_history` follows a new migration without an edit.
+pub fn migrations(backend: Backend) -> i64 {
+    let dir = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(dir);
+    let files = std::fs::read_dir(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let count = files
+        .map(|file| file.expect("a directory entry").file_name())
+        .filter(|name| {
+            let name = name.to_string_lossy();
+            name.starts_with('V') && name.ends_with(".sql") && name.contains("__")
+        })
+        .count();
+    assert!(count > 0, "no migrations in {}", path.display());
+    count as i64
+}
+
 /// Runs each named `async fn(Backend)` as two tests, `NAME::sqlite` and `NAME::postgres`, on
 /// tokio's test runtime (current thread: client and server interleave deterministically, so
 /// an early 413 is read before the client's next body write meets the closed socket), or on
