@@ -14,7 +14,7 @@ server process for both phases, then a Markdown table of the medians with after 
 
 Why this beside `load --suite`: the suite runs one build after the other, a minute or two
 apart, and this shared VM's speed drifts by up to a third over minutes (the suite's own
-pgbench floor moved from 20 to 35 ms between runs of one afternoon). Interleaving short runs
+pgbench floor moved from 20 to 35 ms between runs within one hour). Interleaving short runs
 of the two binaries puts both under the same drift.
 """
 
