@@ -6,8 +6,8 @@
 //! prefetch (four queries, each key list bound as one array, `= ANY($1)` / `unnest`; `BEGIN`,
 //! the lock statement and the four travel in one round trip), the validation results (one
 //! query), and the write (the new rows by binary `COPY`, the updates as `UPDATE … FROM
-//! unnest(…)`; phones as the `bigint` keys of migration V4). Why this makes the counters exact across processes is in the server's
-//! README, *Concurrency*.
+//! unnest(…)`; phones as the `bigint` keys of migration V4). Why this makes the counters
+//! exact across processes is in the server's README, *Concurrency*.
 
 use std::pin::pin;
 use std::str::FromStr;
