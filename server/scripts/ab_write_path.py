@@ -2,7 +2,7 @@
 """Before and after, interleaved: PostgreSQL's and the server's CPU per batch (issue 21).
 
     python3 server/scripts/ab_write_path.py BEFORE_SERVER [AFTER_SERVER] [--rounds N]
-        [--requests N]
+        [--requests N] [--spread]
 
 For each round and each client count (1, 4, 16), each of the two server binaries in turn
 (the order alternates between rounds) gets a throwaway PostgreSQL cluster (wal_profile.py's),
@@ -11,6 +11,8 @@ one server instance over it with the demo account (pool of 8), and, through
 batches again with changed custom fields (the re-import). It prints the CPU per batch of
 PostgreSQL (the postmaster, its live children and its exited ones, from /proc) and of the
 server process for both phases, then a Markdown table of the medians with after ÷ before.
+With --spread, each batch's numbers are scattered over the load tool's whole pool of numbers
+(`load --spread`), as a list exported from a CRM is, instead of consecutive.
 
 Why this beside `load --suite`: the suite runs one build after the other, a minute or two
 apart, and this shared VM's speed drifts by up to a third over minutes (the suite's own
@@ -52,7 +54,7 @@ def postgres_ticks(postmaster):
     return total
 
 
-def one(server, clients, requests, hz):
+def one(server, clients, requests, hz, spread):
     cluster = wal_profile.Cluster()
     try:
         with open(os.path.join(cluster.data, "postmaster.pid")) as f:
@@ -64,7 +66,7 @@ def one(server, clients, requests, hz):
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             addr = f"127.0.0.1:{port}"
-            load = ["target/release/load", "--addr", addr]
+            load = ["target/release/load", "--addr", addr] + (["--spread"] if spread else [])
             for _ in range(100):
                 if subprocess.run(load + ["--requests", "1", "--offset", "900000"],
                                   capture_output=True, text=True).stdout.count("{200: 1}"):
@@ -98,6 +100,7 @@ def main():
     parser.add_argument("after", nargs="?", default="target/release/bulk-contacts-server")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--spread", action="store_true")
     args = parser.parse_args()
     hz = os.sysconf("SC_CLK_TCK")
     servers = {"before": args.before, "after": args.after}
@@ -106,7 +109,7 @@ def main():
         for clients in (1, 4, 16):
             order = ("before", "after") if round_ % 2 == 0 else ("after", "before")
             for name in order:
-                out = one(servers[name], clients, args.requests, hz)
+                out = one(servers[name], clients, args.requests, hz, args.spread)
                 results.setdefault((name, clients), []).append(out)
                 print(f"round {round_} {name:6} {clients:2} clients: "
                       f"new: PostgreSQL {out['new'][0]:.2f} ms, server {out['new'][1]:.2f} ms; "

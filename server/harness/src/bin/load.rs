@@ -1,13 +1,16 @@
 //! `load [--addr ADDR]... [--requests N] [--clients C] [--contacts K] [--stride S] [--offset O]
-//!       [--revision V] [--seconds T]`
+//!       [--revision V] [--seconds T] [--spread]`
 //! `load --suite [--requests N]`
 //!
 //! A load generator, loopback only, bounded in count and time. With `--addr` (repeatable):
 //! C clients, spread round-robin over the addresses, send N requests in all of K contacts each
 //! (batch r holds the K consecutive numbers from O + r × S: S = K gives disjoint batches, S < K
 //! overlapping ones; revision V > 0 sends the same contacts with changed custom fields, a
-//! re-import of what revision 0 wrote) and it reports contacts/s and the p50/p99 latency; the servers there must
-//! hold the demo account (`--seed-demo`).
+//! re-import of what revision 0 wrote) and it reports contacts/s and the p50/p99 latency; the
+//! servers there must hold the demo account (`--seed-demo`). With `--spread`, number n is
+//! scattered over the whole pool of numbers (a fixed permutation), so that a batch's numbers
+//! lie all over the store's indexes, as those of a list exported from a CRM do; without it a
+//! batch's numbers are consecutive, the best case for the store.
 //!
 //! `--suite` measures everything BENCHMARKS.md reports, in one run, on throwaway stores: it
 //! starts the server binary (next to this one) over a SQLite file, then over a throwaway
@@ -48,6 +51,7 @@ struct Options {
     seconds: u64,
     addrs: Vec<SocketAddr>,
     suite: bool,
+    spread: bool,
 }
 
 fn parse() -> Result<Options, String> {
@@ -61,6 +65,7 @@ fn parse() -> Result<Options, String> {
         seconds: 120,
         addrs: Vec::new(),
         suite: false,
+        spread: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -83,6 +88,7 @@ fn parse() -> Result<Options, String> {
                 options.addrs.push(addr);
             }
             "--suite" => options.suite = true,
+            "--spread" => options.spread = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -92,28 +98,50 @@ fn parse() -> Result<Options, String> {
     Ok(options)
 }
 
-/// The US exchanges (second group) that make valid numbers in area 415: phone `n` is
-/// `+1 415 <exchange> <n % 10,000>`, so the pool holds millions of distinct valid numbers.
-fn exchanges() -> Vec<u32> {
-    (200..1000)
-        .filter(|exchange| bulk_contacts::e164::is_valid(&format!("+1415{exchange}0000")))
-        .collect()
+/// The pool of phone numbers: the US exchanges (second group) that make valid numbers in area
+/// 415, and phone `n` is `+1 415 <exchange number n / 10,000> <n % 10,000>` (after the spread,
+/// with `--spread`), so the pool holds millions of distinct valid numbers. The suite's batches
+/// are consecutive.
+struct Numbers {
+    exchanges: Vec<u32>,
+    /// Whether number n is first moved to `n × SPREAD` modulo the pool's size.
+    spread: bool,
 }
 
-fn phone(exchanges: &[u32], n: usize) -> String {
-    let exchange = exchanges[n / 10_000 % exchanges.len()];
-    format!("+1415{exchange}{:04}", n % 10_000)
+/// A prime, so coprime with the pool's size (the exchanges' count × 10,000, fewer than 1000
+/// exchanges): multiplying by it modulo the size permutes the pool, and consecutive numbers
+/// land about a seventh of the pool apart.
+const SPREAD: u128 = 1_000_003;
+
+impl Numbers {
+    fn new(spread: bool) -> Numbers {
+        let exchanges = (200..1000)
+            .filter(|exchange| bulk_contacts::e164::is_valid(&format!("+1415{exchange}0000")))
+            .collect();
+        Numbers { exchanges, spread }
+    }
+
+    fn phone(&self, n: usize) -> String {
+        let size = self.exchanges.len() * 10_000;
+        let n = if self.spread {
+            ((n % size) as u128 * SPREAD % size as u128) as usize
+        } else {
+            n
+        };
+        let exchange = self.exchanges[n / 10_000 % self.exchanges.len()];
+        format!("+1415{exchange}{:04}", n % 10_000)
+    }
 }
 
 /// Batch `r`: `k` contacts with the consecutive numbers from `first`, half with journeys;
 /// revision 0 is a first import, a later revision the same contacts sent again with changed
 /// custom fields (a re-import: same size, another first name).
-fn batch(exchanges: &[u32], r: usize, first: usize, k: usize, revision: usize) -> Vec<u8> {
+fn batch(numbers: &Numbers, r: usize, first: usize, k: usize, revision: usize) -> Vec<u8> {
     let first_name = ["Jane", "Joan"][revision % 2];
     let contacts: Vec<serde_json::Value> = (0..k)
         .map(|i| {
             serde_json::json!({
-                "phone_number": phone(exchanges, first + i),
+                "phone_number": numbers.phone(first + i),
                 "list_number": LIST,
                 "use_journeys": i % 2 == 0,
                 "signup_date": "2025-03-15T14:30:00Z",
@@ -147,13 +175,13 @@ fn thread_ticks() -> u64 {
 /// the summary body), `runs` times on this thread: (median wall ms, CPU ms per batch from
 /// `/proc`, comparable with the servers' CPU per batch).
 fn engine_alone(
-    exchanges: &[u32],
+    numbers: &Numbers,
     contacts: usize,
     runs: usize,
     hz: f64,
 ) -> Result<(f64, f64), Error> {
     let engine = Engine::default();
-    let body = batch(exchanges, 0, 0, contacts, 0);
+    let body = batch(numbers, 0, 0, contacts, 0);
     let now = Timestamp::now();
     let lists = HashMap::from([(
         LIST.to_owned(),
@@ -277,7 +305,7 @@ async fn drive(
 }
 
 fn bodies(
-    exchanges: &[u32],
+    numbers: &Numbers,
     requests: usize,
     offset: usize,
     stride: usize,
@@ -285,20 +313,20 @@ fn bodies(
     revision: usize,
 ) -> Vec<Vec<u8>> {
     (0..requests)
-        .map(|r| batch(exchanges, r, offset + r * stride, k, revision))
+        .map(|r| batch(numbers, r, offset + r * stride, k, revision))
         .collect()
 }
 
 async fn plain(options: &Options) -> Result<(), Error> {
-    let exchanges = exchanges();
-    let (wall, cpu) = engine_alone(&exchanges, options.contacts, 50, clock_ticks_per_second())?;
+    let numbers = Numbers::new(options.spread);
+    let (wall, cpu) = engine_alone(&numbers, options.contacts, 50, clock_ticks_per_second())?;
     println!(
         "engine alone, in-process, one batch of {}: median {wall:.2} ms, CPU {cpu:.2} ms",
         options.contacts
     );
     let stride = options.stride.unwrap_or(options.contacts);
     let bodies = Arc::new(bodies(
-        &exchanges,
+        &numbers,
         options.requests,
         options.offset,
         stride,
@@ -641,10 +669,10 @@ async fn pgbench_floor(
 
 async fn suite(options: &Options) -> Result<(), Error> {
     let hz = clock_ticks_per_second();
-    let exchanges = exchanges();
+    let numbers = Numbers::new(false);
     let k = options.contacts;
     let requests = options.requests;
-    let (engine_wall, engine_ms) = engine_alone(&exchanges, k, 300, hz)?;
+    let (engine_wall, engine_ms) = engine_alone(&numbers, k, 300, hz)?;
     let mut lines = Vec::new();
     // Every run writes its own numbers: the next free region of the pool.
     let mut offset = 0;
@@ -663,7 +691,7 @@ async fn suite(options: &Options) -> Result<(), Error> {
         let server = start_server(&["--db", path, "--seed-demo"])?;
         let db = Db::Sqlite(SqliteStore::open(&file)?);
         for clients in [1, 4, 16] {
-            let bodies = bodies(&exchanges, requests, region(requests), k, k, 0);
+            let bodies = bodies(&numbers, requests, region(requests), k, k, 0);
             lines.push(
                 measured(
                     "SQLite, 1 instance",
@@ -698,7 +726,7 @@ async fn suite(options: &Options) -> Result<(), Error> {
         let client_counts: &[usize] = if instances == 4 { &[16] } else { &[1, 4, 16] };
         for &clients in client_counts {
             let start = region(requests);
-            let first = bodies(&exchanges, requests, start, k, k, 0);
+            let first = bodies(&numbers, requests, start, k, k, 0);
             lines.push(
                 measured(
                     &setup,
@@ -715,7 +743,7 @@ async fn suite(options: &Options) -> Result<(), Error> {
             if instances == 1 {
                 // The re-import: the same contacts again, with changed custom fields (every
                 // contact and membership updated, nothing inserted).
-                let bodies = bodies(&exchanges, requests, start, k, k, 1);
+                let bodies = bodies(&numbers, requests, start, k, k, 1);
                 lines.push(
                     measured(
                         &format!("{setup}, re-import (same phones, changed custom fields)"),
@@ -735,7 +763,7 @@ async fn suite(options: &Options) -> Result<(), Error> {
             // Overlapping batches: each number is in two consecutive batches, which run on
             // different instances at the same time.
             let start = region(requests / 2 + 1);
-            let bodies = bodies(&exchanges, requests, start, k / 2, k, 0);
+            let bodies = bodies(&numbers, requests, start, k / 2, k, 0);
             lines.push(
                 measured(
                     &format!("{setup}, overlapping batches"),
