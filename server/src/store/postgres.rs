@@ -513,9 +513,9 @@ impl Transaction for PgTx {
 async fn start(
     client: &Object,
     lock: &tokio_postgres::Statement,
-    keys: &Vec<i64>,
+    keys: &[i64],
 ) -> Result<(), StoreError> {
-    let params: [&(dyn ToSql + Sync); 1] = [keys];
+    let params: [&(dyn ToSql + Sync); 1] = [&keys];
     let ((), locked) =
         tokio::try_join!(client.batch_execute("BEGIN"), client.execute(lock, &params))?;
     expect_rows("advisory locks", keys.len(), locked)
