@@ -102,6 +102,57 @@ async fn a_repeated_phone_is_applied_in_order_even_back_to_what_was_stored(backe
     assert_eq!(stored(&server).await.1, "192.0.2.2");
 }
 
+/// Custom fields are merged by the server over what each membership holds: the stored fields
+/// for the first occurrence of a (phone, list) in a batch, what the earlier occurrence wrote for
+/// a later one — also when that is a membership the same batch created, and when a later
+/// occurrence goes back to the stored fields.
+async fn custom_fields_merge_over_what_each_earlier_occurrence_wrote(backend: Backend) {
+    let server = Server::start(backend, &World::builtin()).await;
+    let contact = |fields: serde_json::Value, replace: bool| {
+        json!({"phone_number": PHONE, "list_number": "+18005551234", "custom_fields": fields,
+               "replace_custom_fields": replace, "ip_address": "192.0.2.1"})
+    };
+    let post = async |contacts: Vec<serde_json::Value>| {
+        let body = json!({ "contacts": contacts });
+        let reply = server.post(serde_json::to_vec(&body).expect("json")).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let summary = reply.json();
+        assert_eq!(summary["success_count"], contacts.len(), "{summary}");
+        stored(&server).await.3
+    };
+    // Created with {a}, then merged in the same batch.
+    let fields = post(vec![
+        contact(json!({"a": 1, "b": "x"}), false),
+        contact(json!({"b": "y", "c": true}), false),
+    ])
+    .await;
+    assert_eq!(fields, json!({"a": 1, "b": "y", "c": true}));
+    // Merged, replaced, merged again: the last two apply to what the one before wrote.
+    let fields = post(vec![
+        contact(json!({"a": 2}), false),
+        contact(json!({"d": 4}), true),
+        contact(json!({"e": 5.5}), false),
+    ])
+    .await;
+    assert_eq!(fields, json!({"d": 4, "e": 5.5}));
+    // Away from what is stored and back: the second is a change from the first.
+    let fields = post(vec![
+        contact(json!({"d": 5}), false),
+        contact(json!({"d": 4}), false),
+    ])
+    .await;
+    assert_eq!(fields, json!({"d": 4, "e": 5.5}));
+    // A replacement with the fields held, and a merge of nothing new: as stored.
+    let before = stored(&server).await;
+    let fields = post(vec![
+        contact(json!({"e": 5.5, "d": 4}), true),
+        contact(json!({"d": 4}), false),
+    ])
+    .await;
+    assert_eq!(fields, json!({"d": 4, "e": 5.5}));
+    assert_eq!(stored(&server).await.2, before.2, "not rewritten");
+}
+
 /// The timestamps written in binary (PostgreSQL's COPY) are the instants sent: a signup date
 /// with microseconds reads back as the same instant.
 async fn a_signup_date_is_stored_to_the_microsecond(backend: Backend) {
@@ -136,5 +187,6 @@ async fn a_signup_date_is_stored_to_the_microsecond(backend: Backend) {
 on_both_stores!(
     a_signup_date_is_stored_to_the_microsecond,
     an_unchanged_row_is_not_rewritten_and_a_changed_one_is,
+    custom_fields_merge_over_what_each_earlier_occurrence_wrote,
     a_repeated_phone_is_applied_in_order_even_back_to_what_was_stored
 );

@@ -9,12 +9,18 @@
 //! with one poll inside one blocking call, under one statement deadline (`sqlite::ready`):
 //! one flow, no second copy for the synchronous driver, and the same timeouts as one call.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt;
 
 use bulk_contacts::{
-    Account, Carrier, ContactWrite, CustomFieldsUpdate, DirectoryMap, Enrollment, MembershipInsert,
-    SendingList, Timestamp, WritePlan,
+    Account, Carrier, ContactWrite, DirectoryMap, Enrollment, MembershipInsert, SendingList,
+    Timestamp, WritePlan,
 };
+
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 
 use super::{
     AccountRow, PROVIDER_ERROR, Prefetch, Seed, StoreError, Written, expect_rows, inserts,
@@ -58,13 +64,17 @@ pub struct Consent {
 }
 
 /// What a transaction's prefetch found that its write needs: the row ids of the batch's lists,
-/// by number, and the consent data of the batch's contacts that exist, by phone.
+/// by number, the consent data of the batch's contacts that exist, by phone, and the custom
+/// fields of the batch's memberships that exist.
 #[derive(Debug, Default)]
 pub struct Found {
     /// The lists' row ids.
     pub list_ids: HashMap<String, i64>,
     /// The existing contacts' consent data.
     pub contacts: HashMap<String, Consent>,
+    /// The existing memberships' custom fields, by phone: (list number, the stored JSON
+    /// object's text).
+    pub custom_fields: HashMap<String, Vec<(String, String)>>,
 }
 
 impl Found {
@@ -81,6 +91,15 @@ impl Found {
             && &*row.other_members == "{}"
             && row.validation.is_none()
     }
+
+    /// The custom fields the prefetch read for membership (`phone`, `list_number`).
+    fn custom_fields(&self, phone: &str, list_number: &str) -> Option<&str> {
+        self.custom_fields
+            .get(phone)?
+            .iter()
+            .find(|(list, _)| list == list_number)
+            .map(|(_, fields)| fields.as_str())
+    }
 }
 
 /// The rows of the prefetch's four queries, as a backend read them.
@@ -92,13 +111,14 @@ pub struct PrefetchRows {
     pub verdicts: Vec<(String, String)>,
     /// The phones that have a contact, with their consent data.
     pub contacts: Vec<(String, Consent)>,
-    /// The memberships that exist: (phone, list number).
-    pub memberships: Vec<(String, String)>,
+    /// The memberships that exist: (phone, list number, custom fields as a JSON object's
+    /// text).
+    pub memberships: Vec<(String, String, String)>,
 }
 
 impl PrefetchRows {
-    /// The engine's maps of these rows; the lists' row ids and the contacts' consent data go
-    /// to `found`, for the write.
+    /// The engine's maps of these rows; the lists' row ids, the contacts' consent data and the
+    /// memberships' custom fields go to `found`, for the write.
     pub fn into_prefetch(self, found: &mut Found) -> Result<Prefetch, StoreError> {
         let mut prefetch = Prefetch::default();
         for (number, id, welcome_journeys) in self.lists {
@@ -117,7 +137,19 @@ impl PrefetchRows {
             .map(|(phone, _)| phone.clone())
             .collect();
         found.contacts = self.contacts.into_iter().collect();
-        prefetch.directory = DirectoryMap::from_rows(phones, self.memberships);
+        prefetch.directory = DirectoryMap::from_rows(
+            phones,
+            self.memberships
+                .iter()
+                .map(|(phone, list, _)| (phone.as_str(), list.as_str())),
+        );
+        for (phone, list, fields) in self.memberships {
+            found
+                .custom_fields
+                .entry(phone)
+                .or_default()
+                .push((list, fields));
+        }
         Ok(prefetch)
     }
 }
@@ -151,10 +183,11 @@ pub trait WriteStatements {
         now: Timestamp,
     ) -> Result<u64, StoreError>;
 
-    /// Merges custom fields into existing memberships, or replaces them.
+    /// Sets the custom fields of existing memberships to the ones given ([`write_plan`] has
+    /// merged or replaced them, and left out the memberships they would not change).
     async fn update_memberships(
         &mut self,
-        rows: &[CustomFieldsUpdate<'_>],
+        rows: &[FieldsWrite<'_>],
         lists: &[i64],
         now: Timestamp,
     ) -> Result<u64, StoreError>;
@@ -174,7 +207,10 @@ pub trait WriteStatements {
 /// planned, or the write stops there ([`StoreError::Mismatch`], the transaction rolled back).
 /// In the first round, an update that would leave its contact as the prefetch found it is not
 /// sent ([`Found::leaves_unchanged`]; in a later round the contact may have changed since).
-/// `found`: what the prefetch found. Returns the rows inserted.
+/// A membership's custom fields are merged (or replaced) here, over the fields it holds: the
+/// ones the prefetch read, or the ones an earlier round of this plan wrote; a membership whose
+/// fields would not change is left out ([`updated_fields`]). `found`: what the prefetch found.
+/// Returns the rows inserted.
 pub async fn write_plan<S: WriteStatements>(
     statements: &mut S,
     plan: &WritePlan<'_>,
@@ -182,6 +218,8 @@ pub async fn write_plan<S: WriteStatements>(
     found: &Found,
 ) -> Result<Written, StoreError> {
     let list_ids = &found.list_ids;
+    // The custom fields this plan has written so far, by (phone, list number).
+    let mut written: HashMap<(&str, &str), Cow<'_, str>> = HashMap::new();
     for (n, round) in plan.rounds.iter().enumerate() {
         let rows = &round.insert_contacts;
         if !rows.is_empty() {
@@ -202,12 +240,41 @@ pub async fn write_plan<S: WriteStatements>(
             let lists = list_ids_of(list_ids, rows, |row| row.list_number)?;
             let inserted = statements.insert_memberships(rows, &lists, now).await?;
             expect_rows("insert memberships", rows.len(), inserted)?;
+            if plan.rounds.len() > n + 1 {
+                for row in rows {
+                    let fields = Cow::Borrowed(&*row.custom_fields);
+                    written.insert((row.phone, row.list_number), fields);
+                }
+            }
         }
-        let rows = &round.update_memberships;
+        let mut rows = Vec::new();
+        for row in &round.update_memberships {
+            let held = match written.get(&(row.phone, row.list_number)) {
+                Some(fields) => fields,
+                None => found
+                    .custom_fields(row.phone, row.list_number)
+                    .ok_or_else(|| StoreError::Data(format!(
+                        "no custom fields for membership ({}, {}): the prefetch did not find it",
+                        row.phone, row.list_number
+                    )))?,
+            };
+            if let Some(fields) = updated_fields(held, &row.custom_fields, row.replace)? {
+                rows.push(FieldsWrite {
+                    phone: row.phone,
+                    list_number: row.list_number,
+                    custom_fields: fields,
+                });
+            }
+        }
         if !rows.is_empty() {
-            let lists = list_ids_of(list_ids, rows, |row| row.list_number)?;
-            let updated = statements.update_memberships(rows, &lists, now).await?;
+            let lists = list_ids_of(list_ids, &rows, |row| row.list_number)?;
+            let updated = statements.update_memberships(&rows, &lists, now).await?;
             expect_rows("update memberships", rows.len(), updated)?;
+            if plan.rounds.len() > n + 1 {
+                for row in rows {
+                    written.insert((row.phone, row.list_number), row.custom_fields);
+                }
+            }
         }
     }
     let rows = &plan.enrollments;
@@ -217,6 +284,139 @@ pub async fn write_plan<S: WriteStatements>(
         expect_rows("insert enrollments", rows.len(), inserted)?;
     }
     Ok(inserts(plan))
+}
+
+/// The custom fields a membership is to hold after an update, for
+/// [`WriteStatements::update_memberships`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldsWrite<'p> {
+    /// The canonical phone number.
+    pub phone: &'p str,
+    /// The canonical list number.
+    pub list_number: &'p str,
+    /// The whole object to store, as JSON text: the fields sent when they replace the stored
+    /// ones, the merge otherwise (see [`updated_fields`]).
+    pub custom_fields: Cow<'p, str>,
+}
+
+/// The custom fields a membership holding `held` (a JSON object's text) is to hold once
+/// `sent` (the request's `custom_fields`, a JSON object's text) is merged into them, or
+/// replaces them when `replace`; `None` when they would not change.
+///
+/// The merge is the rule of SPEC §5 for scalar values (rule 8), RFC 7396's merge patch there:
+/// a field sent replaces the held one of the same name, in its place; the others stay, and
+/// the new ones follow in the order sent (SQLite's `json_patch`, PostgreSQL's `jsonb ||`
+/// read back). Names are compared decoded (`"\u0061"` is `"a"`), values as their JSON text:
+/// the same text is the same value, so "would not change" is never wrong; a value written
+/// differently but equal (`1.0` held, `1` sent) counts as a change, and is rewritten as sent.
+/// A repeated name keeps its last value, as both stores read it.
+pub fn updated_fields<'s>(
+    held: &str,
+    sent: &'s str,
+    replace: bool,
+) -> Result<Option<Cow<'s, str>>, StoreError> {
+    let read = |text, whose| {
+        serde_json::from_str::<Members<'_>>(text).map_err(|error| {
+            StoreError::Data(format!(
+                "{whose} custom fields are not a JSON object: {error}"
+            ))
+        })
+    };
+    let capacity = held.len() + sent.len();
+    let (held, sent_members) = (read(held, "the stored")?, read(sent, "the sent")?);
+    let unchanged = sent_members
+        .0
+        .iter()
+        .all(|(name, value)| held.get(name) == Some(value.get()));
+    if unchanged && (!replace || held.0.len() == sent_members.0.len()) {
+        return Ok(None);
+    }
+    if replace {
+        return Ok(Some(Cow::Borrowed(sent)));
+    }
+    let mut merged = held.0;
+    for (name, value) in sent_members.0 {
+        match merged.iter_mut().find(|(held, _)| *held == name) {
+            Some(member) => member.1 = value,
+            None => merged.push((name, value)),
+        }
+    }
+    let mut text = Vec::with_capacity(capacity);
+    text.push(b'{');
+    for (i, (name, value)) in merged.iter().enumerate() {
+        if i > 0 {
+            text.push(b',');
+        }
+        serde_json::to_writer(&mut text, &**name).map_err(StoreError::data)?;
+        text.push(b':');
+        text.extend_from_slice(value.get().as_bytes());
+    }
+    text.push(b'}');
+    String::from_utf8(text)
+        .map(|text| Some(Cow::Owned(text)))
+        .map_err(StoreError::data)
+}
+
+/// A JSON object's members in order, names decoded (borrowed where the text has no escape),
+/// values as their text; a repeated name keeps its first place and its last value.
+struct Members<'j>(Vec<(Cow<'j, str>, &'j RawValue)>);
+
+impl Members<'_> {
+    /// The value's text of member `name`.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(held, _)| held == name)
+            .map(|(_, value)| value.get())
+    }
+}
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Object;
+        impl<'de> Visitor<'de> for Object {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+                let mut members: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
+                while let Some((Name(name), value)) = map.next_entry::<Name<'de>, &RawValue>()? {
+                    match members.iter_mut().find(|(held, _)| *held == name) {
+                        Some(member) => member.1 = value,
+                        None => members.push((name, value)),
+                    }
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Object)
+    }
+}
+
+/// A member's name, borrowed from the text when it has no escape.
+struct Name<'j>(Cow<'j, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl<'de> Visitor<'de> for Text {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Borrowed(name)))
+            }
+            fn visit_str<E>(self, name: &str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(name.to_owned())))
+            }
+            fn visit_string<E>(self, name: String) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(name)))
+            }
+        }
+        deserializer.deserialize_str(Text)
+    }
 }
 
 /// The list row id of each row, from its list number and the ids the prefetch found.
@@ -297,4 +497,82 @@ pub async fn write_seed<S: SeedStatements>(
         .collect::<Result<Vec<(&str, String)>, StoreError>>()?;
     statements.validations(&results).await?;
     Ok(account)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merged(held: &str, sent: &str) -> Option<String> {
+        updated_fields(held, sent, false)
+            .expect("both are objects")
+            .map(Cow::into_owned)
+    }
+
+    #[test]
+    fn a_merge_replaces_in_place_keeps_the_others_and_appends_the_new() {
+        assert_eq!(
+            merged(r#"{"a": 1, "b": "x", "c": true}"#, r#"{"d": 4, "b": "y"}"#).as_deref(),
+            Some(r#"{"a":1,"b":"y","c":true,"d":4}"#)
+        );
+        assert_eq!(merged("{}", r#"{"a": 1}"#).as_deref(), Some(r#"{"a":1}"#));
+    }
+
+    #[test]
+    fn a_merge_that_changes_nothing_is_none() {
+        assert_eq!(merged(r#"{"a": 1, "b": "x"}"#, r#"{"b":"x"}"#), None);
+        assert_eq!(merged(r#"{"a": 1}"#, "{}"), None);
+        // Names compare decoded, values as their text.
+        assert_eq!(
+            merged(r#"{"a": "\u00e9"}"#, r#"{"\u0061": "\u00e9"}"#),
+            None
+        );
+        assert_eq!(
+            merged(r#"{"a": 1.0}"#, r#"{"a": 1}"#).as_deref(),
+            Some(r#"{"a":1}"#)
+        );
+    }
+
+    #[test]
+    fn a_name_that_needs_escaping_is_written_escaped() {
+        assert_eq!(
+            merged(r#"{"a\"b": 1}"#, r#"{"c\\d": "e\nf"}"#).as_deref(),
+            Some(r#"{"a\"b":1,"c\\d":"e\nf"}"#)
+        );
+    }
+
+    #[test]
+    fn a_repeated_name_keeps_its_last_value() {
+        assert_eq!(
+            merged(r#"{"a": 1, "b": 2, "a": 3}"#, r#"{"c": 4}"#).as_deref(),
+            Some(r#"{"a":3,"b":2,"c":4}"#)
+        );
+        assert_eq!(merged(r#"{"a": 1, "a": 3}"#, r#"{"a": 3}"#), None);
+    }
+
+    #[test]
+    fn a_replacement_is_the_fields_sent_unless_they_are_the_fields_held() {
+        let sent = r#"{"b": 2}"#;
+        let replaced = updated_fields(r#"{"a": 1, "b": 2}"#, sent, true).unwrap();
+        assert_eq!(replaced.as_deref(), Some(sent));
+        assert_eq!(updated_fields(r#"{"b":2}"#, sent, true).unwrap(), None);
+        assert_eq!(updated_fields("{}", "{}", true).unwrap(), None);
+        assert_eq!(
+            updated_fields(r#"{"a": 1}"#, "{}", true)
+                .unwrap()
+                .as_deref(),
+            Some("{}")
+        );
+    }
+
+    #[test]
+    fn fields_that_are_not_an_object_are_a_data_error() {
+        for (held, sent) in [("[1]", "{}"), ("{}", "1"), ("{", "{}"), ("{}", r#"{"a":}"#)] {
+            let error = updated_fields(held, sent, false).unwrap_err();
+            assert!(
+                matches!(error, StoreError::Data(_)),
+                "{held} {sent}: {error}"
+            );
+        }
+    }
 }

@@ -20,13 +20,11 @@ use tokio_postgres::NoTls;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
-use bulk_contacts::{
-    ContactWrite, CustomFieldsUpdate, Enrollment, Keys, MembershipInsert, Timestamp, WritePlan,
-};
+use bulk_contacts::{ContactWrite, Enrollment, Keys, MembershipInsert, Timestamp, WritePlan};
 
 use super::flow::{
-    ACCOUNT_BY_KEY, ANSWER_BY_KEY, Consent, Found, PrefetchRows, REMEMBER_ANSWER, SeedStatements,
-    WriteStatements, account_row, write_plan, write_seed,
+    ACCOUNT_BY_KEY, ANSWER_BY_KEY, Consent, FieldsWrite, Found, PrefetchRows, REMEMBER_ANSWER,
+    SeedStatements, WriteStatements, account_row, write_plan, write_seed,
 };
 use super::{
     AccountRow, DEFAULT_STORE_TIMEOUT, Prefetch, Remember, Seed, Store, StoreError, StoredAnswer,
@@ -381,7 +379,7 @@ impl Transaction for PgTx {
             // about half the cost of joining the pairs through `unnest` (one index scan
             // with an array condition per list).
             client.prepare_cached(
-                "SELECT m.phone, l.list_number FROM sending_lists AS l
+                "SELECT m.phone, l.list_number, m.custom_fields::text FROM sending_lists AS l
                  JOIN memberships AS m ON m.list_id = l.id AND m.phone = ANY($3::int8[])
                  WHERE l.account_id = $1 AND l.list_number = ANY($2::text[])",
             ),
@@ -426,7 +424,7 @@ impl Transaction for PgTx {
                 .collect(),
             memberships: memberships
                 .iter()
-                .map(|row| (phone_text(row.get(0)), row.get(1)))
+                .map(|row| (phone_text(row.get(0)), row.get(1), row.get(2)))
                 .collect(),
         };
         rows.into_prefetch(&mut self.found)
@@ -551,7 +549,7 @@ impl Statements<'_> {
     }
 
     /// An update statement of the shape `WITH … SELECT count(*)`, whose count is the rows it
-    /// matched (changed or not).
+    /// matched: changed or not (contacts), or updated (memberships, all changed).
     async fn matched(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
         let statement = self.0.prepare_cached(sql).await?;
         let matched: i64 = self.0.query_one(&statement, params).await?.get(0);
@@ -680,34 +678,26 @@ impl WriteStatements for Statements<'_> {
         Ok(writer.finish().await?)
     }
 
-    /// Custom field values are scalars (rule 8): jsonb's `||` is RFC 7396 there. A membership
-    /// whose fields would not change is not rewritten; the count is the memberships matched.
+    /// The fields come merged ([`write_plan`]): one statement sets them, finding each row
+    /// once by its key; the count is the rows updated, each of which the prefetch found.
     async fn update_memberships(
         &mut self,
-        m: &[CustomFieldsUpdate<'_>],
+        m: &[FieldsWrite<'_>],
         lists: &[i64],
         now: Timestamp,
     ) -> Result<u64, StoreError> {
         let phones = stored_keys(m, |r| r.phone)?;
         self.matched(
-            "WITH r AS MATERIALIZED (
-                 SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::bool[])
-                     AS r(list_id, phone, fields, replace)),
-             m AS MATERIALIZED (
-                 SELECT m.list_id, m.phone, m.custom_fields,
-                        CASE WHEN r.replace THEN r.fields::jsonb
-                             ELSE m.custom_fields || r.fields::jsonb END AS new_fields
-                 FROM memberships AS m JOIN r ON m.list_id = r.list_id AND m.phone = r.phone),
-             u AS (
-                 UPDATE memberships AS t SET custom_fields = m.new_fields, updated_at = $5
-                 FROM m WHERE t.list_id = m.list_id AND t.phone = m.phone
-                     AND m.new_fields IS DISTINCT FROM m.custom_fields)
-             SELECT count(*) FROM m",
+            "WITH u AS (
+                 UPDATE memberships AS t SET custom_fields = r.fields::jsonb, updated_at = $4
+                 FROM unnest($1::int8[], $2::int8[], $3::text[]) AS r(list_id, phone, fields)
+                 WHERE t.list_id = r.list_id AND t.phone = r.phone
+                 RETURNING 1)
+             SELECT count(*) FROM u",
             &[
                 &lists,
                 &phones,
                 &column(m, |r| &*r.custom_fields),
-                &column(m, |r| r.replace),
                 &PgTimestamp::from(now),
             ],
         )

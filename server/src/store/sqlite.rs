@@ -16,13 +16,11 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use bulk_contacts::{
-    ContactWrite, CustomFieldsUpdate, Enrollment, Keys, MembershipInsert, Timestamp, WritePlan,
-};
+use bulk_contacts::{ContactWrite, Enrollment, Keys, MembershipInsert, Timestamp, WritePlan};
 
 use super::flow::{
-    ACCOUNT_BY_KEY, ANSWER_BY_KEY, Consent, Found, PrefetchRows, REMEMBER_ANSWER, SeedStatements,
-    WriteStatements, account_row, write_plan, write_seed,
+    ACCOUNT_BY_KEY, ANSWER_BY_KEY, Consent, FieldsWrite, Found, PrefetchRows, REMEMBER_ANSWER,
+    SeedStatements, WriteStatements, account_row, write_plan, write_seed,
 };
 use super::{
     AccountRow, DEFAULT_STORE_TIMEOUT, Prefetch, Remember, Seed, Store, StoreError, StoredAnswer,
@@ -412,13 +410,13 @@ fn prefetch(
         .collect::<rusqlite::Result<_>>()?;
 
     let mut query = connection.prepare_cached(
-        "SELECT m.phone, l.list_number FROM json_each(?2) AS k
+        "SELECT m.phone, l.list_number, m.custom_fields FROM json_each(?2) AS k
          JOIN sending_lists AS l ON l.account_id = ?1 AND l.list_number = k.value ->> 1
          JOIN memberships AS m ON m.list_id = l.id AND m.phone = k.value ->> 0",
     )?;
     let memberships = query
         .query_map(params![account, to_json(&keys.memberships)?], |row| {
-            Ok((row.get(0)?, row.get(1)?))
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(PrefetchRows {
@@ -569,29 +567,23 @@ impl WriteStatements for Statements<'_> {
         )
     }
 
+    /// The fields come merged ([`write_plan`](super::flow::write_plan)); the count is the rows
+    /// updated, each of which the prefetch found.
     async fn update_memberships(
         &mut self,
-        rows: &[CustomFieldsUpdate<'_>],
+        rows: &[FieldsWrite<'_>],
         lists: &[i64],
         now: Timestamp,
     ) -> Result<u64, StoreError> {
         let rows: Vec<_> = rows
             .iter()
             .zip(lists)
-            .map(|(m, list)| (list, m.phone, &m.custom_fields, m.replace))
+            .map(|(m, list)| (list, m.phone, &m.custom_fields))
             .collect();
-        // A membership whose fields would not change is not rewritten.
-        self.matched(
-            "SELECT count(*) FROM memberships
-             JOIN (SELECT value ->> 0 AS list_id, value ->> 1 AS phone FROM json_each(?1)) AS r
-             ON memberships.list_id = r.list_id AND memberships.phone = r.phone",
-            "UPDATE memberships SET updated_at = ?2, custom_fields = r.fields
-             FROM (SELECT m.list_id, m.phone, CASE WHEN value ->> 3 THEN json(value ->> 2)
-                          ELSE json_patch(m.custom_fields, value ->> 2) END AS fields
-                   FROM json_each(?1) JOIN memberships AS m
-                   ON m.list_id = value ->> 0 AND m.phone = value ->> 1) AS r
-             WHERE memberships.list_id = r.list_id AND memberships.phone = r.phone
-               AND r.fields IS NOT memberships.custom_fields",
+        self.rows(
+            "UPDATE memberships SET updated_at = ?2, custom_fields = json(r.value ->> 2)
+             FROM json_each(?1) AS r
+             WHERE memberships.list_id = r.value ->> 0 AND memberships.phone = r.value ->> 1",
             &rows,
             &now.to_string(),
         )
