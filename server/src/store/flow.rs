@@ -12,10 +12,11 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use bulk_contacts::{
-    Account, Carrier, ContactWrite, DirectoryMap, Enrollment, MembershipInsert, SendingList,
-    Timestamp, WritePlan,
+    Account, Carrier, ContactWrite, Directory, Enrollment, LookupError, MembershipInsert,
+    SendingList, Timestamp, WritePlan,
 };
 
 use serde::Deserialize;
@@ -63,18 +64,54 @@ pub struct Consent {
     pub url: Option<String>,
 }
 
+/// A map of one request's prefetched rows, keyed by phone or list number: foldhash, seeded
+/// per map, instead of SipHash. As for the engine's own maps (`bulk_contacts`' `hashing`),
+/// a request holds at most `max_contacts` contacts, so even keys chosen to collide cost at
+/// most `max_contacts`² comparisons; SipHash was a tenth of the server's instructions on a
+/// re-import.
+pub type RowMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The batch's contacts and memberships that exist, as the prefetch read them: the engine's
+/// [`Directory`] for the evaluation, and what the write needs of them (the contacts' consent
+/// data, the memberships' custom fields). One copy of each row, shared by the evaluation and
+/// the transaction.
+#[derive(Debug, Default)]
+pub struct Existing {
+    /// The existing contacts' consent data, by phone.
+    pub contacts: RowMap<String, Consent>,
+    /// The existing memberships' custom fields, by phone: (list number, the stored JSON
+    /// object's text).
+    pub memberships: RowMap<String, Vec<(String, String)>>,
+}
+
+impl Existing {
+    /// The custom fields the prefetch read for membership (`phone`, `list_number`).
+    fn custom_fields(&self, phone: &str, list_number: &str) -> Option<&str> {
+        self.memberships
+            .get(phone)?
+            .iter()
+            .find(|(list, _)| list == list_number)
+            .map(|(_, fields)| fields.as_str())
+    }
+}
+
+impl Directory for Existing {
+    fn contact_exists(&self, phone: &str) -> Result<bool, LookupError> {
+        Ok(self.contacts.contains_key(phone))
+    }
+    fn is_member(&self, phone: &str, list_number: &str) -> Result<bool, LookupError> {
+        Ok(self.custom_fields(phone, list_number).is_some())
+    }
+}
+
 /// What a transaction's prefetch found that its write needs: the row ids of the batch's lists,
-/// by number, the consent data of the batch's contacts that exist, by phone, and the custom
-/// fields of the batch's memberships that exist.
+/// by number, and the batch's contacts and memberships that exist.
 #[derive(Debug, Default)]
 pub struct Found {
     /// The lists' row ids.
-    pub list_ids: HashMap<String, i64>,
-    /// The existing contacts' consent data.
-    pub contacts: HashMap<String, Consent>,
-    /// The existing memberships' custom fields, by phone: (list number, the stored JSON
-    /// object's text).
-    pub custom_fields: HashMap<String, Vec<(String, String)>>,
+    pub list_ids: RowMap<String, i64>,
+    /// The existing contacts and memberships (the same rows as the evaluation's directory).
+    pub existing: Arc<Existing>,
 }
 
 impl Found {
@@ -82,7 +119,7 @@ impl Found {
     /// but the stored ones, no other members, no validation result. Such an update is not
     /// sent to the store (the contact is known to exist: the locked prefetch found it).
     fn leaves_unchanged(&self, row: &ContactWrite<'_>) -> bool {
-        let Some(stored) = self.contacts.get(row.phone) else {
+        let Some(stored) = self.existing.contacts.get(row.phone) else {
             return false;
         };
         row.ip_address
@@ -90,15 +127,6 @@ impl Found {
             && row.url.is_none_or(|url| Some(url) == stored.url.as_deref())
             && &*row.other_members == "{}"
             && row.validation.is_none()
-    }
-
-    /// The custom fields the prefetch read for membership (`phone`, `list_number`).
-    fn custom_fields(&self, phone: &str, list_number: &str) -> Option<&str> {
-        self.custom_fields
-            .get(phone)?
-            .iter()
-            .find(|(list, _)| list == list_number)
-            .map(|(_, fields)| fields.as_str())
     }
 }
 
@@ -121,6 +149,7 @@ impl PrefetchRows {
     /// memberships' custom fields go to `found`, for the write.
     pub fn into_prefetch(self, found: &mut Found) -> Result<Prefetch, StoreError> {
         let mut prefetch = Prefetch::default();
+        found.list_ids = RowMap::with_capacity_and_hasher(self.lists.len(), Default::default());
         for (number, id, welcome_journeys) in self.lists {
             found.list_ids.insert(number.clone(), id);
             prefetch
@@ -131,25 +160,24 @@ impl PrefetchRows {
             let verdict: Carrier = verdict.parse().map_err(StoreError::data)?;
             prefetch.carrier.extend([(phone, verdict)]);
         }
-        let phones: Vec<String> = self
-            .contacts
-            .iter()
-            .map(|(phone, _)| phone.clone())
-            .collect();
-        found.contacts = self.contacts.into_iter().collect();
-        prefetch.directory = DirectoryMap::from_rows(
-            phones,
-            self.memberships
-                .iter()
-                .map(|(phone, list, _)| (phone.as_str(), list.as_str())),
-        );
+        let mut existing = Existing {
+            contacts: RowMap::with_capacity_and_hasher(self.contacts.len(), Default::default()),
+            memberships: RowMap::with_capacity_and_hasher(
+                self.memberships.len(),
+                Default::default(),
+            ),
+        };
+        existing.contacts.extend(self.contacts);
         for (phone, list, fields) in self.memberships {
-            found
-                .custom_fields
+            existing
+                .memberships
                 .entry(phone)
                 .or_default()
                 .push((list, fields));
         }
+        let existing = Arc::new(existing);
+        found.existing = Arc::clone(&existing);
+        prefetch.directory = existing;
         Ok(prefetch)
     }
 }
@@ -219,7 +247,7 @@ pub async fn write_plan<S: WriteStatements>(
 ) -> Result<Written, StoreError> {
     let list_ids = &found.list_ids;
     // The custom fields this plan has written so far, by (phone, list number).
-    let mut written: HashMap<(&str, &str), Cow<'_, str>> = HashMap::new();
+    let mut written: RowMap<(&str, &str), Cow<'_, str>> = RowMap::default();
     for (n, round) in plan.rounds.iter().enumerate() {
         let rows = &round.insert_contacts;
         if !rows.is_empty() {
@@ -252,6 +280,7 @@ pub async fn write_plan<S: WriteStatements>(
             let held = match written.get(&(row.phone, row.list_number)) {
                 Some(fields) => fields,
                 None => found
+                    .existing
                     .custom_fields(row.phone, row.list_number)
                     .ok_or_else(|| StoreError::Data(format!(
                         "no custom fields for membership ({}, {}): the prefetch did not find it",
@@ -341,20 +370,28 @@ pub fn updated_fields<'s>(
             None => merged.push((name, value)),
         }
     }
-    let mut text = Vec::with_capacity(capacity);
-    text.push(b'{');
+    let mut text = String::with_capacity(capacity);
+    text.push('{');
     for (i, (name, value)) in merged.iter().enumerate() {
         if i > 0 {
-            text.push(b',');
+            text.push(',');
         }
-        serde_json::to_writer(&mut text, &**name).map_err(StoreError::data)?;
-        text.push(b':');
-        text.extend_from_slice(value.get().as_bytes());
+        match name {
+            // Read without an escape, so it needs none: its text as it was.
+            Cow::Borrowed(name) => {
+                text.push('"');
+                text.push_str(name);
+                text.push('"');
+            }
+            Cow::Owned(name) => {
+                text.push_str(&serde_json::to_string(name).map_err(StoreError::data)?);
+            }
+        }
+        text.push(':');
+        text.push_str(value.get());
     }
-    text.push(b'}');
-    String::from_utf8(text)
-        .map(|text| Some(Cow::Owned(text)))
-        .map_err(StoreError::data)
+    text.push('}');
+    Ok(Some(Cow::Owned(text)))
 }
 
 /// A JSON object's members in order, names decoded (borrowed where the text has no escape),
@@ -421,7 +458,7 @@ impl<'de> Deserialize<'de> for Name<'de> {
 
 /// The list row id of each row, from its list number and the ids the prefetch found.
 fn list_ids_of<'r, R>(
-    list_ids: &HashMap<String, i64>,
+    list_ids: &RowMap<String, i64>,
     rows: &'r [R],
     number: impl Fn(&'r R) -> &'r str,
 ) -> Result<Vec<i64>, StoreError> {
@@ -563,6 +600,32 @@ mod tests {
                 .as_deref(),
             Some("{}")
         );
+    }
+
+    #[test]
+    fn the_rows_found_are_the_directory_and_the_writes_one_copy() {
+        let rows = PrefetchRows {
+            lists: vec![("+18005551234".to_owned(), 7, 1)],
+            contacts: vec![("+14155550000".to_owned(), Consent::default())],
+            memberships: vec![(
+                "+14155550000".to_owned(),
+                "+18005551234".to_owned(),
+                r#"{"a": 1}"#.to_owned(),
+            )],
+            ..PrefetchRows::default()
+        };
+        let mut found = Found::default();
+        let prefetch = rows.into_prefetch(&mut found).unwrap();
+        let directory = &prefetch.directory;
+        assert!(Arc::ptr_eq(directory, &found.existing));
+        assert!(directory.contact_exists("+14155550000").unwrap());
+        assert!(!directory.contact_exists("+14155550001").unwrap());
+        assert!(directory.is_member("+14155550000", "+18005551234").unwrap());
+        assert!(!directory.is_member("+14155550000", "+18005550000").unwrap());
+        assert!(!directory.is_member("+14155550001", "+18005551234").unwrap());
+        let fields = found.existing.custom_fields("+14155550000", "+18005551234");
+        assert_eq!(fields, Some(r#"{"a": 1}"#));
+        assert_eq!(found.list_ids.get("+18005551234"), Some(&7));
     }
 
     #[test]

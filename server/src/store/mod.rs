@@ -9,17 +9,20 @@
 //! [`Transaction::commit`].
 //!
 //! The stores speak the engine's types where it has them: the prefetch collects its rows
-//! into the engine's maps ([`Prefetch`]), and the write binds the plan's rows to statements.
+//! into the engine's maps and into [`Existing`], the server's directory of the rows found
+//! ([`Prefetch`]), and the write binds the plan's rows to statements.
 
 mod flow;
+pub use flow::{Existing, RowMap};
 pub mod postgres;
 pub mod sqlite;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bulk_contacts::{
-    Account, Billing, Carrier, CarrierValidationMap, Counts, DirectoryMap, Keys, ProviderError,
-    SendingList, Timestamp, ValidationResult, WritePlan, WriteRound,
+    Account, Billing, Carrier, CarrierValidationMap, Counts, Keys, ProviderError, SendingList,
+    Timestamp, ValidationResult, WritePlan, WriteRound,
 };
 
 pub use postgres::PgStore;
@@ -170,16 +173,18 @@ pub struct AccountRow {
     pub account: Account,
 }
 
-/// What the free lookups found for a batch's keys, one query per kind, in the engine's
-/// map-backed lookups (collected straight from the rows).
+/// What the free lookups found for a batch's keys, one query per kind: the lists and verdicts
+/// in the engine's map-backed lookups (collected straight from the rows), the contacts and
+/// memberships in [`Existing`].
 #[derive(Debug, Clone, Default)]
 pub struct Prefetch {
     /// The account's lists among the batch's list numbers.
     pub lists: HashMap<String, SendingList>,
     /// The carrier verdicts on record (the validation results are added later).
     pub carrier: CarrierValidationMap,
-    /// The contacts and memberships that exist.
-    pub directory: DirectoryMap,
+    /// The contacts and memberships that exist (shared with the transaction, whose write
+    /// needs them too).
+    pub directory: Arc<Existing>,
 }
 
 /// The paid validation's answer for each phone asked, in the order asked.
@@ -201,7 +206,7 @@ pub fn stand_in_results<'p>(phones: &[&'p str], rows: Vec<(String, String)>) -> 
 
 /// The row id of an accepted contact's list, from the ids the prefetch found (the engine
 /// accepts only contacts whose list the prefetch found).
-pub fn list_id(ids: &HashMap<String, i64>, list_number: &str) -> Result<i64, StoreError> {
+pub fn list_id(ids: &RowMap<String, i64>, list_number: &str) -> Result<i64, StoreError> {
     ids.get(list_number)
         .copied()
         .ok_or_else(|| StoreError::Data(format!("no list row for {list_number}")))
