@@ -338,7 +338,8 @@ pub struct FieldsWrite<'p> {
 /// read back). Names are compared decoded (`"\u0061"` is `"a"`), values as their JSON text:
 /// the same text is the same value, so "would not change" is never wrong; a value written
 /// differently but equal (`1.0` held, `1` sent) counts as a change, and is rewritten as sent.
-/// A repeated name keeps its last value, as both stores read it.
+/// A repeated name keeps its last value, as PostgreSQL's `jsonb` reads it (no text this
+/// server writes repeats a name).
 pub fn updated_fields<'s>(
     held: &str,
     sent: &'s str,
