@@ -364,16 +364,13 @@ pub fn updated_fields<'s>(
     if replace {
         return Ok(Some(Cow::Borrowed(sent)));
     }
-    let mut merged = held.0;
+    let mut merged = held;
     for (name, value) in sent_members.0 {
-        match merged.iter_mut().find(|(held, _)| *held == name) {
-            Some(member) => member.1 = value,
-            None => merged.push((name, value)),
-        }
+        merged.set(name, value);
     }
     let mut text = String::with_capacity(capacity);
     text.push('{');
-    for (i, (name, value)) in merged.iter().enumerate() {
+    for (i, (name, value)) in merged.0.iter().enumerate() {
         if i > 0 {
             text.push(',');
         }
@@ -399,13 +396,21 @@ pub fn updated_fields<'s>(
 /// values as their text; a repeated name keeps its first place and its last value.
 struct Members<'j>(Vec<(Cow<'j, str>, &'j RawValue)>);
 
-impl Members<'_> {
+impl<'j> Members<'j> {
     /// The value's text of member `name`.
     fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(held, _)| held == name)
             .map(|(_, value)| value.get())
+    }
+
+    /// Member `name` set to `value`: in its place if there is one, last otherwise.
+    fn set(&mut self, name: Cow<'j, str>, value: &'j RawValue) {
+        match self.0.iter_mut().find(|(held, _)| *held == name) {
+            Some(member) => member.1 = value,
+            None => self.0.push((name, value)),
+        }
     }
 }
 
@@ -418,14 +423,11 @@ impl<'de> Deserialize<'de> for Members<'de> {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
-                let mut members: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
+                let mut members = Members(Vec::new());
                 while let Some((Name(name), value)) = map.next_entry::<Name<'de>, &RawValue>()? {
-                    match members.iter_mut().find(|(held, _)| *held == name) {
-                        Some(member) => member.1 = value,
-                        None => members.push((name, value)),
-                    }
+                    members.set(name, value);
                 }
-                Ok(Members(members))
+                Ok(members)
             }
         }
         deserializer.deserialize_map(Object)
