@@ -17,8 +17,8 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use futures_util::SinkExt;
-use tokio_postgres::NoTls;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{NoTls, Statement};
 
 use bulk_contacts::{ContactWrite, Enrollment, Keys, MembershipInsert, Timestamp, WritePlan};
 
@@ -460,8 +460,10 @@ impl Transaction for PgTx {
     /// Closing it rolls the transaction back.
     async fn write(&mut self, plan: &WritePlan<'_>, now: Timestamp) -> Result<Written, StoreError> {
         self.started().await?;
-        let statements = &mut Statements(self.client()?);
-        let written = write_plan(statements, plan, now, &self.found).await;
+        let written = match Writes::prepare(self.client()?).await {
+            Ok(writes) => write_plan(&writes, plan, now, &self.found).await,
+            Err(error) => Err(error),
+        };
         if written.is_err()
             && let Some(client) = self.client.take()
         {
@@ -601,20 +603,92 @@ impl<'t> CopyRows<'t> {
     }
 }
 
-/// PostgreSQL's statements of the shared flows, on a connection inside its transaction. The
-/// rows the locked prefetch proved new are copied in (`COPY … FROM STDIN (FORMAT binary)`:
-/// no conflict to check, no per-row statement, every value in its binary form, and one WAL
-/// record per heap page instead of one per row); the updates are one statement per kind, every
-/// column bound as one array (`unnest`).
+/// PostgreSQL's statements of a seed ([`write_seed`]), on a connection inside its
+/// transaction.
 struct Statements<'c>(&'c Object);
 
-impl Statements<'_> {
-    /// Copies `rows` in by `sql` (`COPY … FROM STDIN (FORMAT binary)`), each row's values of
+/// PostgreSQL's statements of a write ([`write_plan`]), prepared on the connection of a
+/// transaction. The rows the locked prefetch proved new are copied in (`COPY … FROM STDIN
+/// (FORMAT binary)`: no conflict to check, no per-row statement, every value in its binary
+/// form, and one WAL record per heap page instead of one per row); the updates are one
+/// statement per kind, every column bound as one array (`unnest`).
+struct Writes<'c> {
+    client: &'c Object,
+    insert_contacts: Statement,
+    update_contacts: Statement,
+    insert_memberships: Statement,
+    update_memberships: Statement,
+    insert_enrollments: Statement,
+}
+
+impl<'c> Writes<'c> {
+    /// The write's statements on `client`, prepared: the ones the connection has not yet
+    /// prepared in one round trip, the others from its cache. Every statement of a write is
+    /// then sent when its future is first polled ([`WriteStatements`]).
+    async fn prepare(client: &'c Object) -> Result<Writes<'c>, StoreError> {
+        let (
+            insert_contacts,
+            update_contacts,
+            insert_memberships,
+            update_memberships,
+            insert_enrollments,
+        ) = tokio::try_join!(
+            client.prepare_cached(
+                "COPY contacts (phone, signup_date, ip_address, url, extra, validation,
+                            created_at, updated_at) FROM STDIN (FORMAT binary)",
+            ),
+            client.prepare_cached(
+                "WITH r AS MATERIALIZED (
+                 SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[])
+                     AS r(phone, ip, url, extra, validation)),
+             m AS MATERIALIZED (
+                 SELECT c.phone, c.ip_address, c.url, c.extra, c.validation,
+                        coalesce(r.ip, c.ip_address) AS new_ip, coalesce(r.url, c.url) AS new_url,
+                        CASE WHEN r.extra = '{}' THEN c.extra
+                             ELSE json_merge_patch(c.extra, r.extra::jsonb) END AS new_extra,
+                        coalesce(r.validation::jsonb, c.validation) AS new_validation
+                 FROM contacts AS c JOIN r ON c.phone = r.phone),
+             u AS (
+                 UPDATE contacts AS c SET ip_address = m.new_ip, url = m.new_url,
+                     extra = m.new_extra, validation = m.new_validation, updated_at = $6
+                 FROM m WHERE c.phone = m.phone
+                     AND (m.new_ip, m.new_url, m.new_extra, m.new_validation)
+                         IS DISTINCT FROM (m.ip_address, m.url, m.extra, m.validation))
+             SELECT count(*) FROM m",
+            ),
+            client.prepare_cached(
+                "COPY memberships (list_id, phone, custom_fields, signup_date, created_at,
+                               updated_at) FROM STDIN (FORMAT binary)",
+            ),
+            client.prepare_cached(
+                "WITH u AS (
+                 UPDATE memberships AS t SET custom_fields = r.fields::jsonb, updated_at = $4
+                 FROM unnest($1::int8[], $2::int8[], $3::text[]) AS r(list_id, phone, fields)
+                 WHERE t.list_id = r.list_id AND t.phone = r.phone
+                 RETURNING 1)
+             SELECT count(*) FROM u",
+            ),
+            client.prepare_cached(
+                "COPY journey_enrollments (phone, list_id, journey, enrolled_at)
+             FROM STDIN (FORMAT binary)",
+            ),
+        )?;
+        Ok(Writes {
+            client,
+            insert_contacts,
+            update_contacts,
+            insert_memberships,
+            update_memberships,
+            insert_enrollments,
+        })
+    }
+
+    /// Copies `rows` in by `statement` (`COPY … FROM STDIN (FORMAT binary)`), each row's values of
     /// `types` given by `values`: the rows are encoded first, then handed to the connection
     /// in a few large messages ([`CopyRows`]). Returns the rows the server copied.
     async fn copy_in<R>(
         &self,
-        sql: &str,
+        statement: &Statement,
         types: &[Type],
         rows: impl IntoIterator<Item = R>,
         mut values: impl FnMut(&mut CopyRows<'_>, R) -> Result<(), StoreError>,
@@ -624,8 +698,7 @@ impl Statements<'_> {
             values(&mut copy, row)?;
         }
         let data = copy.finish();
-        let statement = self.0.prepare_cached(sql).await?;
-        let sink = self.0.copy_in::<_, Bytes>(&statement).await?;
+        let sink = self.client.copy_in::<_, Bytes>(statement).await?;
         let mut sink = pin!(sink);
         let mut data = data;
         while !data.is_empty() {
@@ -637,24 +710,26 @@ impl Statements<'_> {
 
     /// An update statement of the shape `WITH … SELECT count(*)`, whose count is the rows it
     /// matched: changed or not (contacts), or updated (memberships, all changed).
-    async fn matched(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
-        let statement = self.0.prepare_cached(sql).await?;
-        let matched: i64 = self.0.query_one(&statement, params).await?.get(0);
+    async fn matched(
+        &self,
+        statement: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        let matched: i64 = self.client.query_one(statement, params).await?.get(0);
         Ok(matched.max(0) as u64)
     }
 }
 
-impl WriteStatements for Statements<'_> {
+impl WriteStatements for Writes<'_> {
     async fn insert_contacts(
-        &mut self,
+        &self,
         c: &[ContactWrite<'_>],
         now: Timestamp,
     ) -> Result<u64, StoreError> {
         let phones = stored_keys(c, |r| r.phone)?;
         let now = PgTimestamp::from(now);
         self.copy_in(
-            "COPY contacts (phone, signup_date, ip_address, url, extra, validation,
-                            created_at, updated_at) FROM STDIN (FORMAT binary)",
+            &self.insert_contacts,
             &[
                 Type::INT8,
                 Type::TIMESTAMPTZ,
@@ -691,29 +766,13 @@ impl WriteStatements for Statements<'_> {
     /// when its values last changed): a re-import of the same contacts writes nothing here.
     /// The count is the contacts matched.
     async fn update_contacts(
-        &mut self,
+        &self,
         c: &[&ContactWrite<'_>],
         now: Timestamp,
     ) -> Result<u64, StoreError> {
         let phones = stored_keys(c, |r| r.phone)?;
         self.matched(
-            "WITH r AS MATERIALIZED (
-                 SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[])
-                     AS r(phone, ip, url, extra, validation)),
-             m AS MATERIALIZED (
-                 SELECT c.phone, c.ip_address, c.url, c.extra, c.validation,
-                        coalesce(r.ip, c.ip_address) AS new_ip, coalesce(r.url, c.url) AS new_url,
-                        CASE WHEN r.extra = '{}' THEN c.extra
-                             ELSE json_merge_patch(c.extra, r.extra::jsonb) END AS new_extra,
-                        coalesce(r.validation::jsonb, c.validation) AS new_validation
-                 FROM contacts AS c JOIN r ON c.phone = r.phone),
-             u AS (
-                 UPDATE contacts AS c SET ip_address = m.new_ip, url = m.new_url,
-                     extra = m.new_extra, validation = m.new_validation, updated_at = $6
-                 FROM m WHERE c.phone = m.phone
-                     AND (m.new_ip, m.new_url, m.new_extra, m.new_validation)
-                         IS DISTINCT FROM (m.ip_address, m.url, m.extra, m.validation))
-             SELECT count(*) FROM m",
+            &self.update_contacts,
             &[
                 &phones,
                 &column(c, |r| r.ip_address),
@@ -727,7 +786,7 @@ impl WriteStatements for Statements<'_> {
     }
 
     async fn insert_memberships(
-        &mut self,
+        &self,
         m: &[MembershipInsert<'_>],
         lists: &[i64],
         now: Timestamp,
@@ -735,8 +794,7 @@ impl WriteStatements for Statements<'_> {
         let phones = stored_keys(m, |r| r.phone)?;
         let now = PgTimestamp::from(now);
         self.copy_in(
-            "COPY memberships (list_id, phone, custom_fields, signup_date, created_at,
-                               updated_at) FROM STDIN (FORMAT binary)",
+            &self.insert_memberships,
             &[
                 Type::INT8,
                 Type::INT8,
@@ -758,19 +816,14 @@ impl WriteStatements for Statements<'_> {
     /// The fields come merged ([`write_plan`]): one statement sets them, finding each row
     /// once by its key; the count is the rows updated, each of which the prefetch found.
     async fn update_memberships(
-        &mut self,
+        &self,
         m: &[FieldsWrite<'_>],
         lists: &[i64],
         now: Timestamp,
     ) -> Result<u64, StoreError> {
         let phones = stored_keys(m, |r| r.phone)?;
         self.matched(
-            "WITH u AS (
-                 UPDATE memberships AS t SET custom_fields = r.fields::jsonb, updated_at = $4
-                 FROM unnest($1::int8[], $2::int8[], $3::text[]) AS r(list_id, phone, fields)
-                 WHERE t.list_id = r.list_id AND t.phone = r.phone
-                 RETURNING 1)
-             SELECT count(*) FROM u",
+            &self.update_memberships,
             &[
                 &lists,
                 &phones,
@@ -782,7 +835,7 @@ impl WriteStatements for Statements<'_> {
     }
 
     async fn insert_enrollments(
-        &mut self,
+        &self,
         e: &[Enrollment<'_>],
         lists: &[i64],
         now: Timestamp,
@@ -790,8 +843,7 @@ impl WriteStatements for Statements<'_> {
         let phones = stored_keys(e, |r| r.phone)?;
         let now = PgTimestamp::from(now);
         self.copy_in(
-            "COPY journey_enrollments (phone, list_id, journey, enrolled_at)
-             FROM STDIN (FORMAT binary)",
+            &self.insert_enrollments,
             &[Type::INT8, Type::INT8, Type::INT4, Type::TIMESTAMPTZ],
             e.iter().zip(&phones).zip(lists),
             |copy, ((row, phone), list)| copy.row(&[phone, list, &(row.journey as i32), &now]),

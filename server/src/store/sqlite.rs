@@ -334,7 +334,7 @@ impl Transaction for SqliteTx {
     async fn write(&mut self, plan: &WritePlan<'_>, now: Timestamp) -> Result<Written, StoreError> {
         let (connection, found) = (&*self.connection, &self.found);
         self.clock.run(connection, || {
-            ready(write_plan(&mut Statements(connection), plan, now, found))
+            ready(write_plan(&Statements(connection), plan, now, found))
         })
     }
 
@@ -479,7 +479,7 @@ impl Statements<'_> {
 
 impl WriteStatements for Statements<'_> {
     async fn insert_contacts(
-        &mut self,
+        &self,
         rows: &[ContactWrite<'_>],
         now: Timestamp,
     ) -> Result<u64, StoreError> {
@@ -509,7 +509,7 @@ impl WriteStatements for Statements<'_> {
     }
 
     async fn update_contacts(
-        &mut self,
+        &self,
         rows: &[&ContactWrite<'_>],
         now: Timestamp,
     ) -> Result<u64, StoreError> {
@@ -547,7 +547,7 @@ impl WriteStatements for Statements<'_> {
     }
 
     async fn insert_memberships(
-        &mut self,
+        &self,
         rows: &[MembershipInsert<'_>],
         lists: &[i64],
         now: Timestamp,
@@ -570,7 +570,7 @@ impl WriteStatements for Statements<'_> {
     /// The fields come merged ([`write_plan`](super::flow::write_plan)); the count is the rows
     /// updated, each of which the prefetch found.
     async fn update_memberships(
-        &mut self,
+        &self,
         rows: &[FieldsWrite<'_>],
         lists: &[i64],
         now: Timestamp,
@@ -590,7 +590,7 @@ impl WriteStatements for Statements<'_> {
     }
 
     async fn insert_enrollments(
-        &mut self,
+        &self,
         rows: &[Enrollment<'_>],
         lists: &[i64],
         now: Timestamp,
