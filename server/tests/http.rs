@@ -296,6 +296,66 @@ async fn a_statement_touching_fewer_rows_than_planned_is_500_and_writes_nothing(
     assert_eq!(server.rows().await, written);
 }
 
+/// A statement that fails in the middle of a write, with the write's later statements already
+/// on their way (PostgreSQL: the enrollments' `COPY` sent behind the memberships' one, one
+/// pipeline): the batch is answered 500 and nothing of it is written, every pooled connection
+/// still answers afterwards (none is left reading the later statements' replies), and the
+/// same batch is written whole once the failure is gone.
+async fn a_statement_failing_mid_write_is_500_and_writes_nothing(backend: Backend) {
+    let world = World::builtin();
+    let server = Server::start(backend, &world).await;
+    let request = documented_request();
+    server
+        .db
+        .execute(match backend {
+            Backend::Sqlite => {
+                "CREATE TRIGGER refuse_memberships BEFORE INSERT ON memberships
+                 BEGIN SELECT RAISE(ABORT, 'memberships refused'); END"
+            }
+            Backend::Postgres => {
+                "CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql
+                     AS $$ BEGIN RAISE EXCEPTION 'memberships refused'; END $$;
+                 CREATE TRIGGER refuse_memberships BEFORE INSERT ON memberships
+                     FOR EACH ROW EXECUTE FUNCTION refuse_row()"
+            }
+        })
+        .await;
+    for _ in 0..3 {
+        assert_answer(
+            &server.post(request.clone()).await,
+            &rejected(Rejection::InternalError),
+        );
+    }
+    let nothing = common::Rows {
+        contacts: 0,
+        memberships: 0,
+        enrollments: 0,
+    };
+    assert_eq!(server.rows().await, nothing);
+    for _ in 0..24 {
+        assert_eq!(server.db.query_i64("SELECT 1 AS n").await, 1);
+    }
+
+    // Without the trigger, the same request is written whole, on the same pool.
+    server
+        .db
+        .execute(match backend {
+            Backend::Sqlite => "DROP TRIGGER refuse_memberships",
+            Backend::Postgres => "DROP TRIGGER refuse_memberships ON memberships",
+        })
+        .await;
+    assert_answer(
+        &server.post(request.clone()).await,
+        &engine_answer(&world, &request),
+    );
+    let written = common::Rows {
+        contacts: 2,
+        memberships: 2,
+        enrollments: 1,
+    };
+    assert_eq!(server.rows().await, written);
+}
+
 async fn duplicates_and_existing_data_count_exactly_the_rows_inserted(backend: Backend) {
     let mut world = World::builtin();
     world.lists.insert(
@@ -521,6 +581,7 @@ on_both_stores!(
     validation_results_and_provider_errors_come_from_the_provider_table,
     database_failures_answer_500_and_write_nothing,
     a_statement_touching_fewer_rows_than_planned_is_500_and_writes_nothing,
+    a_statement_failing_mid_write_is_500_and_writes_nothing,
     duplicates_and_existing_data_count_exactly_the_rows_inserted,
     a_streamed_50_mb_body_is_cut_off_at_the_limit_and_answered_413,
     a_streamed_body_of_exactly_the_limit_is_read,
