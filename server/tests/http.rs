@@ -247,79 +247,59 @@ async fn database_failures_answer_500_and_write_nothing(backend: Backend) {
 /// last statement report 0 rows where 1 was planned, and the whole batch — the contacts and
 /// memberships already inserted before it — is rolled back and answered 500.
 async fn a_statement_touching_fewer_rows_than_planned_is_500_and_writes_nothing(backend: Backend) {
-    let world = World::builtin();
-    let server = Server::start(backend, &world).await;
-    let request = documented_request();
-    server
-        .db
-        .execute(match backend {
-            Backend::Sqlite => {
-                "CREATE TRIGGER skip_enrollments BEFORE INSERT ON journey_enrollments
-                 BEGIN SELECT RAISE(IGNORE); END"
-            }
-            Backend::Postgres => {
-                "CREATE FUNCTION skip_row() RETURNS trigger LANGUAGE plpgsql
-                     AS $$ BEGIN RETURN NULL; END $$;
-                 CREATE TRIGGER skip_enrollments BEFORE INSERT ON journey_enrollments
-                     FOR EACH ROW EXECUTE FUNCTION skip_row()"
-            }
-        })
-        .await;
-    assert_answer(
-        &server.post(request.clone()).await,
-        &rejected(Rejection::InternalError),
-    );
-    let nothing = common::Rows {
-        contacts: 0,
-        memberships: 0,
-        enrollments: 0,
+    let trigger = match backend {
+        Backend::Sqlite => Trigger {
+            create: "CREATE TRIGGER skip_enrollments BEFORE INSERT ON journey_enrollments
+                     BEGIN SELECT RAISE(IGNORE); END",
+            drop: "DROP TRIGGER skip_enrollments",
+        },
+        Backend::Postgres => Trigger {
+            create: "CREATE FUNCTION skip_row() RETURNS trigger LANGUAGE plpgsql
+                         AS $$ BEGIN RETURN NULL; END $$;
+                     CREATE TRIGGER skip_enrollments BEFORE INSERT ON journey_enrollments
+                         FOR EACH ROW EXECUTE FUNCTION skip_row()",
+            drop: "DROP TRIGGER skip_enrollments ON journey_enrollments",
+        },
     };
-    assert_eq!(server.rows().await, nothing);
-
-    // Without the trigger, the same request is written whole: it was the count that failed.
-    server
-        .db
-        .execute(match backend {
-            Backend::Sqlite => "DROP TRIGGER skip_enrollments",
-            Backend::Postgres => "DROP TRIGGER skip_enrollments ON journey_enrollments",
-        })
-        .await;
-    assert_answer(
-        &server.post(request.clone()).await,
-        &engine_answer(&world, &request),
-    );
-    let written = common::Rows {
-        contacts: 2,
-        memberships: 2,
-        enrollments: 1,
-    };
-    assert_eq!(server.rows().await, written);
+    a_trigger_fails_the_documented_batch_whole(backend, trigger).await;
 }
 
 /// A statement that fails in the middle of a write, with the write's later statements already
 /// on their way (PostgreSQL: the enrollments' `COPY` sent behind the memberships' one, one
-/// pipeline): the batch is answered 500 and nothing of it is written, every pooled connection
-/// still answers afterwards (none is left reading the later statements' replies), and the
-/// same batch is written whole once the failure is gone.
+/// pipeline): the batch is answered 500 and nothing of it is written, as above.
 async fn a_statement_failing_mid_write_is_500_and_writes_nothing(backend: Backend) {
+    let trigger = match backend {
+        Backend::Sqlite => Trigger {
+            create: "CREATE TRIGGER refuse_memberships BEFORE INSERT ON memberships
+                     BEGIN SELECT RAISE(ABORT, 'memberships refused'); END",
+            drop: "DROP TRIGGER refuse_memberships",
+        },
+        Backend::Postgres => Trigger {
+            create: "CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql
+                         AS $$ BEGIN RAISE EXCEPTION 'memberships refused'; END $$;
+                     CREATE TRIGGER refuse_memberships BEFORE INSERT ON memberships
+                         FOR EACH ROW EXECUTE FUNCTION refuse_row()",
+            drop: "DROP TRIGGER refuse_memberships ON memberships",
+        },
+    };
+    a_trigger_fails_the_documented_batch_whole(backend, trigger).await;
+}
+
+/// A trigger's SQL: created to make a write fail, dropped to let it through.
+struct Trigger {
+    create: &'static str,
+    drop: &'static str,
+}
+
+/// With `trigger` in place the documented batch is answered 500 three times and nothing of it
+/// is written; every pooled connection still answers afterwards (none is left out of step by
+/// the failed writes); once the trigger is dropped the same batch is written whole: it was the
+/// trigger that failed it.
+async fn a_trigger_fails_the_documented_batch_whole(backend: Backend, trigger: Trigger) {
     let world = World::builtin();
     let server = Server::start(backend, &world).await;
     let request = documented_request();
-    server
-        .db
-        .execute(match backend {
-            Backend::Sqlite => {
-                "CREATE TRIGGER refuse_memberships BEFORE INSERT ON memberships
-                 BEGIN SELECT RAISE(ABORT, 'memberships refused'); END"
-            }
-            Backend::Postgres => {
-                "CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql
-                     AS $$ BEGIN RAISE EXCEPTION 'memberships refused'; END $$;
-                 CREATE TRIGGER refuse_memberships BEFORE INSERT ON memberships
-                     FOR EACH ROW EXECUTE FUNCTION refuse_row()"
-            }
-        })
-        .await;
+    server.db.execute(trigger.create).await;
     for _ in 0..3 {
         assert_answer(
             &server.post(request.clone()).await,
@@ -336,14 +316,7 @@ async fn a_statement_failing_mid_write_is_500_and_writes_nothing(backend: Backen
         assert_eq!(server.db.query_i64("SELECT 1 AS n").await, 1);
     }
 
-    // Without the trigger, the same request is written whole, on the same pool.
-    server
-        .db
-        .execute(match backend {
-            Backend::Sqlite => "DROP TRIGGER refuse_memberships",
-            Backend::Postgres => "DROP TRIGGER refuse_memberships ON memberships",
-        })
-        .await;
+    server.db.execute(trigger.drop).await;
     assert_answer(
         &server.post(request.clone()).await,
         &engine_answer(&world, &request),
