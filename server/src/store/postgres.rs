@@ -561,8 +561,24 @@ struct CopyRows<'t> {
 }
 
 impl<'t> CopyRows<'t> {
-    fn new(types: &'t [Type]) -> CopyRows<'t> {
-        let mut buf = BytesMut::with_capacity(16 * 1024);
+    /// A `COPY` of `rows` rows of `types`, whose text and `jsonb` values hold `text_bytes` in
+    /// all: its buffer sized for the whole encoding at once (a value that is NULL takes less),
+    /// so that it is not copied again as it grows.
+    fn new(types: &'t [Type], rows: usize, text_bytes: usize) -> CopyRows<'t> {
+        let row: usize = types
+            .iter()
+            .map(|ty| {
+                4 + match *ty {
+                    Type::INT8 | Type::TIMESTAMPTZ => 8,
+                    Type::INT4 => 4,
+                    // The version byte before the text.
+                    Type::JSONB => 1,
+                    _ => 0,
+                }
+            })
+            .sum();
+        let capacity = 19 + rows * (2 + row) + text_bytes + 2;
+        let mut buf = BytesMut::with_capacity(capacity);
         buf.put_slice(b"PGCOPY\n\xff\r\n\0");
         buf.put_i32(0); // flags: no OIDs
         buf.put_i32(0); // header extension: none
@@ -684,16 +700,17 @@ impl<'c> Writes<'c> {
     }
 
     /// Copies `rows` in by `statement` (`COPY … FROM STDIN (FORMAT binary)`), each row's values of
-    /// `types` given by `values`: the rows are encoded first, then handed to the connection
-    /// in a few large messages ([`CopyRows`]). Returns the rows the server copied.
-    async fn copy_in<R>(
+    /// `types` given by `values` (`text_bytes`: the length of the rows' texts, for the
+    /// buffer's size): the rows are encoded first, then handed to the connection in a few
+    /// large messages ([`CopyRows`]). Returns the rows the server copied.
+    async fn copy_in<I: ExactSizeIterator>(
         &self,
         statement: &Statement,
         types: &[Type],
-        rows: impl IntoIterator<Item = R>,
-        mut values: impl FnMut(&mut CopyRows<'_>, R) -> Result<(), StoreError>,
+        (rows, text_bytes): (I, usize),
+        mut values: impl FnMut(&mut CopyRows<'_>, I::Item) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
-        let mut copy = CopyRows::new(types);
+        let mut copy = CopyRows::new(types, rows.len(), text_bytes);
         for row in rows {
             values(&mut copy, row)?;
         }
@@ -740,7 +757,17 @@ impl WriteStatements for Writes<'_> {
                 Type::TIMESTAMPTZ,
                 Type::TIMESTAMPTZ,
             ],
-            c.iter().zip(&phones),
+            (
+                c.iter().zip(&phones),
+                c.iter()
+                    .map(|r| {
+                        r.ip_address.map_or(0, str::len)
+                            + r.url.map_or(0, str::len)
+                            + r.other_members.len()
+                            + r.validation.as_ref().map_or(0, String::len)
+                    })
+                    .sum(),
+            ),
             |copy, (row, phone)| {
                 let signup = PgTimestamp::from(row.signup_date);
                 let extra = Jsonb(&row.other_members);
@@ -803,7 +830,10 @@ impl WriteStatements for Writes<'_> {
                 Type::TIMESTAMPTZ,
                 Type::TIMESTAMPTZ,
             ],
-            m.iter().zip(&phones).zip(lists),
+            (
+                m.iter().zip(&phones).zip(lists),
+                m.iter().map(|r| r.custom_fields.len()).sum(),
+            ),
             |copy, ((row, phone), list)| {
                 let fields = Jsonb(&row.custom_fields);
                 let signup = PgTimestamp::from(row.signup_date);
@@ -845,7 +875,7 @@ impl WriteStatements for Writes<'_> {
         self.copy_in(
             &self.insert_enrollments,
             &[Type::INT8, Type::INT8, Type::INT4, Type::TIMESTAMPTZ],
-            e.iter().zip(&phones).zip(lists),
+            (e.iter().zip(&phones).zip(lists), 0),
             |copy, ((row, phone), list)| copy.row(&[phone, list, &(row.journey as i32), &now]),
         )
         .await
@@ -977,7 +1007,8 @@ mod tests {
     #[test]
     fn copy_rows_are_the_binary_copy_format_with_nulls_as_minus_one() {
         let types = [Type::INT8, Type::TEXT, Type::INT4];
-        let mut copy = CopyRows::new(&types);
+        let mut copy = CopyRows::new(&types, 2, 2);
+        let capacity = copy.buf.capacity();
         copy.row(&[&7i64, &"ab", &None::<i32>]).unwrap();
         copy.row(&[&-1i64, &None::<&str>, &3i32]).unwrap();
         let mut expected = b"PGCOPY\n\xff\r\n\0".to_vec();
@@ -991,13 +1022,19 @@ mod tests {
         ]);
         expected.extend([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 4, 0, 0, 0, 3]);
         expected.extend([0xff, 0xff]); // the trailer
-        assert_eq!(&copy.finish()[..], &expected[..]);
+        let encoded = copy.finish();
+        assert_eq!(&encoded[..], &expected[..]);
+        assert!(
+            capacity >= encoded.len(),
+            "sized for {capacity}, took {}",
+            encoded.len()
+        );
     }
 
     #[test]
     fn a_copy_row_of_the_wrong_width_or_type_is_an_error_not_a_panic() {
         let types = [Type::INT8, Type::TEXT];
-        let mut copy = CopyRows::new(&types);
+        let mut copy = CopyRows::new(&types, 1, 2);
         let width = copy.row(&[&7i64]).unwrap_err().to_string();
         assert_eq!(width, "a COPY row of 1 values for 2 columns");
         let mistyped = copy.row(&[&"7", &"ab"]).unwrap_err().to_string();
