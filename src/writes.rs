@@ -166,8 +166,23 @@ pub struct Enrollment<'b> {
 impl<'b> WritePlan<'b> {
     /// The plan of `evaluation`'s accepted contacts (see [`WritePlan`]).
     pub fn new(evaluation: &Evaluation<'b>) -> WritePlan<'b> {
-        let mut plan = WritePlan::default();
         let counts = evaluation.counts();
+        // The inserts' counts are the summary's: every new contact and new membership is
+        // inserted in the first round (which an accepted contact always opens), every
+        // enrollment at the end.
+        let first = WriteRound {
+            insert_contacts: Vec::with_capacity(counts.contacts_created),
+            insert_memberships: Vec::with_capacity(counts.list_contacts_created),
+            ..WriteRound::default()
+        };
+        let mut plan = WritePlan {
+            rounds: if counts.success_count > 0 {
+                vec![first]
+            } else {
+                Vec::new()
+            },
+            enrollments: Vec::with_capacity(usize::try_from(counts.journeys_enrolled).unwrap_or(0)),
+        };
         // When every accepted contact is a new contact, no phone number repeats: each is in
         // round 0, and no phone needs counting.
         let phones_repeat = counts.contacts_created < counts.success_count;
