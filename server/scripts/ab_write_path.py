@@ -25,7 +25,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wal_profile  # noqa: E402  (the throwaway cluster)
@@ -59,19 +58,8 @@ def one(server, clients, requests, hz, spread):
     try:
         with open(os.path.join(cluster.data, "postmaster.pid")) as f:
             postmaster = int(f.readline())
-        port = wal_profile.free_port()
-        process = subprocess.Popen(
-            [server, "--database-url", cluster.url(), "--seed-demo", "--pool-size", "8",
-             "--listen", f"127.0.0.1:{port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            addr = f"127.0.0.1:{port}"
+        with wal_profile.demo_server(server, cluster.url()) as (process, addr):
             load = ["target/release/load", "--addr", addr] + (["--spread"] if spread else [])
-            for _ in range(100):
-                if subprocess.run(load + ["--requests", "1", "--offset", "900000"],
-                                  capture_output=True, text=True).stdout.count("{200: 1}"):
-                    break
-                time.sleep(0.1)
             subprocess.run(load + ["--requests", "20", "--offset", "910000"],
                            stdout=subprocess.DEVNULL, check=True)
             out = {}
@@ -87,9 +75,6 @@ def one(server, clients, requests, hz, spread):
                     (ticks(process.pid) - srv) / hz * 1000 / requests,
                 )
             return out
-        finally:
-            process.kill()
-            process.wait()
     finally:
         cluster.stop()
 

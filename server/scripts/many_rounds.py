@@ -7,16 +7,16 @@ The engine plans one round per occurrence of a phone (SPEC §5: each occurrence 
 the ones before it), so this batch is 1000 rounds, each with its contact update and its
 membership's merged custom fields: about 2,000 write statements in one transaction. For each
 server binary: a throwaway cluster (wal_profile.py's), the server over it with the demo
-account, the batch posted N times with Python's http.client (the first creates the contact,
-the others update it), the wall time of each answer, then the stored row is checked: the last
-occurrence's `n`, every `f0`…`f6` merged in, the last IP address.
+account (ready once it has answered one batch of `target/release/load`), the batch posted N
+times with Python's http.client (the first creates the contact, the others update it), the
+wall time of each answer, then the stored row is checked: the last occurrence's `n`, every
+`f0`…`f6` merged in, the last IP address.
 """
 
 import argparse
 import http.client
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -36,38 +36,25 @@ def run(server, posts):
     body = json.dumps({"contacts": contacts})
     cluster = wal_profile.Cluster()
     try:
-        port = wal_profile.free_port()
-        process = subprocess.Popen(
-            [server, "--database-url", cluster.url(), "--seed-demo", "--pool-size", "4",
-             "--listen", f"127.0.0.1:{port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
+        with wal_profile.demo_server(server, cluster.url(), pool_size=4) as (_, addr):
+            host, port = addr.split(":")
             times = []
-            for attempt in range(200 + posts):
-                try:
-                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-                    start = time.monotonic()
-                    connection.request("POST", "/v2/contacts/bulk", body,
-                                       {"X-Api-Key": KEY, "Content-Type": "application/json"})
-                    reply = connection.getresponse()
-                    reply.read()
-                except OSError:
-                    time.sleep(0.1)  # the server is still starting
-                    continue
+            for _ in range(posts):
+                connection = http.client.HTTPConnection(host, int(port), timeout=120)
+                start = time.monotonic()
+                connection.request("POST", "/v2/contacts/bulk", body,
+                                   {"X-Api-Key": KEY, "Content-Type": "application/json"})
+                reply = connection.getresponse()
+                reply.read()
                 if reply.status != 200:
                     sys.exit(f"{server}: answered {reply.status}")
                 times.append((time.monotonic() - start) * 1000)
-                if len(times) == posts:
-                    break
             row = cluster.psql("load", "SELECT m.custom_fields::text, c.ip_address FROM "
                                "memberships AS m JOIN contacts AS c USING (phone) "
                                f"WHERE phone = {PHONE[1:]}")
             if row != [[EXPECTED, "10.0.0.249"]]:
                 sys.exit(f"{server}: stored {row}")
             return times
-        finally:
-            process.kill()
-            process.wait()
     finally:
         cluster.stop()
 

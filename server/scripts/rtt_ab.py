@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wal_profile  # noqa: E402  (the throwaway cluster)
@@ -112,19 +111,9 @@ def one(server, requests, delay):
     cluster = wal_profile.Cluster()
     relay = Relay(cluster.port, delay)
     try:
-        port = wal_profile.free_port()
         url = f"postgres://postgres@127.0.0.1:{relay.port}/load"
-        process = subprocess.Popen(
-            [server, "--database-url", url, "--seed-demo", "--pool-size", "8",
-             "--listen", f"127.0.0.1:{port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            load = ["target/release/load", "--addr", f"127.0.0.1:{port}"]
-            for _ in range(200):
-                if subprocess.run(load + ["--requests", "1", "--offset", "900000"],
-                                  capture_output=True, text=True).stdout.count("{200: 1}"):
-                    break
-                time.sleep(0.1)
+        with wal_profile.demo_server(server, url) as (_, addr):
+            load = ["target/release/load", "--addr", addr]
             subprocess.run(load + ["--requests", "10", "--offset", "910000"],
                            stdout=subprocess.DEVNULL, check=True)
             out = {}
@@ -136,9 +125,6 @@ def one(server, requests, delay):
                     sys.exit(f"{server}: not every batch answered 200:\n{run.stdout}")
                 out[phase] = p50(run.stdout)
             return out
-        finally:
-            process.kill()
-            process.wait()
     finally:
         relay.stop()
         cluster.stop()

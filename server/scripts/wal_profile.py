@@ -24,6 +24,7 @@ WAL bytes). Everything is thrown away at the end.
 
 import argparse
 import collections
+import contextlib
 import os
 import re
 import shutil
@@ -130,6 +131,31 @@ class Cluster:
 
 RECORD = re.compile(r"rmgr: (\S+)\s+len \(rec/tot\):\s+(\d+)/\s*(\d+),.*?desc: (\S+)(.*)$")
 REL = re.compile(r"rel \d+/\d+/(\d+)")
+
+
+@contextlib.contextmanager
+def demo_server(binary, url, pool_size=8, load="target/release/load"):
+    """The server `binary` over PostgreSQL at `url` with the demo account, listening on a free
+    local port, once it has answered one batch of `load` (offset 900000) with 200: yields its
+    process and its address; killed on leaving."""
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--database-url", url, "--seed-demo", "--pool-size", str(pool_size),
+         "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        addr = f"127.0.0.1:{port}"
+        for _ in range(200):
+            if subprocess.run([load, "--addr", addr, "--requests", "1", "--offset", "900000"],
+                              capture_output=True, text=True).stdout.count("{200: 1}"):
+                break
+            time.sleep(0.1)
+        else:
+            sys.exit(f"{binary}: no batch answered 200 within 20 s")
+        yield process, addr
+    finally:
+        process.kill()
+        process.wait()
 
 
 def wal_by_kind(cluster, start, end, batches):
