@@ -542,9 +542,9 @@ fn column<'r, R, T>(rows: &'r [R], f: impl Fn(&'r R) -> T) -> Vec<T> {
     rows.iter().map(f).collect()
 }
 
-/// The largest message [`Statements::copy_in`] hands the connection: a typical batch's rows
-/// (~150 kB for 1000 new contacts) go in one or two, and the connection's write buffer never
-/// holds more than this above what it holds anyway.
+/// The largest message [`Writes::copy_in`] hands the connection: a typical `COPY`'s rows (the
+/// contacts of 1000 new ones: ~110 kB) go in one, and the connection's write buffer never holds
+/// more than this above what it holds anyway.
 const COPY_MESSAGE_BYTES: usize = 256 * 1024;
 
 /// The rows of a binary `COPY` (PostgreSQL's `COPY BINARY` file format: a signature and two
@@ -552,9 +552,9 @@ const COPY_MESSAGE_BYTES: usize = 256 * 1024;
 /// -1), encoded into one buffer by the values' own [`ToSql`] before any is sent.
 ///
 /// Not `tokio_postgres::binary_copy::BinaryCopyInWriter`: it sends every 4 kB through the
-/// sink's one-message channel as soon as it fills, so a batch's ~150 kB of rows cost ~40
-/// hand-offs between the request's task and the connection's (each a wake-up, often of the
-/// other worker thread); encoded first, they cost one or two.
+/// sink's one-message channel as soon as it fills, so the ~230 kB of a batch of new contacts'
+/// three `COPY`s cost ~55 hand-offs between the request's task and the connection's (each a
+/// wake-up, often of the other worker thread); encoded first, they cost one per `COPY`.
 struct CopyRows<'t> {
     buf: BytesMut,
     types: &'t [Type],
@@ -714,10 +714,9 @@ impl<'c> Writes<'c> {
         for row in rows {
             values(&mut copy, row)?;
         }
-        let data = copy.finish();
+        let mut data = copy.finish();
         let sink = self.client.copy_in::<_, Bytes>(statement).await?;
         let mut sink = pin!(sink);
-        let mut data = data;
         while !data.is_empty() {
             let part = data.split_to(data.len().min(COPY_MESSAGE_BYTES));
             sink.as_mut().send(part).await?;
