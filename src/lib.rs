@@ -107,5 +107,6 @@ pub use rules::{Flags, Valid};
 pub use screen::Screened;
 pub use summary::{AcceptedContact, ContactOutcome, Counts, Evaluation, FailedContact};
 pub use writes::{
-    ContactWrite, CustomFieldsUpdate, Enrollment, MembershipInsert, WritePlan, WriteRound,
+    ContactWrite, CustomFieldsUpdate, Enrollment, MembershipInsert, NotAnObject, WritePlan,
+    WriteRound,
 };

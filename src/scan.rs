@@ -125,12 +125,17 @@ impl<'a> Reader<'a> {
     /// open around it.
     pub(crate) fn new(bytes: &'a [u8], nesting: usize) -> Result<Self, Invalid> {
         let text = std::str::from_utf8(bytes).map_err(|_| Invalid)?;
-        Ok(Reader {
+        Ok(Reader::over(text, nesting))
+    }
+
+    /// A reader over `text`, already known to be UTF-8; `nesting` as for [`Reader::new`].
+    fn over(text: &'a str, nesting: usize) -> Self {
+        Reader {
             text,
             at: 0,
             nesting,
             longer_numbers: false,
-        })
+        }
     }
 
     fn bytes(&self) -> &'a [u8] {
@@ -632,6 +637,38 @@ pub(crate) fn compact_len(text: &str) -> usize {
             debug_assert!(false, "the reader accepted {text}");
             serde_json::from_str::<serde_json::Value>(text).map_or(0, |value| written_len(&value))
         })
+}
+
+/// The members of the JSON object `text`, in order: each name decoded (borrowed unless it has
+/// an escape) and its value's text, without the whitespace around it. A repeated name keeps its
+/// first place and its last value, as `serde_json` and PostgreSQL's `jsonb` read it. `Invalid`
+/// when `text` is not one JSON object, as `serde_json` would say.
+pub(crate) fn object_members(text: &str) -> Result<Vec<(Cow<'_, str>, &str)>, Invalid> {
+    let mut reader = Reader::over(text, 0);
+    // Custom fields hold a few members: room for them without growing.
+    let mut members: Vec<(Cow<'_, str>, &str)> = Vec::with_capacity(4);
+    if reader.peek() != Some(b'{') {
+        return Err(Invalid);
+    }
+    if !reader.open(b'{', b'}')? {
+        loop {
+            let name = reader.key()?.decode();
+            reader.peek();
+            let start = reader.at;
+            reader.value()?;
+            let value = text.get(start..reader.at).ok_or(Invalid)?;
+            match members.iter_mut().find(|(held, _)| *held == name) {
+                Some(member) => member.1 = value,
+                None => members.push((name, value)),
+            }
+            if !reader.more(b'}')? {
+                break;
+            }
+        }
+        reader.close();
+    }
+    reader.end()?;
+    Ok(members)
 }
 
 #[cfg(test)]

@@ -150,6 +150,101 @@ pub struct CustomFieldsUpdate<'b> {
     pub replace: bool,
 }
 
+impl CustomFieldsUpdate<'_> {
+    /// The custom fields a membership holding `held` (a JSON object's text, as the store reads
+    /// it back) holds after this update, or `None` when they would not change.
+    ///
+    /// The merge is the rule of SPEC §5 for scalar values (rule 8), RFC 7396's merge patch
+    /// there: a field sent replaces the held one of the same name, in its place; the others
+    /// stay, and the new ones follow in the order sent (SQLite's `json_patch`, PostgreSQL's
+    /// `jsonb ||` read back). With [`replace`](Self::replace) the fields sent are the result.
+    /// Names are compared decoded (`"\u0061"` is `"a"`), values as their JSON text: the same
+    /// text is the same value, so "would not change" is never wrong; a value written
+    /// differently but equal (`1.0` held, `1` sent) counts as a change, and is rewritten as
+    /// sent. A repeated name keeps its last value, as PostgreSQL's `jsonb` reads it.
+    ///
+    /// Both texts are read by the crate's own JSON reader, which accepts what `serde_json`
+    /// accepts ([`NotAnObject`] otherwise: a number past `f64`'s range too).
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// use bulk_contacts::CustomFieldsUpdate;
+    ///
+    /// let update = |sent: &'static str, replace| CustomFieldsUpdate {
+    ///     index: 0,
+    ///     phone: "+14155550000",
+    ///     list_number: "+18005551234",
+    ///     custom_fields: Cow::Borrowed(sent),
+    ///     replace,
+    /// };
+    /// let held = r#"{"a": 1, "b": "x"}"#;
+    /// let merge = update(r#"{"c": true, "b": "y"}"#, false);
+    /// let merged = merge.applied_to(held).unwrap();
+    /// assert_eq!(merged.as_deref(), Some(r#"{"a":1,"b":"y","c":true}"#));
+    /// assert_eq!(update(r#"{"b": "x"}"#, false).applied_to(held).unwrap(), None);
+    /// let replace = update(r#"{"b": "x"}"#, true);
+    /// assert_eq!(replace.applied_to(held).unwrap().as_deref(), Some(r#"{"b": "x"}"#));
+    /// ```
+    pub fn applied_to(&self, held: &str) -> Result<Option<Cow<'_, str>>, NotAnObject> {
+        let sent = &*self.custom_fields;
+        let held_members = scan::object_members(held).map_err(|_| NotAnObject::Held)?;
+        let sent_members = scan::object_members(sent).map_err(|_| NotAnObject::Sent)?;
+        let value_of = |name: &str| {
+            held_members
+                .iter()
+                .find(|(held, _)| held == name)
+                .map(|(_, value)| *value)
+        };
+        let unchanged = sent_members
+            .iter()
+            .all(|(name, value)| value_of(name) == Some(*value));
+        if unchanged && (!self.replace || held_members.len() == sent_members.len()) {
+            return Ok(None);
+        }
+        if self.replace {
+            return Ok(Some(Cow::Borrowed(sent)));
+        }
+        let mut merged = held_members;
+        for (name, value) in sent_members {
+            match merged.iter_mut().find(|(held, _)| *held == name) {
+                Some(member) => member.1 = value,
+                None => merged.push((name, value)),
+            }
+        }
+        let mut text = String::with_capacity(held.len() + sent.len());
+        text.push('{');
+        for (i, (name, value)) in merged.into_iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            match name {
+                // Read without an escape, so it needs none: its text as it was.
+                Cow::Borrowed(name) => {
+                    text.push('"');
+                    text.push_str(name);
+                    text.push('"');
+                }
+                Cow::Owned(name) => text.push_str(&serde_json::Value::String(name).to_string()),
+            }
+            text.push(':');
+            text.push_str(value);
+        }
+        text.push('}');
+        Ok(Some(Cow::Owned(text)))
+    }
+}
+
+/// Custom fields that are not one JSON object ([`CustomFieldsUpdate::applied_to`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotAnObject {
+    /// The fields the store holds.
+    #[error("the stored custom fields are not a JSON object")]
+    Held,
+    /// The fields sent.
+    #[error("the sent custom fields are not a JSON object")]
+    Sent,
+}
+
 /// One journey enrollment (one row per enrollment event).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Enrollment<'b> {
@@ -730,5 +825,164 @@ mod tests {
         );
         let (planned, canonical) = (fields(&many.replace(':', ": ")), many);
         assert_eq!(planned, canonical, "17 members: serde_json's text");
+    }
+
+    /// `held` merged with (or replaced by) `sent`, as text.
+    fn updated(held: &str, sent: &str, replace: bool) -> Result<Option<String>, NotAnObject> {
+        let update = CustomFieldsUpdate {
+            index: 0,
+            phone: PHONES[0],
+            list_number: "+18005551234",
+            custom_fields: Cow::Borrowed(sent),
+            replace,
+        };
+        let applied = update.applied_to(held)?;
+        Ok(applied.map(Cow::into_owned))
+    }
+
+    fn merged(held: &str, sent: &str) -> Option<String> {
+        updated(held, sent, false).expect("both are objects")
+    }
+
+    #[test]
+    fn a_merge_replaces_in_place_keeps_the_others_and_appends_the_new() {
+        assert_eq!(
+            merged(r#"{"a": 1, "b": "x", "c": true}"#, r#"{"d": 4, "b": "y"}"#).as_deref(),
+            Some(r#"{"a":1,"b":"y","c":true,"d":4}"#)
+        );
+        assert_eq!(merged("{}", r#"{"a": 1}"#).as_deref(), Some(r#"{"a":1}"#));
+        // Whitespace anywhere in either text is left out; a value's own text is kept.
+        assert_eq!(
+            merged(" {\n\"a\" :\t\"x y\" } ", r#"{ "b" : -1.5e3 }"#).as_deref(),
+            Some(r#"{"a":"x y","b":-1.5e3}"#)
+        );
+    }
+
+    #[test]
+    fn a_merge_that_changes_nothing_is_none() {
+        assert_eq!(merged(r#"{"a": 1, "b": "x"}"#, r#"{"b":"x"}"#), None);
+        assert_eq!(merged(r#"{"a": 1}"#, "{}"), None);
+        // Names compare decoded, values as their text.
+        assert_eq!(
+            merged(r#"{"a": "\u00e9"}"#, r#"{"\u0061": "\u00e9"}"#),
+            None
+        );
+        assert_eq!(
+            merged(r#"{"a": 1.0}"#, r#"{"a": 1}"#).as_deref(),
+            Some(r#"{"a":1}"#)
+        );
+    }
+
+    #[test]
+    fn a_name_that_needs_escaping_is_written_escaped() {
+        assert_eq!(
+            merged(r#"{"a\"b": 1}"#, r#"{"c\\d": "e\nf"}"#).as_deref(),
+            Some(r#"{"a\"b":1,"c\\d":"e\nf"}"#)
+        );
+        // A name read with an escape is written as serde_json writes it.
+        assert_eq!(
+            merged(r#"{"\u0062": 1}"#, r#"{"\u00e9": 2}"#).as_deref(),
+            Some(r#"{"b":1,"é":2}"#)
+        );
+    }
+
+    #[test]
+    fn a_repeated_name_keeps_its_first_place_and_its_last_value() {
+        assert_eq!(
+            merged(r#"{"a": 1, "b": 2, "a": 3}"#, r#"{"c": 4}"#).as_deref(),
+            Some(r#"{"a":3,"b":2,"c":4}"#)
+        );
+        assert_eq!(merged(r#"{"a": 1, "a": 3}"#, r#"{"a": 3}"#), None);
+    }
+
+    #[test]
+    fn a_replacement_is_the_fields_sent_unless_they_are_the_fields_held() {
+        let sent = r#"{"b": 2}"#;
+        let replaced = updated(r#"{"a": 1, "b": 2}"#, sent, true).unwrap();
+        assert_eq!(replaced.as_deref(), Some(sent));
+        assert_eq!(updated(r#"{"b":2}"#, sent, true).unwrap(), None);
+        assert_eq!(updated("{}", "{}", true).unwrap(), None);
+        assert_eq!(
+            updated(r#"{"a": 1}"#, "{}", true).unwrap().as_deref(),
+            Some("{}")
+        );
+    }
+
+    #[test]
+    fn fields_that_are_not_one_object_are_an_error_naming_which() {
+        for (held, sent, which) in [
+            ("[1]", "{}", NotAnObject::Held),
+            ("{", "{}", NotAnObject::Held),
+            (r#"{"a": 1} {}"#, "{}", NotAnObject::Held),
+            (r#"{"a": 1e400}"#, "{}", NotAnObject::Held),
+            ("", "{}", NotAnObject::Held),
+            ("{}", "1", NotAnObject::Sent),
+            ("{}", r#"{"a":}"#, NotAnObject::Sent),
+            ("{}", r#"{"a":1,}"#, NotAnObject::Sent),
+            ("{}", r#"{a:1}"#, NotAnObject::Sent),
+        ] {
+            for replace in [false, true] {
+                assert_eq!(updated(held, sent, replace), Err(which), "{held} {sent}");
+            }
+        }
+    }
+
+    /// A flat object's text with names and values `serde_json` may read differently from how
+    /// they are written (escapes, repeated names, numbers in several forms), and whitespace.
+    fn flat_object() -> impl Strategy<Value = String> {
+        let name = prop::sample::select(vec![
+            r#""a""#,
+            r#""b""#,
+            r#""\u0061""#,
+            r#""a\"b""#,
+            r#""é""#,
+            r#""\u00e9""#,
+        ]);
+        let value = prop::sample::select(vec![
+            "1",
+            "1.0",
+            "1e0",
+            "-0",
+            "12345678901234567890123",
+            r#""x""#,
+            r#""\u0078""#,
+            r#""""#,
+            "true",
+            "false",
+        ]);
+        let space = prop::sample::select(vec!["", " ", "\n\t"]);
+        prop::collection::vec((name, value, space), 0..5).prop_map(|members| {
+            let members: Vec<String> = members
+                .into_iter()
+                .map(|(name, value, space)| format!("{space}{name}{space}:{space}{value}"))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        })
+    }
+
+    fn read(text: &str) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::from_str(text).expect("an object")
+    }
+
+    proptest! {
+        /// What the update writes is what `serde_json` reads as the held object with the sent
+        /// members set over it (RFC 7396 for scalar values), or the sent object when it
+        /// replaces; and `None` only when that is the held object already.
+        #[test]
+        fn an_update_agrees_with_serde_json(
+            held in flat_object(), sent in flat_object(), replace in any::<bool>()
+        ) {
+            let mut expected = if replace { serde_json::Map::new() } else { read(&held) };
+            expected.extend(read(&sent));
+            match updated(&held, &sent, replace).expect("both are objects") {
+                Some(text) => {
+                    prop_assert_eq!(read(&text), expected);
+                    if replace {
+                        prop_assert_eq!(text, sent);
+                    }
+                }
+                None => prop_assert_eq!(read(&held), expected),
+            }
+        }
     }
 }

@@ -46,7 +46,7 @@ async fn concurrent_batches_leave_exactly_the_union_of_accepted_contacts(backend
 }
 
 /// The server merges custom fields over what the prefetch read (`store/flow.rs`,
-/// `updated_fields`), so the read and the write must not interleave with another request's:
+/// `CustomFieldsUpdate::applied_to`), so the read and the write must not interleave with another request's:
 /// 8 clients × 12 requests, each merging its own field into the same membership at once, and
 /// the membership ends up holding all 96.
 async fn concurrent_merges_into_one_membership_lose_no_field(backend: Backend) {

@@ -11,7 +11,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 use std::task::Poll;
 
@@ -19,10 +18,6 @@ use bulk_contacts::{
     Account, Carrier, ContactWrite, Directory, Enrollment, LookupError, MembershipInsert,
     SendingList, Timestamp, WritePlan,
 };
-
-use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 
 use super::{
     AccountRow, PROVIDER_ERROR, Prefetch, Seed, StoreError, Written, expect_rows, inserts,
@@ -242,8 +237,9 @@ pub trait WriteStatements {
 /// In the first round, an update that would leave its contact as the prefetch found it is not
 /// sent ([`Found::leaves_unchanged`]; in a later round the contact may have changed since).
 /// A membership's custom fields are merged (or replaced) here, over the fields it holds: the
-/// ones the prefetch read, or the ones an earlier round of this plan wrote; a membership whose
-/// fields would not change is left out ([`updated_fields`]). `found`: what the prefetch found.
+/// ones the prefetch read, or the ones an earlier round of this plan wrote, by the engine's
+/// [`CustomFieldsUpdate::applied_to`](bulk_contacts::CustomFieldsUpdate::applied_to); a
+/// membership whose fields would not change is left out. `found`: what the prefetch found.
 ///
 /// Every statement's rows are worked out first (no statement's outcome changes another's
 /// rows: only its count is checked), then all the statements are started in order and their
@@ -353,7 +349,7 @@ fn write_steps<'a>(
                         row.phone, row.list_number
                     )))?,
             };
-            if let Some(fields) = updated_fields(held, &row.custom_fields, row.replace)? {
+            if let Some(fields) = row.applied_to(held).map_err(StoreError::data)? {
                 rows.push(FieldsWrite {
                     phone: row.phone,
                     list_number: row.list_number,
@@ -415,139 +411,9 @@ pub struct FieldsWrite<'p> {
     /// The canonical list number.
     pub list_number: &'p str,
     /// The whole object to store, as JSON text: the fields sent when they replace the stored
-    /// ones, the merge otherwise (see [`updated_fields`]).
+    /// ones, the merge otherwise
+    /// ([`applied_to`](bulk_contacts::CustomFieldsUpdate::applied_to)).
     pub custom_fields: Cow<'p, str>,
-}
-
-/// The custom fields a membership holding `held` (a JSON object's text) is to hold once
-/// `sent` (the request's `custom_fields`, a JSON object's text) is merged into them, or
-/// replaces them when `replace`; `None` when they would not change.
-///
-/// The merge is the rule of SPEC §5 for scalar values (rule 8), RFC 7396's merge patch there:
-/// a field sent replaces the held one of the same name, in its place; the others stay, and
-/// the new ones follow in the order sent (SQLite's `json_patch`, PostgreSQL's `jsonb ||`
-/// read back). Names are compared decoded (`"\u0061"` is `"a"`), values as their JSON text:
-/// the same text is the same value, so "would not change" is never wrong; a value written
-/// differently but equal (`1.0` held, `1` sent) counts as a change, and is rewritten as sent.
-/// A repeated name keeps its last value, as PostgreSQL's `jsonb` reads it (no text this
-/// server writes repeats a name).
-pub fn updated_fields<'s>(
-    held: &str,
-    sent: &'s str,
-    replace: bool,
-) -> Result<Option<Cow<'s, str>>, StoreError> {
-    let read = |text, whose| {
-        serde_json::from_str::<Members<'_>>(text).map_err(|error| {
-            StoreError::Data(format!(
-                "{whose} custom fields are not a JSON object: {error}"
-            ))
-        })
-    };
-    let capacity = held.len() + sent.len();
-    let (held, sent_members) = (read(held, "the stored")?, read(sent, "the sent")?);
-    let unchanged = sent_members
-        .0
-        .iter()
-        .all(|(name, value)| held.get(name) == Some(value.get()));
-    if unchanged && (!replace || held.0.len() == sent_members.0.len()) {
-        return Ok(None);
-    }
-    if replace {
-        return Ok(Some(Cow::Borrowed(sent)));
-    }
-    let mut merged = held;
-    for (name, value) in sent_members.0 {
-        merged.set(name, value);
-    }
-    let mut text = String::with_capacity(capacity);
-    text.push('{');
-    for (i, (name, value)) in merged.0.iter().enumerate() {
-        if i > 0 {
-            text.push(',');
-        }
-        match name {
-            // Read without an escape, so it needs none: its text as it was.
-            Cow::Borrowed(name) => {
-                text.push('"');
-                text.push_str(name);
-                text.push('"');
-            }
-            Cow::Owned(name) => {
-                text.push_str(&serde_json::to_string(name).map_err(StoreError::data)?);
-            }
-        }
-        text.push(':');
-        text.push_str(value.get());
-    }
-    text.push('}');
-    Ok(Some(Cow::Owned(text)))
-}
-
-/// A JSON object's members in order, names decoded (borrowed where the text has no escape),
-/// values as their text; a repeated name keeps its first place and its last value.
-struct Members<'j>(Vec<(Cow<'j, str>, &'j RawValue)>);
-
-impl<'j> Members<'j> {
-    /// The value's text of member `name`.
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(held, _)| held == name)
-            .map(|(_, value)| value.get())
-    }
-
-    /// Member `name` set to `value`: in its place if there is one, last otherwise.
-    fn set(&mut self, name: Cow<'j, str>, value: &'j RawValue) {
-        match self.0.iter_mut().find(|(held, _)| *held == name) {
-            Some(member) => member.1 = value,
-            None => self.0.push((name, value)),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Object;
-        impl<'de> Visitor<'de> for Object {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
-                let mut members = Members(Vec::new());
-                while let Some((Name(name), value)) = map.next_entry::<Name<'de>, &RawValue>()? {
-                    members.set(name, value);
-                }
-                Ok(members)
-            }
-        }
-        deserializer.deserialize_map(Object)
-    }
-}
-
-/// A member's name, borrowed from the text when it has no escape.
-struct Name<'j>(Cow<'j, str>);
-
-impl<'de> Deserialize<'de> for Name<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Text;
-        impl<'de> Visitor<'de> for Text {
-            type Value = Name<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Borrowed(name)))
-            }
-            fn visit_str<E>(self, name: &str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(name.to_owned())))
-            }
-            fn visit_string<E>(self, name: String) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(name)))
-            }
-        }
-        deserializer.deserialize_str(Text)
-    }
 }
 
 /// The list row id of each row, from its list number and the ids the prefetch found.
@@ -689,68 +555,6 @@ mod tests {
         assert_eq!(*log.borrow(), expected);
     }
 
-    fn merged(held: &str, sent: &str) -> Option<String> {
-        updated_fields(held, sent, false)
-            .expect("both are objects")
-            .map(Cow::into_owned)
-    }
-
-    #[test]
-    fn a_merge_replaces_in_place_keeps_the_others_and_appends_the_new() {
-        assert_eq!(
-            merged(r#"{"a": 1, "b": "x", "c": true}"#, r#"{"d": 4, "b": "y"}"#).as_deref(),
-            Some(r#"{"a":1,"b":"y","c":true,"d":4}"#)
-        );
-        assert_eq!(merged("{}", r#"{"a": 1}"#).as_deref(), Some(r#"{"a":1}"#));
-    }
-
-    #[test]
-    fn a_merge_that_changes_nothing_is_none() {
-        assert_eq!(merged(r#"{"a": 1, "b": "x"}"#, r#"{"b":"x"}"#), None);
-        assert_eq!(merged(r#"{"a": 1}"#, "{}"), None);
-        // Names compare decoded, values as their text.
-        assert_eq!(
-            merged(r#"{"a": "\u00e9"}"#, r#"{"\u0061": "\u00e9"}"#),
-            None
-        );
-        assert_eq!(
-            merged(r#"{"a": 1.0}"#, r#"{"a": 1}"#).as_deref(),
-            Some(r#"{"a":1}"#)
-        );
-    }
-
-    #[test]
-    fn a_name_that_needs_escaping_is_written_escaped() {
-        assert_eq!(
-            merged(r#"{"a\"b": 1}"#, r#"{"c\\d": "e\nf"}"#).as_deref(),
-            Some(r#"{"a\"b":1,"c\\d":"e\nf"}"#)
-        );
-    }
-
-    #[test]
-    fn a_repeated_name_keeps_its_last_value() {
-        assert_eq!(
-            merged(r#"{"a": 1, "b": 2, "a": 3}"#, r#"{"c": 4}"#).as_deref(),
-            Some(r#"{"a":3,"b":2,"c":4}"#)
-        );
-        assert_eq!(merged(r#"{"a": 1, "a": 3}"#, r#"{"a": 3}"#), None);
-    }
-
-    #[test]
-    fn a_replacement_is_the_fields_sent_unless_they_are_the_fields_held() {
-        let sent = r#"{"b": 2}"#;
-        let replaced = updated_fields(r#"{"a": 1, "b": 2}"#, sent, true).unwrap();
-        assert_eq!(replaced.as_deref(), Some(sent));
-        assert_eq!(updated_fields(r#"{"b":2}"#, sent, true).unwrap(), None);
-        assert_eq!(updated_fields("{}", "{}", true).unwrap(), None);
-        assert_eq!(
-            updated_fields(r#"{"a": 1}"#, "{}", true)
-                .unwrap()
-                .as_deref(),
-            Some("{}")
-        );
-    }
-
     #[test]
     fn the_rows_found_are_the_directory_and_the_writes_one_copy() {
         let rows = PrefetchRows {
@@ -775,16 +579,5 @@ mod tests {
         let fields = found.existing.custom_fields("+14155550000", "+18005551234");
         assert_eq!(fields, Some(r#"{"a": 1}"#));
         assert_eq!(found.list_ids.get("+18005551234"), Some(&7));
-    }
-
-    #[test]
-    fn fields_that_are_not_an_object_are_a_data_error() {
-        for (held, sent) in [("[1]", "{}"), ("{}", "1"), ("{", "{}"), ("{}", r#"{"a":}"#)] {
-            let error = updated_fields(held, sent, false).unwrap_err();
-            assert!(
-                matches!(error, StoreError::Data(_)),
-                "{held} {sent}: {error}"
-            );
-        }
     }
 }
