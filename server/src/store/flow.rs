@@ -21,7 +21,7 @@ use bulk_contacts::{
 
 use super::{
     AccountRow, PROVIDER_ERROR, Prefetch, Seed, StoreError, Written, expect_rows, inserts,
-    key_hash, list_id,
+    key_hash, list_id, phone_key,
 };
 
 /// The account owning a key, found by the key's hash (`$1`): id and billing column. SQLite
@@ -67,46 +67,50 @@ pub struct Consent {
 /// re-import.
 pub type RowMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-/// The batch's contacts and memberships that exist, as the prefetch read them: the engine's
-/// [`Directory`] for the evaluation, and what the write needs of them (the contacts' consent
-/// data, the memberships' custom fields). One copy of each row, shared by the evaluation and
-/// the transaction.
+/// The batch's lists, contacts and memberships that exist, as the prefetch read them: the
+/// engine's [`Directory`] for the evaluation, and what the write needs of them (the lists' row
+/// ids, the contacts' consent data, the memberships' custom fields). One copy of each row,
+/// shared by the evaluation and the transaction. Phones are keyed by their stored integer
+/// ([`phone_key`]), lists by row id: no phone or list number is copied per row found.
 #[derive(Debug, Default)]
 pub struct Existing {
-    /// The existing contacts' consent data, by phone.
-    pub contacts: RowMap<String, Consent>,
-    /// The existing memberships' custom fields, by phone: (list number, the stored JSON
-    /// object's text).
-    pub memberships: RowMap<String, Vec<(String, String)>>,
+    /// The batch's lists' row ids, by list number.
+    pub list_ids: RowMap<String, i64>,
+    /// The existing contacts' consent data, by phone key.
+    pub contacts: RowMap<i64, Consent>,
+    /// The existing memberships' custom fields (the stored JSON object's text), by phone key
+    /// and list row id.
+    pub memberships: RowMap<(i64, i64), String>,
 }
 
 impl Existing {
     /// The custom fields the prefetch read for membership (`phone`, `list_number`).
     fn custom_fields(&self, phone: &str, list_number: &str) -> Option<&str> {
-        self.memberships
-            .get(phone)?
-            .iter()
-            .find(|(list, _)| list == list_number)
-            .map(|(_, fields)| fields.as_str())
+        let list = *self.list_ids.get(list_number)?;
+        let fields = self.memberships.get(&(phone_key(phone)?, list))?;
+        Some(fields)
+    }
+
+    /// The consent data the prefetch read for the contact of `phone`.
+    fn contact(&self, phone: &str) -> Option<&Consent> {
+        self.contacts.get(&phone_key(phone)?)
     }
 }
 
 impl Directory for Existing {
     fn contact_exists(&self, phone: &str) -> Result<bool, LookupError> {
-        Ok(self.contacts.contains_key(phone))
+        Ok(self.contact(phone).is_some())
     }
     fn is_member(&self, phone: &str, list_number: &str) -> Result<bool, LookupError> {
         Ok(self.custom_fields(phone, list_number).is_some())
     }
 }
 
-/// What a transaction's prefetch found that its write needs: the row ids of the batch's lists,
-/// by number, and the batch's contacts and memberships that exist.
+/// What a transaction's prefetch found that its write needs: the batch's lists, contacts and
+/// memberships that exist.
 #[derive(Debug, Default)]
 pub struct Found {
-    /// The lists' row ids.
-    pub list_ids: RowMap<String, i64>,
-    /// The existing contacts and memberships (the same rows as the evaluation's directory).
+    /// The rows found (the same rows as the evaluation's directory).
     pub existing: Arc<Existing>,
 }
 
@@ -115,7 +119,7 @@ impl Found {
     /// but the stored ones, no other members, no validation result. Such an update is not
     /// sent to the store (the contact is known to exist: the locked prefetch found it).
     fn leaves_unchanged(&self, row: &ContactWrite<'_>) -> bool {
-        let Some(stored) = self.existing.contacts.get(row.phone) else {
+        let Some(stored) = self.existing.contact(row.phone) else {
             return false;
         };
         row.ip_address
@@ -133,11 +137,11 @@ pub struct PrefetchRows {
     pub lists: Vec<(String, i64, u32)>,
     /// The carrier verdicts on record: (phone, `sendable` | `not_sendable`).
     pub verdicts: Vec<(String, String)>,
-    /// The phones that have a contact, with their consent data.
-    pub contacts: Vec<(String, Consent)>,
-    /// The memberships that exist: (phone, list number, custom fields as a JSON object's
+    /// The contacts that exist: (phone key, consent data).
+    pub contacts: Vec<(i64, Consent)>,
+    /// The memberships that exist: (phone key, list row id, custom fields as a JSON object's
     /// text).
-    pub memberships: Vec<(String, String, String)>,
+    pub memberships: Vec<(i64, i64, String)>,
 }
 
 impl PrefetchRows {
@@ -145,9 +149,16 @@ impl PrefetchRows {
     /// memberships' custom fields go to `found`, for the write.
     pub fn into_prefetch(self, found: &mut Found) -> Result<Prefetch, StoreError> {
         let mut prefetch = Prefetch::default();
-        found.list_ids = RowMap::with_capacity_and_hasher(self.lists.len(), Default::default());
+        let mut existing = Existing {
+            list_ids: RowMap::with_capacity_and_hasher(self.lists.len(), Default::default()),
+            contacts: RowMap::with_capacity_and_hasher(self.contacts.len(), Default::default()),
+            memberships: RowMap::with_capacity_and_hasher(
+                self.memberships.len(),
+                Default::default(),
+            ),
+        };
         for (number, id, welcome_journeys) in self.lists {
-            found.list_ids.insert(number.clone(), id);
+            existing.list_ids.insert(number.clone(), id);
             prefetch
                 .lists
                 .insert(number, SendingList { welcome_journeys });
@@ -156,21 +167,12 @@ impl PrefetchRows {
             let verdict: Carrier = verdict.parse().map_err(StoreError::data)?;
             prefetch.carrier.extend([(phone, verdict)]);
         }
-        let mut existing = Existing {
-            contacts: RowMap::with_capacity_and_hasher(self.contacts.len(), Default::default()),
-            memberships: RowMap::with_capacity_and_hasher(
-                self.memberships.len(),
-                Default::default(),
-            ),
-        };
         existing.contacts.extend(self.contacts);
-        for (phone, list, fields) in self.memberships {
-            existing
-                .memberships
-                .entry(phone)
-                .or_default()
-                .push((list, fields));
-        }
+        existing.memberships.extend(
+            self.memberships
+                .into_iter()
+                .map(|(phone, list, fields)| ((phone, list), fields)),
+        );
         let existing = Arc::new(existing);
         found.existing = Arc::clone(&existing);
         prefetch.directory = existing;
@@ -309,7 +311,7 @@ fn write_steps<'a>(
     plan: &'a WritePlan<'_>,
     found: &Found,
 ) -> Result<Vec<WriteStep<'a>>, StoreError> {
-    let list_ids = &found.list_ids;
+    let list_ids = &found.existing.list_ids;
     let mut steps = Vec::new();
     // The custom fields this plan has written so far, by (phone, list number).
     let mut written: RowMap<(&str, &str), Cow<'_, str>> = RowMap::default();
@@ -558,13 +560,12 @@ mod tests {
     #[test]
     fn the_rows_found_are_the_directory_and_the_writes_one_copy() {
         let rows = PrefetchRows {
-            lists: vec![("+18005551234".to_owned(), 7, 1)],
-            contacts: vec![("+14155550000".to_owned(), Consent::default())],
-            memberships: vec![(
-                "+14155550000".to_owned(),
-                "+18005551234".to_owned(),
-                r#"{"a": 1}"#.to_owned(),
-            )],
+            lists: vec![
+                ("+18005551234".to_owned(), 7, 1),
+                ("+18005550000".to_owned(), 8, 0),
+            ],
+            contacts: vec![(14155550000, Consent::default())],
+            memberships: vec![(14155550000, 7, r#"{"a": 1}"#.to_owned())],
             ..PrefetchRows::default()
         };
         let mut found = Found::default();
@@ -573,11 +574,14 @@ mod tests {
         assert!(Arc::ptr_eq(directory, &found.existing));
         assert!(directory.contact_exists("+14155550000").unwrap());
         assert!(!directory.contact_exists("+14155550001").unwrap());
+        // A phone that has no key is in no table.
+        assert!(!directory.contact_exists("14155550000").unwrap());
         assert!(directory.is_member("+14155550000", "+18005551234").unwrap());
         assert!(!directory.is_member("+14155550000", "+18005550000").unwrap());
+        assert!(!directory.is_member("+14155550000", "+18005559999").unwrap());
         assert!(!directory.is_member("+14155550001", "+18005551234").unwrap());
         let fields = found.existing.custom_fields("+14155550000", "+18005551234");
         assert_eq!(fields, Some(r#"{"a": 1}"#));
-        assert_eq!(found.list_ids.get("+18005551234"), Some(&7));
+        assert_eq!(found.existing.list_ids.get("+18005551234"), Some(&7));
     }
 }

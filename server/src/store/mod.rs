@@ -28,6 +28,33 @@ use bulk_contacts::{
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
+/// The stored key of a phone number: its E.164 digits as an integer (`+14155550123` →
+/// 14155550123), or `None` when `phone` is not `+` and 1 to 15 digits, the first not 0 (no
+/// such phone is stored, see migration V4). One to one with the text (`postgres::phone_text`).
+pub fn phone_key(phone: &str) -> Option<i64> {
+    let digits = phone.strip_prefix('+')?.as_bytes();
+    if !(1..=15).contains(&digits.len()) || digits.first() == Some(&b'0') {
+        return None;
+    }
+    // At most 15 digits: below 10^15, no overflow. One pass, no `str::parse` (a profile
+    // found the parse at 5 % of the server's instructions: 3,500 phones a batch).
+    digits.iter().try_fold(0_i64, |key, &digit| {
+        digit
+            .is_ascii_digit()
+            .then(|| key * 10 + i64::from(digit - b'0'))
+    })
+}
+
+/// The key of a phone the write plan or a seed stores, or a stored row holds: a phone that
+/// cannot be stored is an error of the data, never written or read under another key.
+fn stored_key(phone: &str) -> Result<i64, StoreError> {
+    phone_key(phone).ok_or_else(|| {
+        StoreError::Data(format!(
+            "{phone:?} is not an E.164 number (+ and 1 to 15 digits) and cannot be stored"
+        ))
+    })
+}
+
 /// How a key is stored and looked up: the lower-case hex SHA-256 of its bytes. The database
 /// never holds a usable key, and the lookup by hash (an index probe on a value the client
 /// cannot steer) reveals nothing about stored keys through its timing.

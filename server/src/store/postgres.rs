@@ -28,7 +28,8 @@ use super::flow::{
 };
 use super::{
     AccountRow, DEFAULT_STORE_TIMEOUT, Prefetch, Remember, Seed, Store, StoreError, StoredAnswer,
-    Transaction, Validations, Written, expect_rows, key_hash, stand_in_results,
+    Transaction, Validations, Written, expect_rows, key_hash, phone_key, stand_in_results,
+    stored_key,
 };
 
 mod embedded {
@@ -60,23 +61,6 @@ pub fn lock_keys<'p>(phones: impl IntoIterator<Item = &'p str>) -> Vec<i64> {
     keys
 }
 
-/// The stored key of a phone number: its E.164 digits as an integer (`+14155550123` →
-/// 14155550123), or `None` when `phone` is not `+` and 1 to 15 digits, the first not 0 (no
-/// such phone is stored, see migration V4). One to one with the text: [`phone_text`].
-pub fn phone_key(phone: &str) -> Option<i64> {
-    let digits = phone.strip_prefix('+')?.as_bytes();
-    if !(1..=15).contains(&digits.len()) || digits.first() == Some(&b'0') {
-        return None;
-    }
-    // At most 15 digits: below 10^15, no overflow. One pass, no `str::parse` (a profile
-    // found the parse at 5 % of the server's instructions: 3,500 phones a batch).
-    digits.iter().try_fold(0_i64, |key, &digit| {
-        digit
-            .is_ascii_digit()
-            .then(|| key * 10 + i64::from(digit - b'0'))
-    })
-}
-
 /// The phone number of a stored key: `+` and its digits. By `itoa` into a string of the
 /// right size, not `format!` (a re-import converts 2,000 found keys a batch: 1.4 M
 /// instructions fewer).
@@ -92,16 +76,6 @@ pub fn phone_text(key: i64) -> String {
 /// The keys of `phones` that can be stored; the others are in no table (lookups skip them).
 fn phone_keys<'p>(phones: impl IntoIterator<Item = &'p str>) -> Vec<i64> {
     phones.into_iter().filter_map(phone_key).collect()
-}
-
-/// The key of a phone the write plan or a seed stores: a phone that cannot be stored is an
-/// error of the data, never written under another key.
-fn stored_key(phone: &str) -> Result<i64, StoreError> {
-    phone_key(phone).ok_or_else(|| {
-        StoreError::Data(format!(
-            "{phone:?} is not an E.164 number (+ and 1 to 15 digits) and cannot be stored"
-        ))
-    })
 }
 
 /// The keys of the rows' phones, in order (see [`stored_key`]).
@@ -386,7 +360,7 @@ impl Transaction for PgTx {
             // about half the cost of joining the pairs through `unnest` (one index scan
             // with an array condition per list).
             client.prepare_cached(
-                "SELECT m.phone, l.list_number, m.custom_fields::text FROM sending_lists AS l
+                "SELECT m.phone, m.list_id, m.custom_fields::text FROM sending_lists AS l
                  JOIN memberships AS m ON m.list_id = l.id AND m.phone = ANY($3::int8[])
                  WHERE l.account_id = $1 AND l.list_number = ANY($2::text[])",
             ),
@@ -426,12 +400,12 @@ impl Transaction for PgTx {
                         ip_address: row.get(1),
                         url: row.get(2),
                     };
-                    (phone_text(row.get(0)), consent)
+                    (row.get(0), consent)
                 })
                 .collect(),
             memberships: memberships
                 .iter()
-                .map(|row| (phone_text(row.get(0)), row.get(1), row.get(2)))
+                .map(|row| (row.get(0), row.get(1), row.get(2)))
                 .collect(),
         };
         rows.into_prefetch(&mut self.found)

@@ -24,7 +24,7 @@ use super::flow::{
 };
 use super::{
     AccountRow, DEFAULT_STORE_TIMEOUT, Prefetch, Remember, Seed, Store, StoreError, StoredAnswer,
-    Transaction, Validations, Written, key_hash, stand_in_results,
+    Transaction, Validations, Written, key_hash, stand_in_results, stored_key,
 };
 use crate::blocking;
 
@@ -405,20 +405,28 @@ fn prefetch(
                 ip_address: row.get(1)?,
                 url: row.get(2)?,
             };
-            Ok((row.get(0)?, consent))
+            Ok((row.get::<_, String>(0)?, consent))
         })?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let contacts = contacts
+        .into_iter()
+        .map(|(phone, consent)| Ok((stored_key(&phone)?, consent)))
+        .collect::<Result<_, StoreError>>()?;
 
     let mut query = connection.prepare_cached(
-        "SELECT m.phone, l.list_number, m.custom_fields FROM json_each(?2) AS k
+        "SELECT m.phone, m.list_id, m.custom_fields FROM json_each(?2) AS k
          JOIN sending_lists AS l ON l.account_id = ?1 AND l.list_number = k.value ->> 1
          JOIN memberships AS m ON m.list_id = l.id AND m.phone = k.value ->> 0",
     )?;
     let memberships = query
         .query_map(params![account, to_json(&keys.memberships)?], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            Ok((row.get::<_, String>(0)?, row.get(1)?, row.get(2)?))
         })?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let memberships = memberships
+        .into_iter()
+        .map(|(phone, list, fields)| Ok((stored_key(&phone)?, list, fields)))
+        .collect::<Result<_, StoreError>>()?;
     Ok(PrefetchRows {
         lists,
         verdicts,
