@@ -86,6 +86,10 @@ pub struct Existing {
 impl Existing {
     /// The custom fields the prefetch read for membership (`phone`, `list_number`).
     fn custom_fields(&self, phone: &str, list_number: &str) -> Option<&str> {
+        // A batch of new contacts finds none: no key is worked out for it.
+        if self.memberships.is_empty() {
+            return None;
+        }
         let list = *self.list_ids.get(list_number)?;
         let fields = self.memberships.get(&(phone_key(phone)?, list))?;
         Some(fields)
@@ -93,6 +97,9 @@ impl Existing {
 
     /// The consent data the prefetch read for the contact of `phone`.
     fn contact(&self, phone: &str) -> Option<&Consent> {
+        if self.contacts.is_empty() {
+            return None;
+        }
         self.contacts.get(&phone_key(phone)?)
     }
 }

@@ -61,9 +61,10 @@ pub fn lock_keys<'p>(phones: impl IntoIterator<Item = &'p str>) -> Vec<i64> {
     keys
 }
 
-/// The phone number of a stored key: `+` and its digits. By `itoa` into a string of the
-/// right size, not `format!` (a re-import converts 2,000 found keys a batch: 1.4 M
-/// instructions fewer).
+/// The phone number of a stored key: `+` and its digits, by `itoa` into a string of the right
+/// size. Only the carrier verdicts and validation results found are read back into phones (the
+/// engine's maps of them are keyed by phone); the contacts and memberships found stay keyed by
+/// their integer ([`Existing`](super::Existing)).
 pub fn phone_text(key: i64) -> String {
     let mut digits = itoa::Buffer::new();
     let digits = digits.format(key);
