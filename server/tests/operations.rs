@@ -670,6 +670,11 @@ async fn a_request_head_over_64_kib_is_431_even_in_one_write() {
 /// One account's slow uploads hold at most its share of `--max-in-flight` (half by default):
 /// past it, that account's next request is shed (503, Retry-After), while another account's
 /// requests get 200 — 20 of 20.
+///
+/// Three uploads are started at once and which of them comes third is the scheduler's choice:
+/// the shed one is found as the one answered without its body. (Waiting for two requests in
+/// flight, then sending a third, raced: a request is in flight before its account's slot is
+/// taken, after the account's lookup, so a third could overtake a held one.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_accounts_slow_uploads_cannot_take_every_slot() {
     use bulk_contacts_server::Store;
@@ -697,22 +702,35 @@ async fn one_accounts_slow_uploads_cannot_take_every_slot() {
     let addr = spawn_with(SocketAddr::from(([127, 0, 0, 1], 0)), Arc::new(app), config)
         .await
         .expect("bind");
-    // The demo account's slow uploads: two held mid-body (its share of 4).
+    // The demo account's slow uploads: three, each held mid-body; two take its share of 4.
     let mut held = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..3 {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         let mut bytes = head(REQUEST.len(), "").into_bytes();
         bytes.extend_from_slice(&REQUEST[..10]);
         stream.write_all(&bytes).await.expect("write");
         held.push(stream);
     }
-    until_in_flight(addr, 2.0).await;
-    let third = post(addr, REQUEST, "").await;
+    // The third is answered at once, its body unread; the two held are not answered until
+    // their bodies end.
+    let shed = {
+        let readable = held.iter().map(|stream| Box::pin(stream.readable()));
+        let answered = tokio::time::timeout(
+            Duration::from_secs(10),
+            futures_util::future::select_all(readable),
+        )
+        .await
+        .expect("one of the three is answered without its body");
+        answered.0.expect("readable");
+        answered.1
+    };
+    let third = parse(&read_all(&mut held.remove(shed)).await);
     assert_eq!(
         (third.status, third.body.as_str()),
         (503, bulk_contacts_server::http::OVERLOADED_BODY)
     );
     assert!(third.head.contains("retry-after: 1"), "{third:?}");
+    until_in_flight(addr, 2.0).await;
     let request = |key: &str| {
         let mut bytes = format!(
             "POST /v2/contacts/bulk HTTP/1.1\r\nHost: t\r\nX-Api-Key: {key}\r\n\
