@@ -657,10 +657,7 @@ pub(crate) fn object_members(text: &str) -> Result<Vec<(Cow<'_, str>, &str)>, In
             let start = reader.at;
             reader.value()?;
             let value = text.get(start..reader.at).ok_or(Invalid)?;
-            match members.iter_mut().find(|(held, _)| *held == name) {
-                Some(member) => member.1 = value,
-                None => members.push((name, value)),
-            }
+            set_member(&mut members, name, value);
             if !reader.more(b'}')? {
                 break;
             }
@@ -669,6 +666,19 @@ pub(crate) fn object_members(text: &str) -> Result<Vec<(Cow<'_, str>, &str)>, In
     }
     reader.end()?;
     Ok(members)
+}
+
+/// Sets member `name` of `members` (as [`object_members`] reads them) to `value`: in its place
+/// if it is there, last otherwise.
+pub(crate) fn set_member<'a>(
+    members: &mut Vec<(Cow<'a, str>, &'a str)>,
+    name: Cow<'a, str>,
+    value: &'a str,
+) {
+    match members.iter_mut().find(|(held, _)| *held == name) {
+        Some(member) => member.1 = value,
+        None => members.push((name, value)),
+    }
 }
 
 #[cfg(test)]

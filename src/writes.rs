@@ -206,10 +206,7 @@ impl CustomFieldsUpdate<'_> {
         }
         let mut merged = held_members;
         for (name, value) in sent_members {
-            match merged.iter_mut().find(|(held, _)| *held == name) {
-                Some(member) => member.1 = value,
-                None => merged.push((name, value)),
-            }
+            scan::set_member(&mut merged, name, value);
         }
         let mut text = String::with_capacity(held.len() + sent.len());
         text.push('{');
