@@ -407,10 +407,10 @@ fn prefetch(
             };
             Ok((row.get::<_, String>(0)?, consent))
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let contacts = contacts
-        .into_iter()
-        .map(|(phone, consent)| Ok((stored_key(&phone)?, consent)))
+        .map(|row| {
+            let (phone, consent) = row?;
+            Ok((stored_key(&phone)?, consent))
+        })
         .collect::<Result<_, StoreError>>()?;
 
     let mut query = connection.prepare_cached(
@@ -422,10 +422,10 @@ fn prefetch(
         .query_map(params![account, to_json(&keys.memberships)?], |row| {
             Ok((row.get::<_, String>(0)?, row.get(1)?, row.get(2)?))
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let memberships = memberships
-        .into_iter()
-        .map(|(phone, list, fields)| Ok((stored_key(&phone)?, list, fields)))
+        .map(|row| {
+            let (phone, list, fields) = row?;
+            Ok((stored_key(&phone)?, list, fields))
+        })
         .collect::<Result<_, StoreError>>()?;
     Ok(PrefetchRows {
         lists,
