@@ -65,11 +65,8 @@ def one(server, clients, requests, hz, spread):
             out = {}
             for phase, extra in (("new", []), ("re-import", ["--revision", "1"])):
                 pg, srv = postgres_ticks(postmaster), ticks(process.pid)
-                run = subprocess.run(
-                    load + ["--requests", str(requests), "--clients", str(clients)] + extra,
-                    capture_output=True, text=True, check=True)
-                if f"{{200: {requests}}}" not in run.stdout:
-                    sys.exit(f"{server}: not every batch answered 200:\n{run.stdout}")
+                wal_profile.load_batches(load, requests, "--clients", str(clients), *extra,
+                                         binary=server)
                 out[phase] = (
                     (postgres_ticks(postmaster) - pg) / hz * 1000 / requests,
                     (ticks(process.pid) - srv) / hz * 1000 / requests,

@@ -158,6 +158,16 @@ def demo_server(binary, url, pool_size=8, load="target/release/load"):
         process.wait()
 
 
+def load_batches(load, requests, *extra, binary="the server"):
+    """Runs `load` (the load tool and its address, as a list) for `requests` batches with the
+    arguments `extra`; exits unless every batch was answered 200. Returns its output."""
+    run = subprocess.run(load + ["--requests", str(requests), *extra],
+                         capture_output=True, text=True, check=True)
+    if f"{{200: {requests}}}" not in run.stdout:
+        sys.exit(f"{binary}: not every batch answered 200:\n{run.stdout}")
+    return run.stdout
+
+
 def wal_by_kind(cluster, start, end, batches):
     """pg_waldump over [start, end): bytes per batch by (rmgr, kind) and by relation."""
     names = {row[0]: row[1] for row in cluster.psql(
