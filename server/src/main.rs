@@ -66,6 +66,18 @@ struct Options {
     #[arg(long, env = "BULK_CONTACTS_LOG_FORMAT", value_name = "FORMAT", default_value = "json", value_parser = ["json", "text"])]
     log_format: String,
 
+    /// The threads that run the requests (default: one per CPU). 1 runs the whole server on
+    /// one thread, the engine's and the store's calls included (tokio's current-thread
+    /// runtime): about 0.8× the CPU per batch, one core at most. Meant for one instance per
+    /// core on PostgreSQL; see the README.
+    #[arg(
+        long,
+        env = "BULK_CONTACTS_WORKER_THREADS",
+        value_name = "N",
+        value_parser = clap::value_parser!(u16).range(1..=1024)
+    )]
+    worker_threads: Option<u16>,
+
     /// Test hook, hidden: sleep this many seconds after each COMMIT, before answering, so
     /// that a test can kill the process between the two (the Idempotency-Key crash test).
     #[arg(long, hide = true, value_name = "SECONDS")]
@@ -88,9 +100,20 @@ fn main() -> ExitCode {
     } else {
         logs.with_ansi(false).init();
     }
-    // The blocking pool runs the engine's CPU-heavy calls and SQLite (`block_in_place`): at
-    // most one thread per request in flight, plus a few for the runtime's own needs.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One worker: everything on this thread, the engine's and SQLite's calls inline
+    // (`bulk_contacts_server::blocking`), no hand-offs between threads. Otherwise the blocking
+    // pool runs those calls (`block_in_place`): at most one thread per request in flight, plus
+    // a few for the runtime's own needs.
+    let mut builder = match options.worker_threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(threads) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(usize::from(threads));
+            builder
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder
         .enable_all()
         .max_blocking_threads(options.config.max_in_flight.max(1) + 4)
         .build()
@@ -142,9 +165,11 @@ async fn run<S: Store>(
     }
     let signal = shutdown::signal()?;
     let listener = bulk_contacts_server::http::listen(options.listen)?;
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
     eprintln!(
-        "listening on http://{} (database {database})",
-        listener.local_addr()?
+        "listening on http://{} (database {database}, {workers} worker thread{})",
+        listener.local_addr()?,
+        if workers == 1 { "" } else { "s" }
     );
     let shutdown = async {
         let signal = signal.await;

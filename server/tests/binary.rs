@@ -10,8 +10,23 @@ use bulk_contacts_server::{PgStore, SqliteStore};
 use common::{Backend, Db, Process};
 
 async fn the_binary_seeds_the_demo_and_answers_the_documented_example(backend: Backend) {
+    seeds_the_demo_and_answers_the_documented_example(backend, &[]).await
+}
+
+/// The same on one thread (`--worker-threads 1`): the engine's calls, and SQLite's, inline
+/// on the runtime's only thread.
+async fn the_binary_on_one_thread_answers_the_documented_example(backend: Backend) {
+    seeds_the_demo_and_answers_the_documented_example(backend, &["--worker-threads", "1"]).await
+}
+
+async fn seeds_the_demo_and_answers_the_documented_example(backend: Backend, args: &[&str]) {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let file = dir.join(format!("binary-test-{}.db", std::process::id()));
+    // One file per test (the tests of this binary may run in one process at once).
+    let file = dir.join(format!(
+        "binary-test-{}{}.db",
+        std::process::id(),
+        args.concat()
+    ));
     let (option, target) = match backend {
         Backend::Sqlite => {
             for suffix in ["", "-wal", "-shm"] {
@@ -21,7 +36,14 @@ async fn the_binary_seeds_the_demo_and_answers_the_documented_example(backend: B
         }
         Backend::Postgres => ("--database-url", common::fresh_postgres_url().await),
     };
-    let server = Process::start(&[option, &target, "--seed-demo"]);
+    let server = Process::start(&[&[option, &target, "--seed-demo"], args].concat());
+    if !args.is_empty() {
+        assert!(
+            server.listening.ends_with(", 1 worker thread)"),
+            "{:?}",
+            server.listening
+        );
+    }
 
     let body = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -72,4 +94,7 @@ async fn the_binary_seeds_the_demo_and_answers_the_documented_example(backend: B
     );
 }
 
-on_both_stores!(the_binary_seeds_the_demo_and_answers_the_documented_example);
+on_both_stores!(
+    the_binary_seeds_the_demo_and_answers_the_documented_example,
+    the_binary_on_one_thread_answers_the_documented_example
+);

@@ -3,6 +3,8 @@
 //! overlapping batches to both at once. Every answer is 200 with the engine's errors (no
 //! unique violation, no deadlock), the summed counters are exactly the distinct phones,
 //! memberships and enrollments in the store, and a re-send of everything creates nothing.
+//! Twice: with the default runtime (a worker per CPU), and as one instance per core is
+//! deployed (`--worker-threads 1`: each process on one thread, the engine inline).
 
 mod common;
 
@@ -33,24 +35,30 @@ async fn send(
     replies
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_server_processes_on_one_postgres_count_exactly_and_a_resend_creates_nothing() {
-    if common::skip_postgres(
-        "two_server_processes_on_one_postgres_count_exactly_and_a_resend_creates_nothing",
-    ) {
-        return;
-    }
+/// Two processes started with `args` (after `--database-url URL`) on a fresh database; each
+/// process's "listening" line must contain `workers`.
+async fn two_processes_count_exactly_and_a_resend_creates_nothing(args: &[&str], workers: &str) {
     let url = common::fresh_postgres_url().await;
     let starting: Vec<_> = (0..2)
         .map(|_| {
-            let url = url.clone();
-            std::thread::spawn(move || Process::start(&["--database-url", &url]))
+            let mut args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+            args.extend(["--database-url".to_owned(), url.clone()]);
+            std::thread::spawn(move || {
+                Process::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
+            })
         })
         .collect();
     let processes: Vec<Process> = starting
         .into_iter()
         .map(|thread| thread.join().expect("a server started"))
         .collect();
+    for process in &processes {
+        assert!(
+            process.listening.contains(workers),
+            "{args:?}: {:?} should say {workers:?}",
+            process.listening
+        );
+    }
     let store = PgStore::connect(&url, 4).await.expect("connect");
     let world = overlap::world();
     common::world::seed_world(&store, "demo", &world)
@@ -86,4 +94,59 @@ async fn two_server_processes_on_one_postgres_count_exactly_and_a_resend_creates
         "a re-send creates nothing"
     );
     assert_eq!(db.rows().await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_server_processes_on_one_postgres_count_exactly_and_a_resend_creates_nothing() {
+    if common::skip_postgres(
+        "two_server_processes_on_one_postgres_count_exactly_and_a_resend_creates_nothing",
+    ) {
+        return;
+    }
+    // The default: a worker thread per CPU, however many this machine has.
+    two_processes_count_exactly_and_a_resend_creates_nothing(&[], "worker thread").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_single_threaded_processes_on_one_postgres_count_exactly() {
+    if common::skip_postgres("two_single_threaded_processes_on_one_postgres_count_exactly") {
+        return;
+    }
+    two_processes_count_exactly_and_a_resend_creates_nothing(
+        &["--worker-threads", "1"],
+        "1 worker thread)",
+    )
+    .await;
+}
+
+#[test]
+fn three_worker_threads_are_three() {
+    // A multi-threaded runtime of the size asked, whatever this machine's CPU count; SQLite,
+    // so that no PostgreSQL is needed to read the runtime's own count.
+    let server = Process::start(&["--worker-threads", "3"]);
+    assert!(
+        server.listening.ends_with(", 3 worker threads)"),
+        "{:?}",
+        server.listening
+    );
+}
+
+#[test]
+fn worker_threads_must_be_from_1_to_1024() {
+    for bad in ["0", "1025", "-1", "two", ""] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_bulk-contacts-server"))
+            .args([
+                &format!("--worker-threads={bad}"),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .output()
+            .expect("run the server");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{bad:?}: {stderr}");
+        assert!(
+            stderr.contains("--worker-threads"),
+            "{bad:?}: the error names the option: {stderr}"
+        );
+    }
 }

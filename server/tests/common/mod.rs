@@ -383,6 +383,8 @@ pub fn phone(n: usize) -> String {
 pub struct Process {
     child: std::process::Child,
     pub addr: SocketAddr,
+    /// Its "listening on http://ADDR (database …, N worker threads)" line.
+    pub listening: String,
     /// Its standard error, line by line, after the "listening" line.
     pub lines: std::sync::mpsc::Receiver<String>,
 }
@@ -431,6 +433,7 @@ impl Process {
         let mut process = Process {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            listening: String::new(),
             lines,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -442,11 +445,13 @@ impl Process {
                 .recv_timeout(left)
                 .unwrap_or_else(|_| panic!("the server printed no address: {seen:#?}"));
             if let Some(rest) = line.strip_prefix("listening on http://") {
-                break rest
+                let addr = rest
                     .split_whitespace()
                     .next()
                     .and_then(|addr| addr.parse().ok())
                     .expect("an address");
+                process.listening = line;
+                break addr;
             }
             seen.push(line);
         };
