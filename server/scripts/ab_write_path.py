@@ -2,7 +2,7 @@
 """Before and after, interleaved: PostgreSQL's and the server's CPU per batch (issue 21).
 
     python3 server/scripts/ab_write_path.py BEFORE_SERVER [AFTER_SERVER] [--rounds N]
-        [--requests N] [--spread]
+        [--requests N] [--spread] [--before-args ARGS] [--after-args ARGS]
 
 For each round and each client count (1, 4, 16), each of the two server binaries in turn
 (the order alternates between rounds) gets a throwaway PostgreSQL cluster (wal_profile.py's),
@@ -12,7 +12,9 @@ batches again with changed custom fields (the re-import). It prints the CPU per 
 PostgreSQL (the postmaster, its live children and its exited ones, from /proc) and of the
 server process for both phases, then a Markdown table of the medians with after ÷ before.
 With --spread, each batch's numbers are scattered over the load tool's whole pool of numbers
-(`load --spread`), as a list exported from a CRM is, instead of consecutive.
+(`load --spread`), as a list exported from a CRM is, instead of consecutive. --before-args and
+--after-args add server arguments to one side (split on spaces): the same binary twice with
+`--after-args="--worker-threads 1"` (with the `=`) compares the two runtimes.
 
 Why this beside `load --suite`: the suite runs one build after the other, a minute or two
 apart, and this shared VM's speed drifts by up to a third over minutes (the suite's own
@@ -53,12 +55,12 @@ def postgres_ticks(postmaster):
     return total
 
 
-def one(server, clients, requests, hz, spread):
+def one(server, args, clients, requests, hz, spread):
     cluster = wal_profile.Cluster()
     try:
         with open(os.path.join(cluster.data, "postmaster.pid")) as f:
             postmaster = int(f.readline())
-        with wal_profile.demo_server(server, cluster.url()) as (process, addr):
+        with wal_profile.demo_server(server, cluster.url(), args=args) as (process, addr):
             load = ["target/release/load", "--addr", addr] + (["--spread"] if spread else [])
             subprocess.run(load + ["--requests", "20", "--offset", "910000"],
                            stdout=subprocess.DEVNULL, check=True)
@@ -83,15 +85,18 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--spread", action="store_true")
+    parser.add_argument("--before-args", default="")
+    parser.add_argument("--after-args", default="")
     args = parser.parse_args()
     hz = os.sysconf("SC_CLK_TCK")
-    servers = {"before": args.before, "after": args.after}
+    servers = {"before": (args.before, args.before_args.split()),
+               "after": (args.after, args.after_args.split())}
     results = {}
     for round_ in range(args.rounds):
         for clients in (1, 4, 16):
             order = ("before", "after") if round_ % 2 == 0 else ("after", "before")
             for name in order:
-                out = one(servers[name], clients, args.requests, hz, args.spread)
+                out = one(*servers[name], clients, args.requests, hz, args.spread)
                 results.setdefault((name, clients), []).append(out)
                 print(f"round {round_} {name:6} {clients:2} clients: "
                       f"new: PostgreSQL {out['new'][0]:.2f} ms, server {out['new'][1]:.2f} ms; "

@@ -2,7 +2,7 @@
 """Where the server's CPU per batch goes, beside the engine's share of it (issue 21).
 
     python3 server/scripts/server_cpu_profile.py [--server BINARY] [--requests N]
-        [--clients N]
+        [--clients N] [--server-args="--worker-threads 1"]
 
 Builds the release server with frame pointers (into target/frame-pointers, unless --server
 names a binary built so), and for each phase (new contacts, then the re-import of the same
@@ -100,13 +100,13 @@ def kernel_share(data):
     return 0.0
 
 
-def phase(server, requests, clients, extra, revisions, data):
+def phase(server, args, requests, clients, extra, revisions, data):
     """One phase on a fresh cluster: returns (user ms, system ms, switches per batch, shares,
     engine alone ms)."""
     hz = os.sysconf("SC_CLK_TCK")
     cluster = wal_profile.Cluster()
     try:
-        with wal_profile.demo_server(server, cluster.url(), load=LOAD) as (process, addr):
+        with wal_profile.demo_server(server, cluster.url(), load=LOAD, args=args) as (process, addr):
             load = [LOAD, "--addr", addr]
             wal_profile.load_batches(load, 20, "--offset", "910000", binary=server)
             if revisions:  # the phones exist before the re-imports that are measured
@@ -143,6 +143,7 @@ def main():
                         metavar="N (1-1000)")
     parser.add_argument("--clients", type=int, default=1)
     parser.add_argument("--perf-data", default="target/frame-pointers/perf.data")
+    parser.add_argument("--server-args", default="", help="more server arguments")
     args = parser.parse_args()
     server = args.server or build()
     os.makedirs(os.path.dirname(args.perf_data) or ".", exist_ok=True)
@@ -152,14 +153,16 @@ def main():
         # The re-import: the phones of the first run, custom fields changed each time.
         ("re-import", True, lambda run: ["--revision", str(run)]),
     )
-    print(f"{args.requests} batches of 1000 contacts, {args.clients} client(s), per batch\n")
+    print(f"{args.requests} batches of 1000 contacts, {args.clients} client(s), server "
+          f"arguments {args.server_args.split()}, per batch\n")
     print("| phase | server user + system ms | engine alone ms | server ÷ engine alone "
           "| switches | engine's share | kernel | " + " | ".join(PARTS) + " | the rest "
           "| (engine + kernel) ÷ engine |")
     print("|---" * (9 + len(PARTS)) + "|")
     for name, revisions, extra in phases:
         user, system, switches, shares, kernel, engine = phase(
-            server, args.requests, args.clients, extra, revisions, args.perf_data)
+            server, args.server_args.split(), args.requests, args.clients, extra, revisions,
+            args.perf_data)
         mine = sum(shares.get(symbol, 0.0) for symbol in ENGINE)
         parts = [sum(shares.get(s, 0.0) for s in symbols) for symbols in PARTS.values()]
         rest = 100.0 - mine - kernel - sum(parts)

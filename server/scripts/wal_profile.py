@@ -134,14 +134,14 @@ REL = re.compile(r"rel \d+/\d+/(\d+)")
 
 
 @contextlib.contextmanager
-def demo_server(binary, url, pool_size=8, load="target/release/load"):
-    """The server `binary` over PostgreSQL at `url` with the demo account, listening on a free
-    local port, once it has answered one batch of `load` (offset 900000) with 200: yields its
-    process and its address; killed on leaving."""
+def demo_server(binary, url, pool_size=8, load="target/release/load", args=()):
+    """The server `binary` (with the further arguments `args`) over PostgreSQL at `url` with
+    the demo account, listening on a free local port, once it has answered one batch of `load`
+    (offset 900000) with 200: yields its process and its address; killed on leaving."""
     port = free_port()
     process = subprocess.Popen(
         [binary, "--database-url", url, "--seed-demo", "--pool-size", str(pool_size),
-         "--listen", f"127.0.0.1:{port}"],
+         "--listen", f"127.0.0.1:{port}", *args],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         addr = f"127.0.0.1:{port}"

@@ -18,7 +18,9 @@
 //! the server processes and of PostgreSQL (the postmaster and its backends) from `/proc`
 //! around each run; checks that the summed counters of the answers are the rows the store
 //! gained; re-imports, on one instance, each run's contacts with changed custom fields (the
-//! update case); runs a bare `pgbench` script writing the same rows into the naive schema of
+//! update case); runs two instances of one thread each (`--worker-threads 1`, one per core on
+//! this 2-core machine) at 4 and 16 clients, new contacts and their re-import; runs a bare
+//! `pgbench` script writing the same rows into the naive schema of
 //! the server's first migrations (the floor); and times the engine alone in-process. It prints one Markdown table.
 #![forbid(unsafe_code)]
 
@@ -777,6 +779,48 @@ async fn suite(options: &Options) -> Result<(), Error> {
                 )
                 .await?,
             );
+        }
+    }
+    // One instance per core, each on one thread (`--worker-threads 1`): the deployment the
+    // server's README suggests for throughput per core; new contacts, then their re-import.
+    {
+        let servers = (0..2)
+            .map(|_| {
+                start_server(&[
+                    "--database-url",
+                    &url,
+                    "--pool-size",
+                    "8",
+                    "--worker-threads",
+                    "1",
+                ])
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let setup = "PostgreSQL, 2 instances of 1 thread";
+        for clients in [4, 16] {
+            let start = region(requests);
+            for (revision, name) in [
+                (0, setup.to_owned()),
+                (
+                    1,
+                    format!("{setup}, re-import (same phones, changed custom fields)"),
+                ),
+            ] {
+                let bodies = bodies(&numbers, requests, start, k, k, revision);
+                lines.push(
+                    measured(
+                        &name,
+                        &servers,
+                        Some(postmaster),
+                        &db,
+                        clients,
+                        bodies,
+                        options.seconds,
+                        hz,
+                    )
+                    .await?,
+                );
+            }
         }
     }
     let (floor_url, floor_client, floor_list) = floor_database(&cluster).await?;
