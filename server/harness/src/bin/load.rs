@@ -717,38 +717,47 @@ async fn suite(options: &Options) -> Result<(), Error> {
     let store = PgStore::connect(&url, 2).await?;
     demo::seed_demo(&store).await?;
     let db = Db::Postgres(store.clone());
-    for instances in [1, 2, 4] {
+    // (instances, one thread each?): the last is one instance per core, each on one thread
+    // (`--worker-threads 1`), the deployment the server's README suggests for throughput per
+    // core.
+    for (instances, one_thread) in [(1, false), (2, false), (4, false), (2, true)] {
+        let mut args = vec!["--database-url", &url, "--pool-size", "8"];
+        if one_thread {
+            args.extend(["--worker-threads", "1"]);
+        }
         let servers = (0..instances)
-            .map(|_| start_server(&["--database-url", &url, "--pool-size", "8"]))
+            .map(|_| start_server(&args))
             .collect::<Result<Vec<_>, _>>()?;
         let setup = format!(
-            "PostgreSQL, {instances} instance{}",
-            if instances > 1 { "s" } else { "" }
+            "PostgreSQL, {instances} instance{}{}",
+            if instances > 1 { "s" } else { "" },
+            if one_thread { " of 1 thread" } else { "" }
         );
-        let client_counts: &[usize] = if instances == 4 { &[16] } else { &[1, 4, 16] };
+        let client_counts: &[usize] = match (instances, one_thread) {
+            (4, _) => &[16],
+            (_, true) => &[4, 16],
+            _ => &[1, 4, 16],
+        };
         for &clients in client_counts {
             let start = region(requests);
-            let first = bodies(&numbers, requests, start, k, k, 0);
-            lines.push(
-                measured(
-                    &setup,
-                    &servers,
-                    Some(postmaster),
-                    &db,
-                    clients,
-                    first,
-                    options.seconds,
-                    hz,
-                )
-                .await?,
-            );
-            if instances == 1 {
-                // The re-import: the same contacts again, with changed custom fields (every
-                // contact and membership updated, nothing inserted).
-                let bodies = bodies(&numbers, requests, start, k, k, 1);
+            // New contacts; on one instance and on the one-thread ones, then the re-import:
+            // the same contacts again, with changed custom fields (every contact and
+            // membership updated, nothing inserted).
+            let revisions: &[usize] = if instances == 1 || one_thread {
+                &[0, 1]
+            } else {
+                &[0]
+            };
+            for &revision in revisions {
+                let name = if revision == 0 {
+                    setup.clone()
+                } else {
+                    format!("{setup}, re-import (same phones, changed custom fields)")
+                };
+                let bodies = bodies(&numbers, requests, start, k, k, revision);
                 lines.push(
                     measured(
-                        &format!("{setup}, re-import (same phones, changed custom fields)"),
+                        &name,
                         &servers,
                         Some(postmaster),
                         &db,
@@ -761,7 +770,7 @@ async fn suite(options: &Options) -> Result<(), Error> {
                 );
             }
         }
-        if instances > 1 {
+        if instances > 1 && !one_thread {
             // Overlapping batches: each number is in two consecutive batches, which run on
             // different instances at the same time.
             let start = region(requests / 2 + 1);
@@ -779,48 +788,6 @@ async fn suite(options: &Options) -> Result<(), Error> {
                 )
                 .await?,
             );
-        }
-    }
-    // One instance per core, each on one thread (`--worker-threads 1`): the deployment the
-    // server's README suggests for throughput per core; new contacts, then their re-import.
-    {
-        let servers = (0..2)
-            .map(|_| {
-                start_server(&[
-                    "--database-url",
-                    &url,
-                    "--pool-size",
-                    "8",
-                    "--worker-threads",
-                    "1",
-                ])
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let setup = "PostgreSQL, 2 instances of 1 thread";
-        for clients in [4, 16] {
-            let start = region(requests);
-            for (revision, name) in [
-                (0, setup.to_owned()),
-                (
-                    1,
-                    format!("{setup}, re-import (same phones, changed custom fields)"),
-                ),
-            ] {
-                let bodies = bodies(&numbers, requests, start, k, k, revision);
-                lines.push(
-                    measured(
-                        &name,
-                        &servers,
-                        Some(postmaster),
-                        &db,
-                        clients,
-                        bodies,
-                        options.seconds,
-                        hz,
-                    )
-                    .await?,
-                );
-            }
         }
     }
     let (floor_url, floor_client, floor_list) = floor_database(&cluster).await?;
