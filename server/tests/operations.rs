@@ -444,19 +444,30 @@ async fn broken_chunked_framing_is_a_transport_error_not_invalid_json() {
 
 /// The real binary: SIGTERM while one request is mid-body and another client holds half a
 /// request head. The request in flight gets its 200, no new connection is accepted, the
-/// half-sent one is cut at the drain deadline, and the process exits 0.
+/// half-sent one is cut at the drain deadline, and the process exits 0. On the default
+/// runtime and on one thread (`--worker-threads 1`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_the_request_in_flight_and_exits_0_despite_a_half_sent_request() {
-    for signal in ["TERM", "INT"] {
-        let mut server = Process::start(&[
-            "--seed-demo",
-            "--header-timeout",
-            "600",
-            "--drain-timeout",
-            "1",
-            "--log-format",
-            "json",
-        ]);
+    let runtimes: [&[&str]; 2] = [&[], &["--worker-threads", "1"]];
+    for (signal, runtime) in ["TERM", "INT"]
+        .into_iter()
+        .flat_map(|signal| runtimes.map(|runtime| (signal, runtime)))
+    {
+        let args = [
+            &[
+                "--seed-demo",
+                "--header-timeout",
+                "600",
+                "--drain-timeout",
+                "1",
+                "--log-format",
+                "json",
+            ][..],
+            runtime,
+        ]
+        .concat();
+        let mut server = Process::start(&args);
+        let case = format!("SIG{signal} {runtime:?}");
         let addr = server.addr;
         let mut slow = TcpStream::connect(addr).await.expect("connect");
         slow.write_all(b"POST /v2/contacts/bulk HTTP/1.1\r\nHost: t\r\nX-Api")
@@ -472,7 +483,7 @@ async fn sigterm_drains_the_request_in_flight_and_exits_0_despite_a_half_sent_re
         let stopping = (0..50)
             .map_while(|_| server.lines.recv_timeout(Duration::from_secs(10)).ok())
             .find(|line| line.contains("stopping"));
-        assert!(stopping.is_some(), "SIG{signal}: the server logs its stop");
+        assert!(stopping.is_some(), "{case}: the server logs its stop");
         // No new connections (polled: the listener closes right after the log line).
         let mut refused = false;
         for _ in 0..100 {
@@ -482,20 +493,16 @@ async fn sigterm_drains_the_request_in_flight_and_exits_0_despite_a_half_sent_re
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert!(refused, "SIG{signal}: still accepting connections");
+        assert!(refused, "{case}: still accepting connections");
 
         in_flight.write_all(&REQUEST[20..]).await.expect("write");
         let reply = parse(&read_all(&mut in_flight).await);
-        assert_eq!(
-            (reply.status, reply.body.as_str()),
-            (200, ANSWER),
-            "SIG{signal}"
-        );
+        assert_eq!((reply.status, reply.body.as_str()), (200, ANSWER), "{case}");
 
         let status = tokio::task::block_in_place(|| server.wait_exit(Duration::from_secs(30)))
             .expect("the server exits after the drain deadline");
-        assert!(status.success(), "SIG{signal}: {status:?}");
-        assert!(closed_without_answer(&mut slow).await, "SIG{signal}");
+        assert!(status.success(), "{case}: {status:?}");
+        assert!(closed_without_answer(&mut slow).await, "{case}");
     }
 }
 
