@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all=(request structured precheck e164)
+all=(request structured precheck reader e164 merge)
 which=${1:-all}
 seconds=${2:-600}
 if [[ $which == all ]]; then targets=("${all[@]}"); else targets=("$which"); fi
@@ -25,7 +25,7 @@ mkdir -p fuzz/logs
 for target in "${targets[@]}"; do
   case $target in
     e164) extra=(-max_len=128) ;;
-    structured) extra=(-max_len=8192) ;;
+    structured | reader | merge) extra=(-max_len=8192) ;;
     request | precheck) extra=() ;;  # max_len follows the largest seed (64 KiB)
     *) echo "unknown target: $target (known: ${all[*]})" >&2; exit 2 ;;
   esac

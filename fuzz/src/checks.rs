@@ -21,17 +21,23 @@
 //!   same body as evaluating against the world directly;
 //! * `Engine::read` agrees with a reference reading through `serde_json::Value` (which
 //!   rejection, how many contacts, each contact's value and compact size);
-//! * a valid E.164 verdict implies the syntax of SPEC §6 rule 1.
+//! * a valid E.164 verdict implies the syntax of SPEC §6 rule 1;
+//! * `CustomFieldsUpdate::applied_to` reads the held and the sent fields exactly when
+//!   `serde_json` reads each as an object, its result means to `serde_json` what the merge
+//!   (or the replacement) of the two means, "unchanged" is never wrong, and applying the same
+//!   update to its result changes nothing.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use bulk_contacts::e164;
 use bulk_contacts::testing::{Entry, World};
 use bulk_contacts::{
-    Batch, Carrier, CarrierCheck, CarrierValidationMap, ContactCode, ContactError, Directory,
-    DirectoryMap, Engine, Evaluation, ListLookup, LookupError, ProviderError, Rejection, Request,
-    Response, SendingList, Timestamp, ValidationResult,
+    Batch, Carrier, CarrierCheck, CarrierValidationMap, ContactCode, ContactError,
+    CustomFieldsUpdate, Directory, DirectoryMap, Engine, Evaluation, ListLookup, LookupError,
+    NotAnObject, ProviderError, Rejection, Request, Response, SendingList, Timestamp,
+    ValidationResult,
 };
 use serde_json::Value;
 
@@ -824,4 +830,78 @@ pub fn reader(engine: &Engine, data: &[u8], now: Timestamp) {
         size > engine.limits().max_contact_bytes(),
         "rule 1 on the compact size ({size} bytes)"
     );
+}
+
+/// How `serde_json` reads `text`: `None` when it reads a value nested deeper than a body's
+/// contact may be (over 125 levels: there the crate's reader may refuse what `serde_json`
+/// reads, see [`reader`]), otherwise the object it reads, if it reads one.
+fn object(text: &str) -> Option<Option<serde_json::Map<String, Value>>> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) if nesting(&value) > 125 => None,
+        Ok(Value::Object(members)) => Some(Some(members)),
+        _ => Some(None),
+    }
+}
+
+/// `CustomFieldsUpdate::applied_to(held)` with `sent` (the server's merge of a re-imported
+/// membership's custom fields, SPEC §5):
+///
+/// * `NotAnObject::Held` exactly when `serde_json` does not read `held` as an object, then
+///   `NotAnObject::Sent` exactly when it does not read `sent` as one;
+/// * a new text means to `serde_json` `sent`'s members over `held`'s (RFC 7396 for the
+///   members sent; a repeated name's last value), or `sent`'s alone with `replace`, and with
+///   `replace` it is `sent` as sent;
+/// * `None` (unchanged) only when `held` already means that;
+/// * the same update applied to the new text changes nothing.
+pub fn merge(held: &str, sent: &str, replace: bool) {
+    let update = CustomFieldsUpdate {
+        index: 0,
+        phone: "+14155550000",
+        list_number: "+18005551234",
+        custom_fields: Cow::Borrowed(sent),
+        replace,
+    };
+    let result = update.applied_to(held);
+    let held_members = match object(held) {
+        None => return,
+        Some(None) => {
+            assert_eq!(result, Err(NotAnObject::Held), "held {held:?}");
+            return;
+        }
+        Some(Some(members)) => members,
+    };
+    let sent_members = match object(sent) {
+        None => return,
+        Some(None) => {
+            assert_eq!(result, Err(NotAnObject::Sent), "sent {sent:?}");
+            return;
+        }
+        Some(Some(members)) => members,
+    };
+    let mut expected = if replace {
+        serde_json::Map::new()
+    } else {
+        held_members.clone()
+    };
+    expected.extend(sent_members);
+    let expected = Value::Object(expected);
+    match result.expect("both are objects to serde_json") {
+        None => assert_eq!(
+            Value::Object(held_members),
+            expected,
+            "unchanged, but the update means otherwise: held {held:?}, sent {sent:?}"
+        ),
+        Some(text) => {
+            let read: Value = serde_json::from_str(&text).expect("the result is JSON");
+            assert_eq!(read, expected, "held {held:?}, sent {sent:?}: {text:?}");
+            if replace {
+                assert_eq!(text, sent, "a replacement is the text sent");
+            }
+            assert_eq!(
+                update.applied_to(&text),
+                Ok(None),
+                "the same update again changes {text:?}"
+            );
+        }
+    }
 }

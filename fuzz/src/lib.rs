@@ -14,6 +14,7 @@
 //! | [`precheck`] | the request body, raw bytes | `Engine::read` (checks 2–5, rules 1–8), differentially against `serde_json::Value` |
 //! | [`reader`] | one contact's JSON text, raw bytes | `Engine::check_contact` differentially against `serde_json::Value` (what is JSON, nesting), and against the same text read inside a body |
 //! | [`e164`] | one candidate string | `e164::is_valid`, `e164::classify`, `e164::has_e164_syntax` |
+//! | [`merge`] | a flag byte, the held custom fields' text, NUL, the sent fields' text | `CustomFieldsUpdate::applied_to` differentially against `serde_json::Value` |
 #![forbid(unsafe_code)]
 
 pub mod checks;
@@ -26,12 +27,13 @@ use bulk_contacts::{Engine, Limits};
 pub type Target = fn(&[u8]);
 
 /// The fuzz targets, by name: what the replay test iterates over.
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("request", request),
     ("structured", structured),
     ("precheck", precheck),
     ("reader", reader),
     ("e164", e164),
+    ("merge", merge),
 ];
 
 /// Small limits, so that the limit paths (413s, rule 1) are reached by small inputs too.
@@ -96,4 +98,22 @@ pub fn e164(data: &[u8]) {
             checks::e164(line);
         }
     }
+}
+
+/// Target `merge`: `data` is one flag byte (bit 0: `replace_custom_fields`), then the custom
+/// fields a membership holds, a NUL byte (which no JSON text holds) and the fields sent; no
+/// NUL: the fields sent are `{}`. Both must be UTF-8 (the store's text and a read body are).
+/// See [`checks::merge`].
+pub fn merge(data: &[u8]) {
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let (held, sent) = match rest.iter().position(|&byte| byte == 0) {
+        Some(at) => (&rest[..at], &rest[at + 1..]),
+        None => (rest, &b"{}"[..]),
+    };
+    let (Ok(held), Ok(sent)) = (std::str::from_utf8(held), std::str::from_utf8(sent)) else {
+        return;
+    };
+    checks::merge(held, sent, flags & 1 == 1);
 }

@@ -71,3 +71,8 @@ fn replay_reader() {
 fn replay_e164() {
     replay("e164");
 }
+
+#[test]
+fn replay_merge() {
+    replay("merge");
+}
