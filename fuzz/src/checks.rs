@@ -862,21 +862,20 @@ pub fn merge(held: &str, sent: &str, replace: bool) {
         replace,
     };
     let result = update.applied_to(held);
-    let held_members = match object(held) {
-        None => return,
-        Some(None) => {
-            assert_eq!(result, Err(NotAnObject::Held), "held {held:?}");
-            return;
+    // The members `serde_json` reads in `text`; `None` ends the check: `text` nests too deep
+    // to compare, or is no object and `result` must be `error`.
+    let members = |text: &str, error: NotAnObject| match object(text)? {
+        Some(members) => Some(members),
+        None => {
+            assert_eq!(result.as_ref().err(), Some(&error), "{text:?}");
+            None
         }
-        Some(Some(members)) => members,
     };
-    let sent_members = match object(sent) {
-        None => return,
-        Some(None) => {
-            assert_eq!(result, Err(NotAnObject::Sent), "sent {sent:?}");
-            return;
-        }
-        Some(Some(members)) => members,
+    let Some(held_members) = members(held, NotAnObject::Held) else {
+        return;
+    };
+    let Some(sent_members) = members(sent, NotAnObject::Sent) else {
+        return;
     };
     let mut expected = if replace {
         serde_json::Map::new()

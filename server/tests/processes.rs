@@ -35,23 +35,20 @@ async fn send(
     replies
 }
 
-/// Two processes started with `args` (after `--database-url URL`) on a fresh database; each
-/// process's "listening" line must contain `workers`.
+/// Two processes started together with `args` and `--database-url URL` on a fresh database;
+/// each process's "listening" line must contain `workers`.
 async fn two_processes_count_exactly_and_a_resend_creates_nothing(args: &[&str], workers: &str) {
     let url = common::fresh_postgres_url().await;
-    let starting: Vec<_> = (0..2)
-        .map(|_| {
-            let mut args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
-            args.extend(["--database-url".to_owned(), url.clone()]);
-            std::thread::spawn(move || {
-                Process::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
-            })
-        })
-        .collect();
-    let processes: Vec<Process> = starting
-        .into_iter()
-        .map(|thread| thread.join().expect("a server started"))
-        .collect();
+    let args = [args, &["--database-url", &url]].concat();
+    let processes: Vec<Process> = std::thread::scope(|scope| {
+        let starting: Vec<_> = (0..2)
+            .map(|_| scope.spawn(|| Process::start(&args)))
+            .collect();
+        starting
+            .into_iter()
+            .map(|thread| thread.join().expect("a server started"))
+            .collect()
+    });
     for process in &processes {
         assert!(
             process.listening.contains(workers),
